@@ -1,0 +1,26 @@
+"""memenv: learning to build memory, as a standard RL problem.
+
+Importing the package registers its environments with Gymnasium::
+
+    import gymnasium as gym
+    import memenv
+
+    env = gym.make("MemAlpha-v0")
+
+``gym.make("memenv:MemAlpha-v0")`` imports memenv itself (useful in subprocess or Ray workers).
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+__version__ = "0.1.0"
+
+# (id, entry point). String entry points keep `spec.to_json()` working and imports lazy.
+ENVIRONMENTS = (("MemAlpha-v0", "memenv.envs.mem_alpha:MemAlphaEnv"),)
+
+for _env_id, _entry_point in ENVIRONMENTS:
+    if _env_id not in registry:
+        register(id=_env_id, entry_point=_entry_point)
+
+__all__ = ["ENVIRONMENTS", "__version__"]

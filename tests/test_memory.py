@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import pytest
+
+from memenv import tokenizer
+from memenv.memory import (
+    CORE_INSERT,
+    DUPLICATE,
+    MISSING_ARGUMENT,
+    TRUNCATION_MARKER,
+    UNKNOWN_ID,
+    Memory,
+    MemoryOpError,
+    normalize_id,
+    tier_of,
+)
+
+
+def test_insert_assigns_unique_short_hex_ids_deterministic_per_seed():
+    ids = []
+    for _ in range(2):
+        memory = Memory(seed=7)
+        ids.append([memory.insert("episodic", f"event {i}").id for i in range(50)])
+    assert ids[0] == ids[1]
+    assert len(set(ids[0])) == 50
+    assert all(len(i) == 4 and int(i, 16) >= 0 for i in ids[0])
+    other = Memory(seed=8)
+    assert [other.insert("episodic", f"event {i}").id for i in range(50)] != ids[0]
+
+
+def test_ids_unique_across_tiers_and_never_reused_after_delete():
+    memory = Memory(seed=0)
+    seen = set()
+    for i in range(300):
+        entry = memory.insert("semantic" if i % 2 else "episodic", f"fact {i}")
+        assert entry.id not in seen
+        seen.add(entry.id)
+        if i % 3 == 0:
+            memory.delete("semantic" if i % 2 else "episodic", entry.id)
+
+
+def test_token_counts_are_kept_incrementally_and_match_a_full_recount():
+    memory = Memory()
+    a = memory.insert("semantic", "The north gate code is 4821.")
+    memory.insert("episodic", "On Monday Alice met Bob at the harbour.")
+    memory.update("semantic", "The north gate code changed to 9917 in May.", a.id)
+    memory.set_core("Alice guards the north gate.")
+    memory.insert("episodic", "Bob left.")
+    memory.delete("episodic", memory.entries("episodic")[0].id)
+    texts = [memory.core] + [e.text for t in ("semantic", "episodic") for e in memory.entries(t)]
+    assert memory.tokens() == sum(tokenizer.count_tokens(t) for t in texts)
+    assert memory.tokens("semantic") == tokenizer.count_tokens("The north gate code changed to 9917 in May.")
+    assert memory.tokens("episodic") == tokenizer.count_tokens("Bob left.")
+
+
+def test_core_is_cut_at_the_cap_with_a_visible_marker():
+    memory = Memory(core_token_limit=512)
+    cut = memory.set_core("word " * 2000)
+    assert cut
+    assert memory.tokens("core") <= 512
+    assert tokenizer.count_tokens(memory.core) == memory.tokens("core")
+    assert memory.core.endswith(TRUNCATION_MARKER)
+    assert not memory.set_core("short")
+    assert memory.core == "short"
+
+
+def test_duplicate_insert_is_refused_and_changes_nothing():
+    memory = Memory()
+    memory.insert("semantic", "Paris is in France.")
+    before = memory.snapshot()
+    with pytest.raises(MemoryOpError) as err:
+        memory.insert("semantic", "  Paris is in France.  ")
+    assert err.value.kind == DUPLICATE
+    assert memory.snapshot() == before
+    # the same text in the other tier is not a duplicate
+    memory.insert("episodic", "Paris is in France.")
+
+
+def test_update_keeps_position_and_unknown_id_fails():
+    memory = Memory()
+    first = memory.insert("semantic", "one")
+    memory.insert("semantic", "two")
+    memory.update("semantic", "uno", first.id)
+    assert [e.text for e in memory.entries("semantic")] == ["uno", "two"]
+    with pytest.raises(MemoryOpError) as err:
+        memory.update("semantic", "x", "ffff")
+    assert err.value.kind == UNKNOWN_ID
+    with pytest.raises(MemoryOpError) as err:
+        memory.update("semantic", "x")
+    assert err.value.kind == MISSING_ARGUMENT
+
+
+def test_delete_policies_and_core_rules():
+    memory = Memory()
+    with pytest.raises(MemoryOpError) as err:
+        memory.delete("episodic", "abcd")
+    assert err.value.kind == UNKNOWN_ID
+    assert memory.delete("episodic", "abcd", missing_ok=True) is None
+    with pytest.raises(MemoryOpError) as err:
+        memory.insert("core", "x")
+    assert err.value.kind == CORE_INSERT
+    memory.set_core("keep this")
+    memory.delete("core")
+    assert memory.core == "" and memory.tokens() == 0
+
+
+def test_render_shows_core_and_most_recent_entries_with_counts():
+    memory = Memory()
+    memory.set_core("Alice is the main character.")
+    entries = [memory.insert("episodic", f"event number {i}") for i in range(8)]
+    view = memory.render(visible_k=5)
+    assert "Alice is the main character." in view
+    assert "(showing 5 most recent of 8)" in view
+    assert "(showing 0 most recent of 0)" in view
+    for e in entries[3:]:
+        assert f"[{e.id}] {e.text}" in view
+    for e in entries[:3]:
+        assert e.text not in view
+
+
+def test_related_entries_come_from_an_index_kept_in_sync():
+    memory = Memory(indexed=True)
+    old = memory.insert("semantic", "The lighthouse keeper is named Ortega.")
+    for i in range(10):
+        memory.insert("semantic", f"Filler fact number {i} about weather.")
+    recent = [e.id for e in memory.recent("semantic", 5)]
+    assert [e.id for e in memory.related("semantic", "Who keeps the lighthouse?", 3, exclude=recent)] == [old.id]
+    memory.update("semantic", "The lighthouse keeper retired.", old.id)
+    assert memory.related("semantic", "Ortega", 3) == []
+    memory.delete("semantic", old.id)
+    assert memory.related("semantic", "lighthouse", 3) == []
+    with pytest.raises(ValueError, match="indexed=True"):
+        Memory().related("semantic", "x", 1)
+
+
+@pytest.mark.parametrize(
+    ("given", "tier"),
+    [
+        ("core_memory", "core"),
+        ("semantic", "semantic"),
+        (" Episodic_Memory ", "episodic"),
+        ("procedural", None),
+        (3, None),
+    ],
+)
+def test_tier_of_accepts_both_spellings(given, tier):
+    assert tier_of(given) == tier
+
+
+def test_normalize_id():
+    assert normalize_id(" [a3f1] ") == "a3f1"
+    assert normalize_id("") is None
+    assert normalize_id(12) is None
