@@ -1,0 +1,444 @@
+"""Tests for memenv.metrics: every expected value is computed by hand in the comment beside it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from memenv.metrics import (
+    METRICS,
+    Aggregate,
+    aggregate,
+    answer_tail,
+    boxed_content,
+    judge_prompt,
+    normalize_answer,
+    parse_judge_verdict,
+    score,
+    score_bleu1,
+    score_boxed_label_em,
+    score_keyword_hit,
+    score_llm_judge,
+    score_normalized_subem,
+    score_subem,
+    score_token_f1,
+)
+
+# --------------------------------------------------------------------------------------------------
+# Shared conventions
+# --------------------------------------------------------------------------------------------------
+
+
+def test_metric_names_are_the_agreed_ones() -> None:
+    assert set(METRICS) == {
+        "subem",
+        "normalized_subem",
+        "boxed_label_em",
+        "keyword_hit",
+        "token_f1",
+        "bleu1",
+        "llm_judge",
+    }
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+@pytest.mark.parametrize("prediction", ["", "   \n\t"])
+def test_empty_prediction_scores_zero_for_every_metric(metric: str, prediction: str) -> None:
+    # "12" would be found by every metric if the prediction were "\boxed{12}"; empty text finds nothing.
+    assert score(metric, prediction, ["12"]) == 0.0
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+@pytest.mark.parametrize("answers", [[], ["", "   "], ""])
+def test_answers_without_a_non_blank_string_are_rejected(metric: str, answers: list[str] | str) -> None:
+    with pytest.raises(ValueError, match="non-blank"):
+        score(metric, "anything", answers)
+
+
+@pytest.mark.parametrize("answers", [None, [None], [b"bytes"]])
+def test_answers_of_the_wrong_type_are_rejected(answers: object) -> None:
+    with pytest.raises(TypeError):
+        score_subem("anything", answers)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        # Iterated as characters, "Paris" would give the aliases p, a, r, i, s and "is" would match.
+        ("subem", 0.0),
+        ("normalized_subem", 0.0),
+        ("llm_judge", 0.0),
+        # As characters: "i" and "s" found -> 2/5; as one keyword: 0/1.
+        ("keyword_hit", 0.0),
+    ],
+)
+def test_a_single_string_answer_is_one_alias(metric: str, expected: float) -> None:
+    assert score(metric, "it is", "Paris") == expected
+    assert score(metric, "Paris", "Paris") == 1.0
+
+
+def test_numeric_aliases_are_compared_as_text() -> None:
+    # LoCoMo stores some answers as JSON numbers.
+    assert score_subem("It happened in 2022.", [2022]) == 1.0  # type: ignore[list-item]
+    assert score_token_f1("2022", [2022]) == 1.0  # type: ignore[list-item]
+
+
+def test_unknown_metric_names_itself_and_the_valid_ones() -> None:
+    with pytest.raises(ValueError) as excinfo:
+        score("rouge_l", "a", ["a"])
+    message = str(excinfo.value)
+    assert "'rouge_l'" in message
+    for name in METRICS:
+        assert name in message
+
+
+# --------------------------------------------------------------------------------------------------
+# Normalization
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The  Eiffel-Tower, in Paris!", "eiffeltower in paris"),  # punctuation deleted, not spaced
+        ("An apple a day", "apple day"),  # all three articles go
+        ("Theater and anthem", "theater and anthem"),  # articles only as whole words
+        ("U.S.", "us"),
+        ("  A.  ", ""),  # only an article: nothing left
+        ("Tab\tand\nnewline", "tab and newline"),
+    ],
+)
+def test_normalize_answer(text: str, expected: str) -> None:
+    assert normalize_answer(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("prediction", "expected"),
+    [
+        ("Reasoning. Answer: maybe. Final answer: Paris", " Paris"),  # the last marker, any case
+        ("ANSWER:42", "42"),
+        ("Answer : 7", " 7"),  # space before the colon
+        ("No marker here", None),
+        ("Answer:", ""),
+    ],
+)
+def test_answer_tail(prediction: str, expected: str | None) -> None:
+    assert answer_tail(prediction) == expected
+
+
+# --------------------------------------------------------------------------------------------------
+# SubEM and normalized SubEM
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "expected"),
+    [
+        ("It was in PARIS, France.", ["paris"], 1.0),  # case-insensitive containment
+        ("Lyon", ["Paris", "lyon"], 1.0),  # second alias matches
+        ("Lyon", ["Paris", "Rome"], 0.0),
+        ("The U.S. army", ["US"], 0.0),  # no punctuation normalization in plain SubEM
+        ("in paris.", ["  Paris  "], 1.0),  # alias whitespace ignored
+        ("Lyon", ["", "Paris"], 0.0),  # a blank alias would be "contained" in everything: dropped
+        ("concatenate", ["cat"], 1.0),  # substring, not word, containment
+    ],
+)
+def test_subem(prediction: str, answers: list[str], expected: float) -> None:
+    assert score_subem(prediction, answers) == expected
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "expected"),
+    [
+        ("Answer: the U.S.", ["US"], 1.0),  # "answer us" contains "us"
+        ("We think it's the Big Apple!", ["big-apple"], 0.0),  # "bigapple" vs "big apple"
+        ("We think it's the Big Apple!", ["The Big Apple."], 1.0),  # "big apple" in "we think its big apple"
+        ("Paris, France", ["Rome", "france."], 1.0),  # max over aliases
+        ("Lyon", ["the"], 0.0),  # alias normalizes to "": never found
+        ("Thought: maybe Rome? Answer: Paris", ["paris"], 1.0),
+        ("Answer: Lyon", ["Paris"], 0.0),
+    ],
+)
+def test_normalized_subem(prediction: str, answers: list[str], expected: float) -> None:
+    assert score_normalized_subem(prediction, answers) == expected
+
+
+# --------------------------------------------------------------------------------------------------
+# Boxed label EM
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "expected"),
+    [
+        (r"\boxed{12}", ["12"], 1.0),
+        (r"\boxed{12}", ["1"], 0.0),  # "12" != "1": whole digit strings
+        (r"\boxed{1}", ["12"], 0.0),
+        (r"The label is \boxed{ 7 }.", ["7"], 1.0),
+        (r"\boxed{label: 3}", ["3"], 1.0),
+        (r"\boxed{3}", ["label: 3"], 1.0),  # gold digits extracted too
+        (r"first \boxed{4} then \boxed{5}", ["5"], 0.0),  # the first box wins
+        (r"first \boxed{4} then \boxed{5}", ["4"], 1.0),
+        ("The label is 5", ["5"], 0.0),  # no box
+        (r"\boxed{}", ["5"], 0.0),  # empty box
+        (r"\boxed{3", ["3"], 0.0),  # never closed
+        (r"\boxed{\text{3}}", ["3"], 1.0),  # nested braces
+        (r"\boxed{07}", ["7"], 0.0),  # exact string: leading zero differs
+        (r"\boxed{2}", ["1", "2"], 1.0),  # aliases
+        (r"\boxed{Positive}", ["positive"], 1.0),  # word labels: whole text, case-insensitive
+    ],
+)
+def test_boxed_label_em(prediction: str, answers: list[str], expected: float) -> None:
+    assert score_boxed_label_em(prediction, answers) == expected
+
+
+@pytest.mark.parametrize(
+    ("prediction", "expected"),
+    [
+        (r"a \boxed{x} b \boxed{y}", "x"),
+        (r"\boxed {a{b}c}", "a{b}c"),
+        (r"\boxed{open", None),
+        ("plain", None),
+    ],
+)
+def test_boxed_content(prediction: str, expected: str | None) -> None:
+    assert boxed_content(prediction) == expected
+
+
+# --------------------------------------------------------------------------------------------------
+# Keyword hit
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prediction", "keywords", "expected"),
+    [
+        ("Alice married Bob in Rome.", ["Alice", "Bob", "Paris", "wedding"], 2 / 4),
+        ("The Treaty was signed.", ["treaty", "signed", "war"], 2 / 3),
+        ("the U.S. treaty", ["U.S."], 1.0),  # "us" in "us treaty" after normalization
+        ("nothing relevant", ["alpha", "beta"], 0.0),
+        ("Alice", ["Alice", "Alice", "Bob"], 2 / 3),  # duplicates count twice
+        ("Alice", ["the", "Alice"], 1 / 2),  # a keyword that normalizes to "" is a miss
+    ],
+)
+def test_keyword_hit(prediction: str, keywords: list[str], expected: float) -> None:
+    assert score_keyword_hit(prediction, keywords) == pytest.approx(expected)
+
+
+def test_keyword_hit_requires_keywords() -> None:
+    with pytest.raises(ValueError, match="keywords"):
+        score_keyword_hit("Alice", [])
+
+
+# --------------------------------------------------------------------------------------------------
+# Token F1 and BLEU-1
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "expected"),
+    [
+        # pred [cat, sat, down], gold [cat, sat, on, mat]: overlap 2, P = 2/3, R = 2/4 = 1/2,
+        # F1 = 2 * (2/3)(1/2) / (2/3 + 1/2) = (2/3) / (7/6) = 4/7.
+        ("the cat sat down", ["a cat sat on the mat"], 4 / 7),
+        ("Paris", ["paris."], 1.0),
+        ("Lyon", ["Paris"], 0.0),
+        # "new york" vs [new, york, city]: P = 2/2, R = 2/3, F1 = 2 * (2/3) / (5/3) = 4/5; vs "nyc": 0.
+        ("New York", ["new york city", "NYC"], 4 / 5),
+        # Counter overlap clips repeats: min(3, 1) = 1, P = 1/3, R = 1, F1 = (2/3) / (4/3) = 1/2.
+        ("cat cat cat", ["cat"], 1 / 2),
+        ("the", ["the"], 0.0),  # both normalize to no tokens
+    ],
+)
+def test_token_f1(prediction: str, answers: list[str], expected: float) -> None:
+    assert score_token_f1(prediction, answers) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "expected"),
+    [
+        # c = [cat, sat] (2), r = [cat, sat, on, mat] (4): p1 = 2/2, BP = exp(1 - 4/2) = e^-1.
+        ("cat sat", ["the cat sat on the mat"], math.exp(-1)),
+        # c = [cat, sat, on, red, mat, today] (6) > r (4): BP = 1, p1 = 4/6.
+        ("the cat sat on a red mat today", ["the cat sat on the mat"], 4 / 6),
+        # equal lengths: BP = exp(1 - 4/4) = 1, p1 = 4/4.
+        ("cat sat on mat", ["the cat sat on the mat"], 1.0),
+        # clipping: count_c(cat) = 4, count_r(cat) = 1 -> clipped 1, p1 = 1/4, BP = exp(0) = 1.
+        ("cat cat cat cat", ["cat sat on mat"], 1 / 4),
+        # max over aliases: e^-1 against the long alias, 1.0 against "cat sat".
+        ("cat sat", ["cat sat on mat", "cat sat"], 1.0),
+        # c = [cat] (1), r = [cat, sat] (2): p1 = 1, BP = exp(1 - 2) = e^-1; the other alias gives 0.
+        ("cat", ["dog", "cat sat"], math.exp(-1)),
+        ("Lyon", ["Paris"], 0.0),
+    ],
+)
+def test_bleu1(prediction: str, answers: list[str], expected: float) -> None:
+    assert score_bleu1(prediction, answers) == pytest.approx(expected)
+
+
+def test_bleu1_brevity_penalty_separates_it_from_precision() -> None:
+    # Same clipped precision (1.0) for both, but the short one is penalized: exp(1 - 4/1) = e^-3.
+    assert score_bleu1("cat", ["cat sat on mat"]) == pytest.approx(math.exp(-3))
+    assert score_bleu1("cat sat on mat", ["cat sat on mat"]) == 1.0
+
+
+# --------------------------------------------------------------------------------------------------
+# LLM judge
+# --------------------------------------------------------------------------------------------------
+
+
+class FakeJudge:
+    """Says yes when the prediction contains "right"; records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[str, ...], str]] = []
+
+    def __call__(self, question: str, answers: tuple[str, ...], prediction: str) -> bool:
+        self.calls.append((question, answers, prediction))
+        return "right" in prediction
+
+
+def test_llm_judge_uses_the_judge_verdict() -> None:
+    judge = FakeJudge()
+    # The fake judge accepts a prediction no containment metric would (gold "Paris" is absent).
+    assert score_llm_judge("the right city", [" Paris ", "Lutetia"], question="Where?", judge=judge) == 1.0
+    assert score_llm_judge("Paris", ["Paris"], question="Where?", judge=judge) == 0.0
+    assert judge.calls == [
+        ("Where?", ("Paris", "Lutetia"), "the right city"),
+        ("Where?", ("Paris",), "Paris"),
+    ]
+
+
+def test_llm_judge_does_not_call_the_judge_on_an_empty_prediction() -> None:
+    judge = FakeJudge()
+    assert score_llm_judge("  ", ["Paris"], judge=judge) == 0.0
+    assert judge.calls == []
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answers", "expected"),
+    [
+        ("Answer: the U.S.", ["US"], 1.0),  # normalized SubEM finds "us"; plain SubEM would not
+        ("the right city", ["Paris"], 0.0),
+    ],
+)
+def test_llm_judge_offline_fallback_is_normalized_subem(prediction: str, answers: list[str], expected: float) -> None:
+    assert score_llm_judge(prediction, answers) == expected
+    assert score_normalized_subem(prediction, answers) == expected
+
+
+def test_score_passes_question_and_judge_to_llm_judge_only() -> None:
+    judge = FakeJudge()
+    assert score("llm_judge", "the right city", ["Paris"], question="Q?", judge=judge) == 1.0
+    assert judge.calls == [("Q?", ("Paris",), "the right city")]
+    # Other metrics ignore the judge: SubEM of "the right city" against "Paris" is 0.
+    assert score("subem", "the right city", ["Paris"], question="Q?", judge=judge) == 0.0
+    assert len(judge.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("yes", True),
+        ("Yes.", True),
+        ("**YES**", True),
+        ("'yes'", True),
+        ("Verdict: yes", True),
+        ("\n  Yes, the response matches.", True),
+        ("no", False),
+        ("NO.", False),
+        ("No, not yesterday.", False),  # "yes" inside "yesterday" is not a verdict
+        ("No. A yes-man would say yes.", False),  # the first verdict word decides
+        ("yesterday", False),
+        ("nope", False),
+        ("I cannot tell.", False),  # unclear: no credit
+        ("", False),
+    ],
+)
+def test_parse_judge_verdict(reply: str, expected: bool) -> None:
+    assert parse_judge_verdict(reply) is expected
+
+
+def test_judge_prompt_shows_question_gold_and_response() -> None:
+    prompt = judge_prompt("Where is the tower?", ["Paris", "Lutetia"], "In Paris.")
+    assert "Question: Where is the tower?" in prompt
+    assert "Reference answer: Paris | Lutetia" in prompt
+    assert "Assistant's response: In Paris." in prompt
+    assert prompt.endswith("Reply with one word: yes or no.")
+
+
+def test_judge_prompt_abstention_asks_whether_the_response_declines() -> None:
+    normal = judge_prompt("What is my cat's name?", "never mentioned", "Tom")
+    abstain = judge_prompt("What is my cat's name?", "never mentioned", "Tom", abstention=True)
+    assert abstain != normal
+    assert "Why it cannot be answered: never mentioned" in abstain
+    assert "Reference answer" not in abstain
+    assert abstain.endswith("Reply with one word: yes or no.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Aggregation
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Row:
+    dataset: str
+    instance: str
+    score: float
+
+
+def test_aggregate_is_a_simple_mean_over_datasets() -> None:
+    records = [
+        {"dataset": "b", "instance": "j1", "score": 0.0},
+        Row("a", "i2", 1.0),
+        {"dataset": "a", "instance": "i1", "score": 1.0},
+        {"dataset": "a", "instance": "i1", "score": 0.0},
+        Row("a", "i3", 1.0),
+    ]
+    result = aggregate(records)
+    # Instances: a/i1 = (1 + 0)/2 = 0.5, a/i2 = 1, a/i3 = 1, b/j1 = 0.
+    assert result.per_instance == {("a", "i1"): 0.5, ("a", "i2"): 1.0, ("a", "i3"): 1.0, ("b", "j1"): 0.0}
+    # Datasets: a = (0.5 + 1 + 1)/3 = 5/6, b = 0.
+    assert result.per_dataset == pytest.approx({"a": 5 / 6, "b": 0.0})
+    # Simple mean = (5/6 + 0)/2 = 5/12; pooled over instances would be 2.5/4 = 0.625 and pooled
+    # over questions 3/5 = 0.6.
+    assert result.mean == pytest.approx(5 / 12)
+    assert result.mean != pytest.approx(0.625)
+    assert result.mean != pytest.approx(0.6)
+    # Keys sorted whatever the input order.
+    assert list(result.per_dataset) == ["a", "b"]
+    assert list(result.per_instance) == [("a", "i1"), ("a", "i2"), ("a", "i3"), ("b", "j1")]
+
+
+def test_aggregate_of_nothing_is_zero() -> None:
+    assert aggregate([]) == Aggregate(per_instance={}, per_dataset={}, mean=0.0)
+
+
+def test_aggregate_turns_ids_into_strings() -> None:
+    result = aggregate([{"dataset": "squad", "instance": 7, "score": 1}])
+    assert result.per_instance == {("squad", "7"): 1.0}
+    assert result.mean == 1.0
+
+
+def test_aggregate_is_frozen() -> None:
+    result = aggregate([Row("a", "1", 1.0)])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.mean = 0.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"dataset": "a", "instance": "1"}, "record 0 has no field 'score'"),
+        ({"instance": "1", "score": 1.0}, "record 0 has no field 'dataset'"),
+        ({"dataset": "a", "instance": "1", "score": float("nan")}, "finite number"),
+        ({"dataset": "a", "instance": "1", "score": "1.0"}, "finite number"),
+        ({"dataset": "a", "instance": "1", "score": True}, "finite number"),
+    ],
+)
+def test_aggregate_rejects_bad_records(record: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        aggregate([record])
