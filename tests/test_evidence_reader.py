@@ -1,0 +1,241 @@
+"""Tests for memenv.readers: the EvidenceReader on hand-made contexts, with hand-checked answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from memenv import tokenizer
+from memenv.readers import EvidenceReader, Passage, Reader, ReaderContext
+from memenv.readers.evidence import evidence_spans, labelled_examples
+from memenv.tasks.records import Question
+
+READER = EvidenceReader()
+
+
+def qa(text: str, hops: int = 1, metric: str = "subem") -> Question:
+    return Question(text, ("unused",), metric, hops=hops)
+
+
+def ctx(*passages: str, core: str = "") -> ReaderContext:
+    return ReaderContext(core, tuple(Passage(p, "semantic") for p in passages))
+
+
+# --------------------------------------------------------------------------------------------------
+# Records and the abstract reader
+# --------------------------------------------------------------------------------------------------
+
+
+def test_records_are_frozen_and_default_empty() -> None:
+    passage = Passage("text")
+    assert passage.source == ""
+    assert ReaderContext("core").passages == ()
+    with pytest.raises(AttributeError):
+        passage.text = "other"  # type: ignore[misc]
+
+
+def test_reader_is_abstract_and_answer_batch_loops() -> None:
+    with pytest.raises(TypeError):
+        Reader()  # type: ignore[abstract]
+
+    class Echo(Reader):
+        name = "echo"
+
+        def answer(self, question: Question, context: ReaderContext) -> str:
+            return f"{question.question}|{context.core}"
+
+    echo = Echo()
+    assert echo.answer_batch([qa("a"), qa("b")], [ctx(core="1"), ctx(core="2")]) == ["a|1", "b|2"]
+    with pytest.raises(ValueError, match="2 questions but 1 contexts"):
+        echo.answer_batch([qa("a"), qa("b")], [ctx()])
+
+
+@pytest.mark.parametrize("argument", ["span_tokens", "k_neighbors", "summary_tokens"])
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+def test_constructor_rejects_bad_values(argument: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{argument} must be an int >= 1"):
+        EvidenceReader(**{argument: value})
+
+
+def test_defaults_and_name() -> None:
+    assert (READER.span_tokens, READER.k_neighbors, READER.summary_tokens) == (48, 5, 512)
+    assert READER.name == "evidence"
+    assert repr(READER) == "EvidenceReader(span_tokens=48, k_neighbors=5, summary_tokens=512)"
+
+
+# --------------------------------------------------------------------------------------------------
+# QA: one span
+# --------------------------------------------------------------------------------------------------
+
+
+def test_answers_with_the_single_best_span() -> None:
+    context = ctx(
+        "The weather was mild today. The access code of the Copper Gate is 4821.",
+        "The access code of the Iron Vault is 1111.",
+        core="Mira likes tea.",
+    )
+    answer = READER.answer(qa("What is the access code of the Copper Gate?"), context)
+    assert answer == "The access code of the Copper Gate is 4821."
+
+
+def test_lines_are_spans_too() -> None:
+    context = ctx("Shopping list\nThe Copper Gate code 4821\nmilk and eggs")
+    assert READER.answer(qa("Copper Gate code?"), context) == "The Copper Gate code 4821"
+
+
+def test_tie_goes_to_the_span_that_comes_first() -> None:
+    # "Where does Mira live?" matches only "mira"; both spans have one "mira" in 4 tokens: equal scores.
+    old, new = "Mira lives in Calder.", "Mira lives in Senna."
+    question = qa("Where does Mira live?")
+    assert READER.answer(question, ctx(old, new)) == old
+    assert READER.answer(question, ctx(new, old)) == new
+    # The core comes before every passage; the reader has no notion of which fact is newer.
+    assert READER.answer(question, ctx(old, core=new)) == new
+
+
+def test_duplicate_spans_are_kept_once_in_order() -> None:
+    context = ctx("A b. C d.", "C d.\nE f.", core="A b.")
+    assert evidence_spans(context) == ["A b.", "C d.", "E f."]
+
+
+def test_answer_is_cut_to_span_tokens() -> None:
+    span = "The code word is one two three four five six seven eight nine ten."
+    answer = EvidenceReader(span_tokens=6).answer(qa("What is the code word?"), ctx(span))
+    assert answer == "The code word is one two"  # 6 tokens: The| code| word| is| one| two
+    assert tokenizer.count_tokens(answer) == 6
+    assert READER.answer(qa("What is the code word?"), ctx(span)) == span  # 15 tokens fit in 48
+
+
+def test_no_matching_span_means_no_evidence() -> None:
+    assert READER.answer(qa("Who guards the vault?"), ctx("Apples are red.", core="Pears are green.")) == ""
+    assert READER.answer(qa("Who guards the vault?"), ctx()) == ""
+    assert READER.answer(qa("Who guards the vault?"), ReaderContext("   ", (Passage(""),))) == ""
+
+
+@pytest.mark.parametrize("metric", ["normalized_subem", "token_f1", "bleu1", "llm_judge"])
+def test_every_qa_metric_answers_with_a_span(metric: str) -> None:
+    context = ctx("Pears are green.", "The Copper Gate code is 4821.")
+    assert READER.answer(qa("Copper Gate code?", metric=metric), context) == "The Copper Gate code is 4821."
+
+
+# --------------------------------------------------------------------------------------------------
+# QA: two hops
+# --------------------------------------------------------------------------------------------------
+
+LINK = "Alice Moreau guards the Copper Gate."
+FACT = "The access code of the Copper Gate is 4821."
+OTHER = "The access code of the Iron Gate is 1234."
+TWO_HOP = "What is the access code of the gate that Alice Moreau guards?"
+
+
+def test_two_hops_chain_through_the_bridge_entity() -> None:
+    # Hop 1: LINK has the rare alice/moreau/guards (idf ln(1 + 2.5/1.5) = 0.98 each) and beats the two
+    # code sentences (access/code/of/is, idf ln(1 + 1.5/2.5) = 0.47 each). Hop 2 adds "copper", which
+    # FACT has and OTHER has not.
+    for order in [(OTHER, LINK, FACT), (FACT, OTHER, LINK), (LINK, OTHER, FACT)]:
+        assert READER.answer(qa(TWO_HOP, hops=2), ctx(*order)) == FACT
+    # One hop stops at the link.
+    assert READER.answer(qa(TWO_HOP, hops=1), ctx(OTHER, LINK, FACT)) == LINK
+
+
+def test_second_hop_without_a_match_answers_the_first() -> None:
+    assert READER.answer(qa(TWO_HOP, hops=2), ctx(LINK)) == LINK
+    # A second span that shares no word with the question or the link does not count as a hop.
+    assert READER.answer(qa(TWO_HOP, hops=2), ctx(LINK, "Pears ripen slowly.")) == LINK
+
+
+def test_second_hop_never_returns_the_first_span() -> None:
+    context = ctx(LINK, "Alice Moreau guards the Copper Gate.\nBread rises.")
+    assert READER.answer(qa(TWO_HOP, hops=2), context) == LINK  # the duplicate line is one span
+
+
+# --------------------------------------------------------------------------------------------------
+# Classification: k nearest labelled examples
+# --------------------------------------------------------------------------------------------------
+
+
+def cls(sample: str) -> Question:
+    return Question(
+        f"Input: {sample}\nWhich label does this input get? Answer as \\boxed{{label}}.", ("3",), "boxed_label_em"
+    )
+
+
+def test_labelled_examples_in_every_format() -> None:
+    context = ctx(
+        "Each line below pairs an input with its label.\nInput: violin melody Label: 3\nInput: striker goal Label: 7",
+        "Input: oven dough\nLabel: 12",
+        "comet orbit -> 41\nrudder keel → 9",
+        "tulip soil, label: 55",
+        core="piano chord => label 3",
+    )
+    assert labelled_examples(context) == [
+        ("piano chord", "3"),
+        ("violin melody", "3"),
+        ("striker goal", "7"),
+        ("oven dough", "12"),
+        ("comet orbit", "41"),
+        ("rudder keel", "9"),
+        ("tulip soil", "55"),
+    ]
+
+
+def test_knn_vote_answers_boxed_label() -> None:
+    context = ctx(
+        "Input: the violin melody was lovely Label: 3",
+        "Input: the orchestra played a slow melody Label: 3",
+        "Input: the striker scored a goal Label: 7",
+        "Input: the referee stopped the match Label: 7",
+    )
+    assert READER.answer(cls("a melody on the violin"), context) == "\\boxed{3}"
+    assert READER.answer(cls("the goal of the striker"), context) == "\\boxed{7}"
+
+
+def test_votes_are_weighted_and_limited_to_k() -> None:
+    # Two examples labelled 7 share one word each with the sample; the one labelled 3 shares three.
+    context = ctx(
+        "Input: violin melody chord Label: 3",
+        "Input: violin drum Label: 7",
+        "Input: melody guitar Label: 7",
+        "Input: striker goal Label: 8",
+    )
+    sample = cls("violin melody chord")
+    assert EvidenceReader(k_neighbors=1).answer(sample, context) == "\\boxed{3}"
+    # idf over 4 samples: violin, melody (df 2) = ln(1 + 2.5/2.5) = 0.69; chord (df 1) = ln(1 + 3.5/1.5) =
+    # 1.20. Label 3 holds all three words, each 7 example holds one 0.69 word: 3 wins with k = 5 as well,
+    # where a plain majority vote would give 7 (two votes against one).
+    assert READER.answer(sample, context) == "\\boxed{3}"
+
+
+def test_vote_tie_goes_to_the_smallest_label_string() -> None:
+    context = ctx("Input: violin melody Label: 7", "Input: violin melody Label: 12")
+    assert READER.answer(cls("violin melody"), context) == "\\boxed{12}"  # "12" < "7" as strings
+
+
+def test_no_labelled_examples_or_no_match_means_no_answer() -> None:
+    assert READER.answer(cls("violin melody"), ctx("The violin melody was lovely.")) == ""
+    assert READER.answer(cls("violin melody"), ctx("Input: striker goal Label: 7")) == ""
+
+
+def test_question_without_input_prefix_uses_the_whole_question() -> None:
+    question = Question("violin melody", ("3",), "boxed_label_em")
+    assert READER.answer(question, ctx("violin melody -> 3", "striker goal -> 7")) == "\\boxed{3}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Summaries
+# --------------------------------------------------------------------------------------------------
+
+
+def test_summary_joins_core_and_passages_in_order() -> None:
+    summary = Question("Summarize the story.", ("Mira",), "keyword_hit")
+    assert READER.answer(summary, ctx("first passage", "second passage", core="the core")) == (
+        "the core\nfirst passage\nsecond passage"
+    )
+    assert READER.answer(summary, ctx("only passage")) == "only passage"  # an empty core is skipped
+
+
+def test_summary_is_cut_to_summary_tokens() -> None:
+    summary = Question("Summarize the story.", ("Mira",), "keyword_hit")
+    context = ctx("one two three four five six", core="The code word is")
+    # "The| code| word| is|\n|one| two" is 7 tokens.
+    assert EvidenceReader(summary_tokens=7).answer(summary, context) == "The code word is\none two"
+    assert READER.answer(summary, ctx()) == ""
