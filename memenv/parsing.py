@@ -1,0 +1,419 @@
+"""Reading tool calls out of a model's reply, and writing structured calls back as text.
+
+:func:`parse_tool_calls` turns any reply into a list of :class:`~memenv.tools.ToolCall`, in the order the
+calls appear. It never raises on a string: bad model output is data, so a call that was clearly attempted
+but cannot be read comes back as ``ToolCall(name=<best guess or "">, arguments={}, error=<why>, raw=...)``
+and counts as a failed call. A reply without any call gives ``[]``.
+
+Call formats, chosen by the markers present (first match wins):
+
+1. **Qwen-Agent** (what Mem-α's models were prompted with)::
+
+       ✿FUNCTION✿: new_memory_insert
+       ✿ARGS✿: {"memory_type": "semantic_memory", "content": "..."}
+
+   Several pairs per reply. Everything from the first ``✿RESULT✿`` (a tool result the model made up) or
+   ``✿RETURN✿`` onward is dropped, calls included. A ``✿FUNCTION✿`` without ``✿ARGS✿`` has arguments
+   ``{}``; an ``✿ARGS✿`` without a ``✿FUNCTION✿`` before it is a failed call with no name.
+2. **Hermes / Qwen2.5 / Qwen3 native**: ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``,
+   several per reply. A last block cut off before ``</tool_call>`` is still read. ``arguments`` may be a
+   JSON string (OpenAI style). Everything from the first ``<tool_response>`` (a made-up result) is dropped.
+3. **Bare JSON**, only when the whole reply (after stripping) starts with ``{``, ``[`` or a ````` fence:
+   an object, a list of objects, or objects one after another. Each object is ``{"name", "arguments"}``,
+   OpenAI's ``{"type": "function", "function": {"name", "arguments": "<json>"}}``, or a
+   ``{"tool_calls": [...]}`` wrapper around either.
+
+Free prose is never searched for JSON: "I'd store {x}" is not a call. A reasoning block ending in
+``</think>`` (Qwen3) is dropped before anything else, so drafts inside it are not calls.
+
+Every object goes through Python's JSON decoder first (raw control characters allowed) and, only if that
+fails, through ``json_repair`` (single quotes, trailing commas, missing closing braces, ...). Repair is
+pure Python and its time grows with length x brackets/quotes (measured: 87 s for 64 KiB of ``{'{'...``),
+so it is attempted only while ``len(text) * (1 + brackets and quotes in text)`` stays under
+:data:`MAX_REPAIR_COST` for the call and :data:`MAX_REPAIR_COST_PER_REPLY` for the whole reply; past that
+the call is a parse error. Both limits are character counts, so the outcome never depends on the machine.
+
+Names are stripped of whitespace and otherwise kept as given; arguments are kept as parsed. Whether a name
+is a known tool (``core`` for ``core_memory`` etc.) and whether argument values have the right types is
+the executor's business (:mod:`memenv.tools`).
+
+:func:`render_tool_calls` writes structured calls in any of the three formats, so programmatic agents act
+through the same parser as models, and ``parse_tool_calls(render_tool_calls(calls, style))`` gives the
+same names and arguments back:
+
+>>> text = render_tool_calls([{"name": "memory_delete", "arguments": {"memory_type": "core"}}], "qwen")
+>>> print(text)
+✿FUNCTION✿: memory_delete
+✿ARGS✿: {"memory_type": "core"}
+>>> parse_tool_calls(text)[0].arguments
+{'memory_type': 'core'}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from json_repair import repair_json
+
+from memenv.tools import ToolCall
+
+FN_NAME = "✿FUNCTION✿"
+FN_ARGS = "✿ARGS✿"
+FN_RESULT = "✿RESULT✿"
+FN_EXIT = "✿RETURN✿"
+TOOL_CALL_OPEN = "<tool_call>"
+TOOL_CALL_CLOSE = "</tool_call>"
+TOOL_RESPONSE_OPEN = "<tool_response>"
+THINK_CLOSE = "</think>"
+FENCE = "```"
+
+STYLES = ("hermes", "qwen", "json")
+
+# Repair cost = len(text) * (1 + characters that start json_repair's look-ahead scans). ~300 ns per unit
+# in the worst cases measured, so one call stays under ~0.3 s and one reply under ~1.2 s, while a
+# single-quoted 8 KiB memory with a hundred quotes (~0.8 M) is still repaired.
+MAX_REPAIR_COST = 1_000_000
+MAX_REPAIR_COST_PER_REPLY = 4_000_000
+_COSTLY_CHARS = "{}[]()\"'“”`"
+
+_DECODER = json.JSONDecoder(strict=False)  # strict=False: raw newlines inside strings are common in LLM JSON
+_NAME_GUESS = re.compile(r"""["']name["']\s*:\s*["']([^"'\\\n]{1,200})["']""")
+
+
+@dataclass
+class _RepairBudget:
+    """What is left of one reply's repair allowance (see the module docstring)."""
+
+    left: int = MAX_REPAIR_COST_PER_REPLY
+
+
+def parse_tool_calls(text: str) -> list[ToolCall]:
+    """Read the tool calls in ``text``, in order; see the module docstring for the formats.
+
+    Never raises on a string. A call that was attempted but cannot be read has ``error`` set (a sentence
+    saying why), ``arguments == {}`` and the best guess at its name (or ``""``). ``raw`` is the text the
+    call was read from: the ``✿FUNCTION✿`` segment, the ``<tool_call>`` block, or the whole bare-JSON
+    reply (shared by all calls of a list).
+
+    >>> [call] = parse_tool_calls('<tool_call>{"name": "memory_delete", "arguments": {"memory_type": "core"')
+    >>> call.name, call.arguments, call.error
+    ('memory_delete', {'memory_type': 'core'}, None)
+
+    ``[]`` means the reply holds no call.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_tool_calls expects the reply as a str, got {type(text).__name__}")
+    try:
+        end_of_thought = text.find(THINK_CLOSE)
+        if end_of_thought >= 0:
+            text = text[end_of_thought + len(THINK_CLOSE) :]
+        budget = _RepairBudget()
+        if FN_NAME in text or FN_ARGS in text:
+            return _parse_qwen(text, budget)
+        if TOOL_CALL_OPEN in text:
+            return _parse_hermes(text, budget)
+        stripped = text.strip()
+        if stripped.startswith(("{", "[", FENCE)):
+            return _parse_bare(stripped, budget)
+        return []
+    except Exception as exc:  # last line of defence: a parser bug must not crash env.step
+        return [ToolCall(name="", arguments={}, error=f"internal parser error: {exc!r}", raw=text)]
+
+
+def render_tool_calls(calls: Iterable[ToolCall | Mapping[str, Any]], style: str = "hermes") -> str:
+    """Write ``calls`` as text that :func:`parse_tool_calls` reads back to the same names and arguments.
+
+    ``calls`` holds :class:`~memenv.tools.ToolCall` objects or mappings ``{"name": str, "arguments":
+    mapping}`` (``arguments`` may be left out). ``style`` is one of :data:`STYLES`:
+
+    * ``"hermes"``: one ``<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`` per call, joined by
+      newlines (the layout of Qwen2.5/Qwen3's chat template);
+    * ``"qwen"``: ``✿FUNCTION✿: name`` / ``✿ARGS✿: {...}`` pairs, one line each;
+    * ``"json"``: one JSON list of ``{"name", "arguments"}`` objects.
+
+    JSON is written with ``ensure_ascii=False``, except that ``<`` and ``✿`` inside strings are written
+    as ``\\u003c`` and ``\\u273f`` so that text in an argument can never pass for a marker. No calls gives
+    ``""`` (``"[]"`` in the json style).
+
+    Raises ``ValueError`` for an unknown style, a name that is not one clean line (empty, surrounding
+    whitespace, a line break, ``✿`` or ``<``), arguments that are not a mapping with string keys, or
+    argument values that JSON cannot hold.
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}: expected one of {', '.join(map(repr, STYLES))}")
+    items = [_name_and_arguments(call, index) for index, call in enumerate(calls)]
+    if style == "json":
+        return _dumps([{"name": name, "arguments": arguments} for name, arguments in items])
+    if style == "hermes":
+        return "\n".join(
+            f"{TOOL_CALL_OPEN}\n{_dumps({'name': name, 'arguments': arguments})}\n{TOOL_CALL_CLOSE}"
+            for name, arguments in items
+        )
+    return "\n".join(f"{FN_NAME}: {name}\n{FN_ARGS}: {_dumps(arguments)}" for name, arguments in items)
+
+
+# --- the three formats ---------------------------------------------------------------------------------
+
+
+def _parse_qwen(text: str, budget: _RepairBudget) -> list[ToolCall]:
+    cuts = [i for i in (text.find(FN_RESULT), text.find(FN_EXIT)) if i >= 0]
+    if cuts:
+        text = text[: min(cuts)]
+    head, *segments = text.split(FN_NAME)
+    calls = [_orphan_args(piece) for piece in head.split(FN_ARGS)[1:]]
+    for segment in segments:
+        name_part, *args_parts = segment.split(FN_ARGS)
+        raw = (FN_NAME + name_part + (FN_ARGS + args_parts[0] if args_parts else "")).strip()
+        name = _qwen_name(name_part)
+        if not name:
+            calls.append(ToolCall(name="", arguments={}, error=f"{FN_NAME} is not followed by a name", raw=raw))
+        elif not args_parts:
+            calls.append(ToolCall(name=name, arguments={}, raw=raw))
+        else:
+            arguments, error = _qwen_arguments(args_parts[0], budget)
+            calls.append(ToolCall(name=name, arguments=arguments, error=error, raw=raw))
+        # A second ✿ARGS✿ in one segment has no ✿FUNCTION✿ of its own.
+        calls.extend(_orphan_args(piece) for piece in args_parts[1:])
+    return calls
+
+
+def _orphan_args(piece: str) -> ToolCall:
+    return ToolCall(
+        name="",
+        arguments={},
+        error=f"{FN_ARGS} without a {FN_NAME} before it",
+        raw=(FN_ARGS + piece).strip(),
+    )
+
+
+def _qwen_name(name_part: str) -> str:
+    """The name after ``✿FUNCTION✿``: skip one ``:``, take the first non-empty line."""
+    name_part = name_part.lstrip()
+    if name_part.startswith(":"):
+        name_part = name_part[1:]
+    for line in name_part.split("\n"):
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _qwen_arguments(args_text: str, budget: _RepairBudget) -> tuple[dict[str, Any], str | None]:
+    args_text = args_text.strip()
+    if args_text.startswith(":"):
+        args_text = args_text[1:]
+    args_text = _unfence(args_text.strip())
+    if not args_text:
+        return {}, None
+    if not args_text.startswith("{"):
+        return {}, f"the text after {FN_ARGS} is not a JSON object"
+    values, error = _decode(args_text, budget)
+    if error is not None:
+        return {}, f"arguments {error}"
+    return _as_arguments(values[0])
+
+
+def _parse_hermes(text: str, budget: _RepairBudget) -> list[ToolCall]:
+    response = text.find(TOOL_RESPONSE_OPEN)
+    if response >= 0:
+        text = text[:response]
+    calls: list[ToolCall] = []
+    for piece in text.split(TOOL_CALL_OPEN)[1:]:
+        close = piece.find(TOOL_CALL_CLOSE)
+        content = piece if close < 0 else piece[:close]
+        raw = TOOL_CALL_OPEN + content + (TOOL_CALL_CLOSE if close >= 0 else "")
+        calls.extend(_calls_from_json_text(_unfence(content.strip()), raw, "the <tool_call> block", budget))
+    return calls
+
+
+def _parse_bare(stripped: str, budget: _RepairBudget) -> list[ToolCall]:
+    body = _unfence(stripped)
+    if not body.startswith(("{", "[")):
+        return []  # a fenced block of something else (code, prose) is not a call
+    return _calls_from_json_text(body, stripped, "the reply", budget)
+
+
+# --- JSON to calls -------------------------------------------------------------------------------------
+
+
+def _calls_from_json_text(body: str, raw: str, where: str, budget: _RepairBudget) -> list[ToolCall]:
+    if not body:
+        return [ToolCall(name="", arguments={}, error=f"{where} is empty", raw=raw)]
+    if not body.startswith(("{", "[")):
+        return [ToolCall(name=_guess_name(body), arguments={}, error=f"{where} is not JSON", raw=raw)]
+    values, error = _decode(body, budget)
+    if error is not None:
+        return [ToolCall(name=_guess_name(body), arguments={}, error=f"{where} {error}", raw=raw)]
+    calls: list[ToolCall] = []
+    for value in values:
+        calls.extend(_calls_from_value(value, raw, budget))
+    return calls
+
+
+def _calls_from_value(value: Any, raw: str, budget: _RepairBudget) -> list[ToolCall]:
+    """One decoded JSON value -> calls: an object, a list of objects, or a ``tool_calls`` wrapper."""
+    if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
+        value = value["tool_calls"]
+    if isinstance(value, dict):
+        return [_call_from_object(value, raw, budget)]
+    if isinstance(value, list):
+        return [
+            _call_from_object(item, raw, budget)
+            if isinstance(item, dict)
+            else ToolCall(name="", arguments={}, error=_not_an_object("a call", item), raw=raw)
+            for item in value
+        ]
+    return [ToolCall(name="", arguments={}, error=_not_an_object("a call", value), raw=raw)]
+
+
+def _call_from_object(obj: dict[str, Any], raw: str, budget: _RepairBudget) -> ToolCall:
+    function = obj.get("function")
+    if "name" not in obj and isinstance(function, dict):  # OpenAI: {"type": "function", "function": {...}}
+        obj = function
+    name = obj.get("name")
+    # Llama-style models write "parameters"; Hermes and OpenAI write "arguments".
+    arguments = obj["arguments"] if "arguments" in obj else obj.get("parameters")
+    if not isinstance(name, str):
+        problem = "has no name" if name is None else f"has a name that is {_json_type(name)}, not a string"
+        return ToolCall(name="", arguments={}, error=f"the call {problem}", raw=raw)
+    name = name.strip()
+    if not name:
+        return ToolCall(name="", arguments={}, error="the call has an empty name", raw=raw)
+    if isinstance(arguments, str):  # OpenAI style: the arguments object encoded as a JSON string
+        text = _unfence(arguments.strip())
+        if not text:
+            arguments = None
+        elif not text.startswith("{"):
+            return ToolCall(name=name, arguments={}, error="the arguments string is not a JSON object", raw=raw)
+        else:
+            values, error = _decode(text, budget)
+            if error is not None:
+                return ToolCall(name=name, arguments={}, error=f"the arguments string {error}", raw=raw)
+            arguments = values[0]
+    if arguments is None:
+        return ToolCall(name=name, arguments={}, raw=raw)
+    parsed, error = _as_arguments(arguments)
+    return ToolCall(name=name, arguments=parsed, error=error, raw=raw)
+
+
+def _as_arguments(value: Any) -> tuple[dict[str, Any], str | None]:
+    if isinstance(value, dict):
+        return value, None
+    return {}, _not_an_object("the arguments", value)
+
+
+def _not_an_object(what: str, value: Any) -> str:
+    return f"{what} must be a JSON object, got {_json_type(value)}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _guess_name(text: str) -> str:
+    match = _NAME_GUESS.search(text[:4096])
+    return match.group(1).strip() if match else ""
+
+
+# --- JSON decoding -------------------------------------------------------------------------------------
+
+
+def _decode(text: str, budget: _RepairBudget) -> tuple[list[Any], str | None]:
+    """Decode ``text`` (starting with ``{`` or ``[``) into its top-level values, or say why not.
+
+    Values written one after another (JSON lines) are all read; anything after the last value is
+    ignored. Valid JSON of any length is read by the C decoder; the first broken value goes to
+    ``json_repair`` if the budget allows, and only the objects it yields before any junk are kept.
+    """
+    values: list[Any] = []
+    pos = 0
+    while pos < len(text) and text[pos] in "{[":
+        try:
+            value, pos = _DECODER.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            break
+        values.append(value)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    if pos >= len(text) or text[pos] not in "{[":
+        return values, None
+    rest = text[pos:]
+    cost = len(rest) * (1 + sum(rest.count(char) for char in _COSTLY_CHARS))
+    if cost > MAX_REPAIR_COST or cost > budget.left:
+        if values:
+            return values, None
+        limit = "this call's" if cost > MAX_REPAIR_COST else "this reply's remaining"
+        return [], f"is not valid JSON and is too long or tangled to repair within {limit} repair budget"
+    budget.left -= cost
+    try:
+        repaired = repair_json(rest, return_objects=True, skip_json_loads=True)
+    except Exception:  # json_repair raises ValueError on deep nesting; be safe against anything else
+        repaired = None
+    if rest[0] == "{" and isinstance(repaired, list):
+        # Repair returns a list when it found several top-level values; keep the leading objects only,
+        # the rest is usually prose that repair turned into strings.
+        for item in repaired:
+            if not isinstance(item, dict):
+                break
+            values.append(item)
+    elif isinstance(repaired, (dict, list)) and (rest[0] == "[") == isinstance(repaired, list):
+        values.append(repaired)
+    if values:
+        return values, None
+    return [], "is not valid JSON and could not be repaired"
+
+
+def _unfence(text: str) -> str:
+    """The body of a leading ```` ```json ```` fence (to the closing fence, or the end); else ``text``."""
+    if not text.startswith(FENCE):
+        return text
+    newline = text.find("\n")
+    if newline < 0:
+        return ""
+    body = text[newline + 1 :]
+    close = body.find(FENCE)
+    return (body if close < 0 else body[:close]).strip()
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple[str, dict[str, Any]]:
+    if isinstance(call, ToolCall):
+        name, arguments = call.name, call.arguments
+    elif isinstance(call, Mapping):
+        name, arguments = call.get("name"), call.get("arguments", {})
+    else:
+        raise ValueError(f"call {index}: expected a ToolCall or a mapping, got {type(call).__name__}")
+    if not isinstance(name, str) or not name or name != name.strip() or any(char in name for char in "\n\r✿<"):
+        raise ValueError(
+            f"call {index}: name {name!r} must be a non-empty one-line string without surrounding "
+            "whitespace, '✿' or '<'"
+        )
+    if not isinstance(arguments, Mapping) or not all(isinstance(key, str) for key in arguments):
+        raise ValueError(f"call {index} ({name}): arguments must be a mapping with string keys, got {arguments!r}")
+    arguments = dict(arguments)
+    try:
+        json.dumps(arguments)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"call {index} ({name}): arguments cannot be written as JSON: {exc}") from exc
+    return name, arguments
+
+
+def _dumps(value: Any) -> str:
+    # "<" and "✿" only ever occur inside JSON strings here, so escaping them keeps the JSON equal while
+    # no argument text can look like <tool_call>, </think>, <tool_response> or a ✿ marker.
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace("✿", "\\u273f")
