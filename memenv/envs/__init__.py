@@ -1,0 +1,7 @@
+"""memenv's environments, one module each."""
+
+from __future__ import annotations
+
+from memenv.envs.mem_alpha import MemAlphaEnv
+
+__all__ = ["MemAlphaEnv"]

@@ -1,0 +1,391 @@
+"""``MemAlpha-v0``: build a three-tier memory with Mem-α's tools while reading a stream chunk by chunk."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from memenv import tokenizer
+from memenv.envs.spaces import AnyText
+from memenv.memory import LIST_TIERS, Memory, normalize_id, tier_of
+from memenv.parsing import parse_tool_calls
+from memenv.qa import answer_questions, memory_context
+from memenv.readers import EvidenceReader, Reader
+from memenv.reward import (
+    BETA,
+    GAMMA,
+    ContentJudge,
+    GroundingJudge,
+    Write,
+    compression_reward,
+    content_reward,
+    tool_call_reward,
+    total_reward,
+)
+from memenv.tasks import COMPETENCIES, SOURCES, Episode, generate, load
+from memenv.tools import PARSE_ERROR, TOOL_SCHEMAS, ToolResult, execute, result_record
+
+TASKS = (*COMPETENCIES, "mixed")
+
+SYSTEM_PROMPT = """\
+You are the memory writer of an assistant that reads a long stream of text one chunk at a time. \
+Later, questions about the whole stream will be answered using ONLY your memory, so record what \
+may be asked: facts, events with their time, definitions, examples with their labels, and changes \
+to earlier facts. The memory has three parts:
+- core_memory: one short paragraph (at most {core_limit} tokens) with the most important, \
+always-relevant information. Rewrite it whole with memory_update.
+- semantic_memory: a list of lasting facts and knowledge, one per entry.
+- episodic_memory: a list of events, each with when it happened if known.
+Insert new entries with new_memory_insert, rewrite an outdated entry with memory_update (give its \
+memory_id), and remove wrong or redundant entries with memory_delete. Keep entries short and \
+specific, avoid duplicates, and update facts that change instead of keeping stale versions. \
+Several calls per reply are allowed; reply with no call when the chunk holds nothing worth keeping.
+Call tools as <tool_call>{{"name": ..., "arguments": {{...}}}}</tool_call>.
+
+Current memory:
+{memory}"""
+
+USER_PROMPT = "Chunk {step} of {total}:\n{chunk}\n\nUpdate the memory with what is worth keeping from this chunk."
+
+
+class MemAlphaEnv(gym.Env[dict[str, str], str]):
+    """
+    ## Description
+
+    Mem-α's memory-construction task as a Gymnasium environment. An agent reads a long stream one
+    chunk per step and maintains a three-tier memory with tool calls; after the last chunk a reader
+    answers questions about the stream from the memory alone, and the answers are scored. The agent
+    is rewarded for a memory that answers well, for calls that execute, for a compact memory and for
+    writes grounded in what it read (Mem-α, arXiv 2509.25911).
+
+    Memory (see :mod:`memenv.memory`): **core** — one string, at most ``core_token_limit`` tokens
+    (512; longer updates are cut with a visible marker); **semantic** and **episodic** — ordered
+    lists of ``{id, text}`` entries with short ids that are deterministic per seed.
+
+    Tools (Mem-α's names and arguments, OpenAI JSON schemas in ``info["tools"]``):
+    ``new_memory_insert(memory_type, content)``, ``memory_update(memory_type, new_content,
+    memory_id?)``, ``memory_delete(memory_type, memory_id?)``; ``memory_type`` is ``core_memory``,
+    ``semantic_memory`` or ``episodic_memory`` (bare ``core``/``semantic``/``episodic`` accepted).
+
+    Tasks: the four MemoryAgentBench competencies, generated deterministically (see
+    :mod:`memenv.tasks.synthetic`): ``accurate_retrieval`` (single- and multi-hop facts among
+    distractors), ``test_time_learning`` (classification with arbitrary digit labels learned from
+    examples), ``long_range_understanding`` (a summary of a long story, keyword-scored) and
+    ``conflict_resolution`` (facts that change; the latest wins). ``"mixed"`` draws one per episode.
+    Or pass your own ``episodes``.
+
+    ## Observation Space
+
+    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read at this step (``""`` after the last
+    one) and the memory as the writer sees it — the full core and the ``visible_k`` most recent
+    entries of each list with "showing k most recent of N" (plus up to ``related_k`` older entries
+    most related to the chunk, if enabled). ``info["messages"]`` holds the same as ready chat
+    messages (a system prompt with the memory and the rules, a user message with the chunk) and
+    ``info["tools"]`` the tool schemas, so an LLM writer is one call: ``llm(messages, tools)``.
+
+    ## Action Space
+
+    ``AnyText``: the writer's reply, any string. Tool calls are parsed out of it
+    (:func:`memenv.parsing.parse_tool_calls`): Qwen-Agent ``✿FUNCTION✿``/``✿ARGS✿`` pairs,
+    ``<tool_call>{...}</tool_call>`` blocks, or a bare JSON object/list, with JSON repair. Calls run
+    in order on the live memory, so a reply may update an entry it inserted earlier. A reply with no
+    call is legal. Model output is data: nothing it contains raises, and text in the chunk is never
+    executed. Programmatic agents can write calls with :func:`memenv.parsing.render_tool_calls`.
+
+    ## Rewards
+
+    At step t, ``r_t = r1 + r2_t + beta * r3 + gamma * r4_t`` (Mem-α: beta = 0.05, gamma = 0.1):
+
+    - ``r1_qa`` (last step only): mean question score; equals ``info["qa"]["accuracy"]``.
+    - ``r2_tool_call``: share of this step's calls that executed; 0 when the reply made no call (so
+      an unparseable reply earns nothing — its only penalty, as in Mem-α).
+    - ``r3_compression`` (last step only): ``1 - memory_tokens / stream_tokens``.
+    - ``r4_content``: share of this step's executed operations judged valid; the default judge
+      (:class:`memenv.reward.GroundingJudge`) accepts a write when at least half of its distinct
+      words come from the chunk or the text it replaces; deletes score 0 as in Mem-α.
+
+    Every part is in ``info["reward_components"]`` at every step (terminal parts are 0 before the
+    end), so trainers can assign per-step credit; ``reward`` is their weighted sum.
+
+    ## Starting State
+
+    ``reset(seed=...)`` draws an episode (the same seed gives the same episode, memory ids and
+    everything after), empties the memory and shows the first chunk.
+
+    ## Episode End
+
+    Terminates after the step that reads the last chunk: the reader (default
+    :class:`memenv.readers.EvidenceReader`, offline and deterministic) answers every question from
+    the core plus the BM25 top-``reader_top_k`` entries of each list, and ``info["qa"]`` holds the
+    accuracy and per-question predictions and scores. Never truncates.
+
+    ## Info
+
+    Every step: ``messages``, ``tools``, ``tool_results`` (one record per call: name, arguments,
+    ok, error kind — ``parse_error``, ``unknown_tool``, ``missing_argument``,
+    ``invalid_argument``, ``unknown_id``, ``duplicate``, ``core_insert`` — message, memory_id),
+    ``parse_error`` (why calls could not be read, or None), ``reward_components``, ``step``,
+    ``num_chunks``, ``memory_tokens``, ``competency``, ``episode_id``. Last step: ``qa`` and
+    ``memory`` (the final memory as plain data).
+
+    ## Arguments
+
+    ```python
+    import gymnasium as gym
+    import memenv
+
+    env = gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=8192)
+    ```
+
+    - ``task``: a competency name or ``"mixed"`` (default).
+    - ``context_tokens`` (8192), ``chunk_tokens`` (512), ``num_questions`` (10): generator sizes.
+    - ``episodes``: a sequence of :class:`memenv.tasks.Episode` to sample from instead of generating.
+    - ``dataset``, ``source``, ``dataset_split``: sample episodes from published data instead, loaded
+      with :func:`memenv.tasks.load` (``source`` in ``memalpha``, ``memoryagentbench``, ``locomo``,
+      ``longmemeval``; ``dataset`` a local file/folder or a hub id).
+    - ``reader``: ``"evidence"`` or a :class:`memenv.readers.Reader`; ``reader_top_k`` (20).
+    - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
+    - ``visible_k`` (5): recent entries shown per list; ``related_k`` (0): older entries related to
+      the chunk shown per list (Mem-α could never reach older entries; this lets a writer update them).
+    - ``core_token_limit`` (512).
+    - ``unknown_id_delete``: ``"error"`` (default) or ``"ignore"`` (Mem-α counted deleting an
+      unknown id as success).
+    - ``feedback_tool_results`` (False): prepend the previous step's call results to the next user
+      message (Mem-α fed nothing back).
+    - ``render_mode``: ``"ansi"`` or None.
+
+    ## Version History
+
+    - v0: initial release.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        task: str = "mixed",
+        context_tokens: int = 8192,
+        chunk_tokens: int = 512,
+        num_questions: int = 10,
+        episodes: Sequence[Episode] | None = None,
+        dataset: str | None = None,
+        source: str | None = None,
+        dataset_split: str | None = None,
+        reader: str | Reader = "evidence",
+        reader_top_k: int = 20,
+        beta: float = BETA,
+        gamma: float = GAMMA,
+        judge: ContentJudge | None = None,
+        visible_k: int = 5,
+        related_k: int = 0,
+        core_token_limit: int = 512,
+        unknown_id_delete: str = "error",
+        feedback_tool_results: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if unknown_id_delete not in ("error", "ignore"):
+            raise ValueError(f"unknown_id_delete must be 'error' or 'ignore', got {unknown_id_delete!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        for name, value in (("visible_k", visible_k), ("related_k", related_k), ("reader_top_k", reader_top_k)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        if dataset is not None:
+            if episodes is not None:
+                raise ValueError("pass either episodes or dataset, not both")
+            if source is None:
+                raise ValueError(f"dataset={dataset!r} needs source=, one of {SOURCES}")
+            episodes = load(source, dataset, split=dataset_split)
+        if episodes is not None:
+            episodes = list(episodes)
+            if not episodes:
+                raise ValueError("episodes is empty")
+        elif not 1 <= chunk_tokens <= context_tokens or num_questions < 1:
+            # Fail at construction, not at the first reset.
+            raise ValueError(
+                "need 1 <= chunk_tokens <= context_tokens and num_questions >= 1, got "
+                f"chunk_tokens={chunk_tokens}, context_tokens={context_tokens}, num_questions={num_questions}"
+            )
+        self.task = task
+        self.context_tokens = context_tokens
+        self.chunk_tokens = chunk_tokens
+        self.num_questions = num_questions
+        self.episodes = episodes
+        self.reader = _make_reader(reader)
+        self.reader_top_k = reader_top_k
+        self.beta = beta
+        self.gamma = gamma
+        self.judge: ContentJudge = judge if judge is not None else GroundingJudge()
+        self.visible_k = visible_k
+        self.related_k = related_k
+        self.core_token_limit = core_token_limit
+        self.unknown_id_delete = unknown_id_delete
+        self.feedback_tool_results = feedback_tool_results
+        self.render_mode = render_mode
+
+        self.observation_space = spaces.Dict({"chunk": AnyText(), "memory": AnyText()})
+        self.action_space = AnyText()
+
+        self.episode: Episode | None = None
+        self.memory = Memory(core_token_limit=core_token_limit)
+        self._step = 0
+        self._stream_tokens = 0
+        self._last_results: list[ToolResult] = []
+
+    # -- Gymnasium API -------------------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """Start an episode. ``options={"episode": Episode}`` plays that episode instead of drawing one."""
+        super().reset(seed=seed)
+        episode_seed = int(self.np_random.integers(2**31 - 1))
+        if options and options.get("episode") is not None:
+            self.episode = options["episode"]
+            if not isinstance(self.episode, Episode):
+                raise TypeError(f"options['episode'] must be a memenv.tasks.Episode, got {type(self.episode).__name__}")
+        elif self.episodes is not None:
+            self.episode = self.episodes[int(self.np_random.integers(len(self.episodes)))]
+        else:
+            task = self.task
+            if task == "mixed":
+                task = COMPETENCIES[int(self.np_random.integers(len(COMPETENCIES)))]
+            self.episode = generate(
+                task,
+                seed=episode_seed,
+                context_tokens=self.context_tokens,
+                chunk_tokens=self.chunk_tokens,
+                num_questions=self.num_questions,
+            )
+        self.memory = Memory(core_token_limit=self.core_token_limit, seed=episode_seed, indexed=self.related_k > 0)
+        self._step = 0
+        self._stream_tokens = sum(tokenizer.count_tokens_batch(self.episode.chunks))
+        self._last_results = []
+        obs = self._observation()
+        return obs, self._info(obs)
+
+    def step(self, action: str) -> tuple[dict[str, str], float, bool, bool, dict[str, Any]]:
+        if self.episode is None:
+            raise RuntimeError("call reset() before step()")
+        if self._step >= len(self.episode.chunks):
+            raise RuntimeError("the episode has terminated; call reset()")
+        chunk = self.episode.chunks[self._step]
+        text = action if isinstance(action, str) else ""
+        calls = parse_tool_calls(text)
+        results: list[ToolResult] = []
+        writes: list[Write] = []
+        for call in calls:
+            previous = self._current_text(call.arguments) if call.error is None else ""
+            result = execute(self.memory, call, unknown_id_delete=self.unknown_id_delete)
+            results.append(result)
+            if result.ok:
+                content = call.arguments.get("content", call.arguments.get("new_content", ""))
+                tier = tier_of(call.arguments.get("memory_type")) or ""
+                writes.append(Write(call.name, tier, content if isinstance(content, str) else "", previous))
+        self._last_results = results
+        self._step += 1
+        terminated = self._step == len(self.episode.chunks)
+
+        components = {
+            "r1_qa": 0.0,
+            "r2_tool_call": tool_call_reward(results),
+            "r3_compression": 0.0,
+            "r4_content": content_reward(writes, chunk, self.judge),
+        }
+        qa = None
+        if terminated:
+            qa = answer_questions(self.episode.questions, memory_context(self.memory, self.reader_top_k), self.reader)
+            components["r1_qa"] = qa.accuracy
+            components["r3_compression"] = compression_reward(self.memory.tokens(), self._stream_tokens)
+        reward = total_reward(components, self.beta, self.gamma)
+
+        obs = self._observation()
+        info = self._info(obs)
+        info["reward_components"] = components
+        info["tool_results"] = [result_record(r) for r in results]
+        if not isinstance(action, str):
+            info["parse_error"] = f"action must be a str, got {type(action).__name__}"
+        else:
+            errors = [r.message for r in results if r.error_kind == PARSE_ERROR]
+            info["parse_error"] = "; ".join(errors) if errors else None
+        if qa is not None:
+            info["qa"] = qa.as_info()
+            info["memory"] = self.memory.snapshot()
+        return obs, reward, terminated, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.episode is None:
+            return None
+        total = len(self.episode.chunks)
+        header = f"[{self.episode.id}] step {self._step}/{total}, memory {self.memory.tokens()} tokens"
+        return f"{header}\n{self._observation()['memory']}\n"
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _observation(self) -> dict[str, str]:
+        assert self.episode is not None
+        done = self._step >= len(self.episode.chunks)
+        chunk = "" if done else self.episode.chunks[self._step]
+        related = None
+        if self.related_k > 0 and chunk:
+            related = {
+                tier: self.memory.related(
+                    tier, chunk, self.related_k, exclude=[e.id for e in self.memory.recent(tier, self.visible_k)]
+                )
+                for tier in LIST_TIERS
+            }
+        return {"chunk": chunk, "memory": self.memory.render(self.visible_k, related)}
+
+    def _info(self, obs: dict[str, str]) -> dict[str, Any]:
+        assert self.episode is not None
+        info: dict[str, Any] = {
+            "step": self._step,
+            "num_chunks": len(self.episode.chunks),
+            "memory_tokens": self.memory.tokens(),
+            "competency": self.episode.competency,
+            "episode_id": self.episode.id,
+            "tools": _tool_schemas(),
+        }
+        if obs["chunk"]:
+            user = USER_PROMPT.format(step=self._step + 1, total=len(self.episode.chunks), chunk=obs["chunk"])
+            if self.feedback_tool_results and self._last_results:
+                lines = [
+                    f"- {r.call.name or '(unreadable)'}: " + ("ok" if r.ok else f"failed ({r.error_kind}: {r.message})")
+                    for r in self._last_results
+                ]
+                user = "Results of your previous calls:\n" + "\n".join(lines) + "\n\n" + user
+            system = SYSTEM_PROMPT.format(core_limit=self.core_token_limit, memory=obs["memory"])
+            info["messages"] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        else:
+            info["messages"] = []
+        return info
+
+    def _current_text(self, arguments: dict[str, Any]) -> str:
+        """The text a call would replace (for the content judge), or "" if none."""
+        tier = tier_of(arguments.get("memory_type"))
+        if tier == "core":
+            return self.memory.core
+        memory_id = normalize_id(arguments.get("memory_id"))
+        if tier is None or memory_id is None:
+            return ""
+        entry = self.memory.get(tier, memory_id)
+        return entry.text if entry else ""
+
+
+def _tool_schemas() -> list[dict[str, Any]]:
+    # A fresh copy each time: callers (and check_env) may mutate what we hand out.
+    return copy.deepcopy(TOOL_SCHEMAS)
+
+
+def _make_reader(reader: str | Reader) -> Reader:
+    if isinstance(reader, Reader):
+        return reader
+    if reader == "evidence":
+        return EvidenceReader()
+    raise ValueError(f"reader must be 'evidence' or a memenv.readers.Reader instance, got {reader!r}")
