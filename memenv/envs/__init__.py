@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memenv.envs.base import MemoryEnv
 from memenv.envs.mem_alpha import MemAlphaEnv
 
-__all__ = ["MemAlphaEnv"]
+__all__ = ["MemAlphaEnv", "MemoryEnv"]

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import gymnasium as gym
-from gymnasium import spaces
-
-from memenv import tokenizer
-from memenv.envs.spaces import AnyText
+from memenv.envs.base import MemoryEnv
 from memenv.memory import LIST_TIERS, Memory, normalize_id, tier_of
-from memenv.parsing import parse_tool_calls
-from memenv.qa import answer_questions, memory_context
-from memenv.readers import EvidenceReader, Reader
-from memenv.reward import (
-    BETA,
-    GAMMA,
-    ContentJudge,
-    GroundingJudge,
-    Write,
-    compression_reward,
-    content_reward,
-    tool_call_reward,
-    total_reward,
-)
-from memenv.tasks import COMPETENCIES, SOURCES, Episode, generate, load
-from memenv.tools import PARSE_ERROR, TOOL_SCHEMAS, ToolResult, execute, result_record
-
-TASKS = (*COMPETENCIES, "mixed")
+from memenv.readers import Reader
+from memenv.reward import BETA, GAMMA, ContentJudge, Write
+from memenv.tasks import Episode
+from memenv.tools import TOOL_SCHEMAS, ToolCall, ToolResult, execute
 
 SYSTEM_PROMPT = """\
 You are the memory writer of an assistant that reads a long stream of text one chunk at a time. \
@@ -52,7 +33,7 @@ Current memory:
 USER_PROMPT = "Chunk {step} of {total}:\n{chunk}\n\nUpdate the memory with what is worth keeping from this chunk."
 
 
-class MemAlphaEnv(gym.Env[dict[str, str], str]):
+class MemAlphaEnv(MemoryEnv):
     """
     ## Description
 
@@ -163,7 +144,7 @@ class MemAlphaEnv(gym.Env[dict[str, str], str]):
     - v0: initial release.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    tool_schemas: ClassVar[list[dict[str, Any]]] = TOOL_SCHEMAS
 
     def __init__(
         self,
@@ -187,151 +168,46 @@ class MemAlphaEnv(gym.Env[dict[str, str], str]):
         feedback_tool_results: bool = False,
         render_mode: str | None = None,
     ) -> None:
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if unknown_id_delete not in ("error", "ignore"):
             raise ValueError(f"unknown_id_delete must be 'error' or 'ignore', got {unknown_id_delete!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        for name, value in (("visible_k", visible_k), ("related_k", related_k), ("reader_top_k", reader_top_k)):
+        for name, value in (("visible_k", visible_k), ("related_k", related_k)):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
-        if dataset is not None:
-            if episodes is not None:
-                raise ValueError("pass either episodes or dataset, not both")
-            if source is None:
-                raise ValueError(f"dataset={dataset!r} needs source=, one of {SOURCES}")
-            episodes = load(source, dataset, split=dataset_split)
-        if episodes is not None:
-            episodes = list(episodes)
-            if not episodes:
-                raise ValueError("episodes is empty")
-        elif not 1 <= chunk_tokens <= context_tokens or num_questions < 1:
-            # Fail at construction, not at the first reset.
-            raise ValueError(
-                "need 1 <= chunk_tokens <= context_tokens and num_questions >= 1, got "
-                f"chunk_tokens={chunk_tokens}, context_tokens={context_tokens}, num_questions={num_questions}"
-            )
-        self.task = task
-        self.context_tokens = context_tokens
-        self.chunk_tokens = chunk_tokens
-        self.num_questions = num_questions
-        self.episodes = episodes
-        self.reader = _make_reader(reader)
-        self.reader_top_k = reader_top_k
-        self.beta = beta
-        self.gamma = gamma
-        self.judge: ContentJudge = judge if judge is not None else GroundingJudge()
         self.visible_k = visible_k
         self.related_k = related_k
-        self.core_token_limit = core_token_limit
         self.unknown_id_delete = unknown_id_delete
-        self.feedback_tool_results = feedback_tool_results
-        self.render_mode = render_mode
+        super().__init__(
+            task=task,
+            context_tokens=context_tokens,
+            chunk_tokens=chunk_tokens,
+            num_questions=num_questions,
+            episodes=episodes,
+            dataset=dataset,
+            source=source,
+            dataset_split=dataset_split,
+            reader=reader,
+            reader_top_k=reader_top_k,
+            beta=beta,
+            gamma=gamma,
+            judge=judge,
+            core_token_limit=core_token_limit,
+            feedback_tool_results=feedback_tool_results,
+            render_mode=render_mode,
+        )
 
-        self.observation_space = spaces.Dict({"chunk": AnyText(), "memory": AnyText()})
-        self.action_space = AnyText()
+    def _new_memory(self, seed: int) -> Memory:
+        return Memory(core_token_limit=self.core_token_limit, seed=seed, indexed=self.related_k > 0)
 
-        self.episode: Episode | None = None
-        self.memory = Memory(core_token_limit=core_token_limit)
-        self._step = 0
-        self._stream_tokens = 0
-        self._last_results: list[ToolResult] = []
+    def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:
+        previous = self._current_text(call.arguments) if call.error is None else ""
+        result = execute(self.memory, call, unknown_id_delete=self.unknown_id_delete)
+        if not result.ok:
+            return result, None
+        content = call.arguments.get("content", call.arguments.get("new_content", ""))
+        tier = tier_of(call.arguments.get("memory_type")) or ""
+        return result, Write(call.name, tier, content if isinstance(content, str) else "", previous)
 
-    # -- Gymnasium API -------------------------------------------------------------------------------
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, str], dict[str, Any]]:
-        """Start an episode. ``options={"episode": Episode}`` plays that episode instead of drawing one."""
-        super().reset(seed=seed)
-        episode_seed = int(self.np_random.integers(2**31 - 1))
-        if options and options.get("episode") is not None:
-            self.episode = options["episode"]
-            if not isinstance(self.episode, Episode):
-                raise TypeError(f"options['episode'] must be a memenv.tasks.Episode, got {type(self.episode).__name__}")
-        elif self.episodes is not None:
-            self.episode = self.episodes[int(self.np_random.integers(len(self.episodes)))]
-        else:
-            task = self.task
-            if task == "mixed":
-                task = COMPETENCIES[int(self.np_random.integers(len(COMPETENCIES)))]
-            self.episode = generate(
-                task,
-                seed=episode_seed,
-                context_tokens=self.context_tokens,
-                chunk_tokens=self.chunk_tokens,
-                num_questions=self.num_questions,
-            )
-        self.memory = Memory(core_token_limit=self.core_token_limit, seed=episode_seed, indexed=self.related_k > 0)
-        self._step = 0
-        self._stream_tokens = sum(tokenizer.count_tokens_batch(self.episode.chunks))
-        self._last_results = []
-        obs = self._observation()
-        return obs, self._info(obs)
-
-    def step(self, action: str) -> tuple[dict[str, str], float, bool, bool, dict[str, Any]]:
-        if self.episode is None:
-            raise RuntimeError("call reset() before step()")
-        if self._step >= len(self.episode.chunks):
-            raise RuntimeError("the episode has terminated; call reset()")
-        chunk = self.episode.chunks[self._step]
-        text = action if isinstance(action, str) else ""
-        calls = parse_tool_calls(text)
-        results: list[ToolResult] = []
-        writes: list[Write] = []
-        for call in calls:
-            previous = self._current_text(call.arguments) if call.error is None else ""
-            result = execute(self.memory, call, unknown_id_delete=self.unknown_id_delete)
-            results.append(result)
-            if result.ok:
-                content = call.arguments.get("content", call.arguments.get("new_content", ""))
-                tier = tier_of(call.arguments.get("memory_type")) or ""
-                writes.append(Write(call.name, tier, content if isinstance(content, str) else "", previous))
-        self._last_results = results
-        self._step += 1
-        terminated = self._step == len(self.episode.chunks)
-
-        components = {
-            "r1_qa": 0.0,
-            "r2_tool_call": tool_call_reward(results),
-            "r3_compression": 0.0,
-            "r4_content": content_reward(writes, chunk, self.judge),
-        }
-        qa = None
-        if terminated:
-            qa = answer_questions(self.episode.questions, memory_context(self.memory, self.reader_top_k), self.reader)
-            components["r1_qa"] = qa.accuracy
-            components["r3_compression"] = compression_reward(self.memory.tokens(), self._stream_tokens)
-        reward = total_reward(components, self.beta, self.gamma)
-
-        obs = self._observation()
-        info = self._info(obs)
-        info["reward_components"] = components
-        info["tool_results"] = [result_record(r) for r in results]
-        if not isinstance(action, str):
-            info["parse_error"] = f"action must be a str, got {type(action).__name__}"
-        else:
-            errors = [r.message for r in results if r.error_kind == PARSE_ERROR]
-            info["parse_error"] = "; ".join(errors) if errors else None
-        if qa is not None:
-            info["qa"] = qa.as_info()
-            info["memory"] = self.memory.snapshot()
-        return obs, reward, terminated, False, info
-
-    def render(self) -> str | None:
-        if self.render_mode != "ansi" or self.episode is None:
-            return None
-        total = len(self.episode.chunks)
-        header = f"[{self.episode.id}] step {self._step}/{total}, memory {self.memory.tokens()} tokens"
-        return f"{header}\n{self._observation()['memory']}\n"
-
-    # -- helpers -------------------------------------------------------------------------------------
-
-    def _observation(self) -> dict[str, str]:
-        assert self.episode is not None
-        done = self._step >= len(self.episode.chunks)
-        chunk = "" if done else self.episode.chunks[self._step]
+    def _memory_view(self, chunk: str) -> str:
         related = None
         if self.related_k > 0 and chunk:
             related = {
@@ -340,31 +216,15 @@ class MemAlphaEnv(gym.Env[dict[str, str], str]):
                 )
                 for tier in LIST_TIERS
             }
-        return {"chunk": chunk, "memory": self.memory.render(self.visible_k, related)}
+        return self.memory.render(self.visible_k, related)
 
-    def _info(self, obs: dict[str, str]) -> dict[str, Any]:
+    def _messages(self, chunk: str, view: str, feedback: str) -> list[dict[str, str]]:
         assert self.episode is not None
-        info: dict[str, Any] = {
-            "step": self._step,
-            "num_chunks": len(self.episode.chunks),
-            "memory_tokens": self.memory.tokens(),
-            "competency": self.episode.competency,
-            "episode_id": self.episode.id,
-            "tools": _tool_schemas(),
-        }
-        if obs["chunk"]:
-            user = USER_PROMPT.format(step=self._step + 1, total=len(self.episode.chunks), chunk=obs["chunk"])
-            if self.feedback_tool_results and self._last_results:
-                lines = [
-                    f"- {r.call.name or '(unreadable)'}: " + ("ok" if r.ok else f"failed ({r.error_kind}: {r.message})")
-                    for r in self._last_results
-                ]
-                user = "Results of your previous calls:\n" + "\n".join(lines) + "\n\n" + user
-            system = SYSTEM_PROMPT.format(core_limit=self.core_token_limit, memory=obs["memory"])
-            info["messages"] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        else:
-            info["messages"] = []
-        return info
+        user = USER_PROMPT.format(step=self._step + 1, total=len(self.episode.chunks), chunk=chunk)
+        if feedback:
+            user = f"{feedback}\n\n{user}"
+        system = SYSTEM_PROMPT.format(core_limit=self.core_token_limit, memory=view)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def _current_text(self, arguments: dict[str, Any]) -> str:
         """The text a call would replace (for the content judge), or "" if none."""
@@ -376,16 +236,3 @@ class MemAlphaEnv(gym.Env[dict[str, str], str]):
             return ""
         entry = self.memory.get(tier, memory_id)
         return entry.text if entry else ""
-
-
-def _tool_schemas() -> list[dict[str, Any]]:
-    # A fresh copy each time: callers (and check_env) may mutate what we hand out.
-    return copy.deepcopy(TOOL_SCHEMAS)
-
-
-def _make_reader(reader: str | Reader) -> Reader:
-    if isinstance(reader, Reader):
-        return reader
-    if reader == "evidence":
-        return EvidenceReader()
-    raise ValueError(f"reader must be 'evidence' or a memenv.readers.Reader instance, got {reader!r}")

@@ -1,0 +1,265 @@
+"""The machinery every memenv environment shares: episodes, the step loop, the reward and the reader.
+
+A concrete environment decides only what is specific to its memory system — how a reply becomes
+operations on the memory, what the writer sees, and what the reader is given — through five hooks
+(:meth:`MemoryEnv._execute`, :meth:`_memory_view`, :meth:`_messages`, and optionally
+:meth:`_parse`, :meth:`_new_memory`, :meth:`_reader_context`). Everything else — the task suite or
+a dataset, one step per chunk, Mem-α's reward parts, the terminal question answering, the ``info``
+dictionary and the Gymnasium contract — lives here once.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from memenv import tokenizer
+from memenv.envs.spaces import AnyText
+from memenv.memory import Memory
+from memenv.parsing import parse_tool_calls
+from memenv.qa import ContextFn, answer_questions, memory_context
+from memenv.readers import EvidenceReader, Reader
+from memenv.reward import (
+    ContentJudge,
+    GroundingJudge,
+    Write,
+    compression_reward,
+    content_reward,
+    tool_call_reward,
+    total_reward,
+)
+from memenv.tasks import COMPETENCIES, SOURCES, Episode, generate, load
+from memenv.tools import PARSE_ERROR, ToolCall, ToolResult, result_record
+
+TASKS = (*COMPETENCIES, "mixed")
+
+
+class MemoryEnv(gym.Env[dict[str, str], str]):
+    """Base class of the memenv environments; see :class:`memenv.envs.MemAlphaEnv` for the manual.
+
+    Subclasses set :attr:`tool_schemas` and implement :meth:`_execute`, :meth:`_memory_view` and
+    :meth:`_messages`.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    tool_schemas: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        context_tokens: int,
+        chunk_tokens: int,
+        num_questions: int,
+        episodes: Sequence[Episode] | None,
+        dataset: str | None,
+        source: str | None,
+        dataset_split: str | None,
+        reader: str | Reader,
+        reader_top_k: int,
+        beta: float,
+        gamma: float,
+        judge: ContentJudge | None,
+        core_token_limit: int,
+        feedback_tool_results: bool,
+        render_mode: str | None,
+    ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        if reader_top_k < 0:
+            raise ValueError(f"reader_top_k must be >= 0, got {reader_top_k}")
+        if dataset is not None:
+            if episodes is not None:
+                raise ValueError("pass either episodes or dataset, not both")
+            if source is None:
+                raise ValueError(f"dataset={dataset!r} needs source=, one of {SOURCES}")
+            episodes = load(source, dataset, split=dataset_split)
+        if episodes is not None:
+            episodes = list(episodes)
+            if not episodes:
+                raise ValueError("episodes is empty")
+        elif not 1 <= chunk_tokens <= context_tokens or num_questions < 1:
+            # Fail at construction, not at the first reset.
+            raise ValueError(
+                "need 1 <= chunk_tokens <= context_tokens and num_questions >= 1, got "
+                f"chunk_tokens={chunk_tokens}, context_tokens={context_tokens}, num_questions={num_questions}"
+            )
+        self.task = task
+        self.context_tokens = context_tokens
+        self.chunk_tokens = chunk_tokens
+        self.num_questions = num_questions
+        self.episodes = episodes
+        self.reader = make_reader(reader)
+        self.reader_top_k = reader_top_k
+        self.beta = beta
+        self.gamma = gamma
+        self.judge: ContentJudge = judge if judge is not None else GroundingJudge()
+        self.core_token_limit = core_token_limit
+        self.feedback_tool_results = feedback_tool_results
+        self.render_mode = render_mode
+
+        self.observation_space = spaces.Dict({"chunk": AnyText(), "memory": AnyText()})
+        self.action_space = AnyText()
+
+        self.episode: Episode | None = None
+        self.memory = self._new_memory(0)
+        self._step = 0
+        self._stream_tokens = 0
+        self._last_results: list[ToolResult] = []
+
+    # -- hooks ---------------------------------------------------------------------------------------
+
+    def _new_memory(self, seed: int) -> Memory:
+        return Memory(core_token_limit=self.core_token_limit, seed=seed)
+
+    def _parse(self, text: str) -> list[ToolCall]:
+        """The operations in a reply, in order."""
+        return parse_tool_calls(text)
+
+    def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:
+        """Apply one operation; return its result and, if it changed the memory, what the judge sees."""
+        raise NotImplementedError
+
+    def _memory_view(self, chunk: str) -> str:
+        """The memory as the writer sees it while reading ``chunk`` ("" after the last chunk)."""
+        raise NotImplementedError
+
+    def _messages(self, chunk: str, view: str, feedback: str) -> list[dict[str, str]]:
+        """Chat messages for an LLM writer; ``feedback`` reports the previous step's calls (or "")."""
+        raise NotImplementedError
+
+    def _reader_context(self) -> ContextFn:
+        """What the reader sees for each question, from the final memory."""
+        return memory_context(self.memory, self.reader_top_k)
+
+    # -- Gymnasium API -------------------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """Start an episode. ``options={"episode": Episode}`` plays that episode instead of drawing one."""
+        super().reset(seed=seed)
+        episode_seed = int(self.np_random.integers(2**31 - 1))
+        if options and options.get("episode") is not None:
+            self.episode = options["episode"]
+            if not isinstance(self.episode, Episode):
+                raise TypeError(f"options['episode'] must be a memenv.tasks.Episode, got {type(self.episode).__name__}")
+        elif self.episodes is not None:
+            self.episode = self.episodes[int(self.np_random.integers(len(self.episodes)))]
+        else:
+            task = self.task
+            if task == "mixed":
+                task = COMPETENCIES[int(self.np_random.integers(len(COMPETENCIES)))]
+            self.episode = generate(
+                task,
+                seed=episode_seed,
+                context_tokens=self.context_tokens,
+                chunk_tokens=self.chunk_tokens,
+                num_questions=self.num_questions,
+            )
+        self.memory = self._new_memory(episode_seed)
+        self._step = 0
+        self._stream_tokens = sum(tokenizer.count_tokens_batch(self.episode.chunks))
+        self._last_results = []
+        obs = self._observation()
+        return obs, self._info(obs)
+
+    def step(self, action: str) -> tuple[dict[str, str], float, bool, bool, dict[str, Any]]:
+        if self.episode is None:
+            raise RuntimeError("call reset() before step()")
+        if self._step >= len(self.episode.chunks):
+            raise RuntimeError("the episode has terminated; call reset()")
+        chunk = self.episode.chunks[self._step]
+        results: list[ToolResult] = []
+        writes: list[Write] = []
+        for call in self._parse(action if isinstance(action, str) else ""):
+            result, write = self._execute(call)
+            results.append(result)
+            if write is not None:
+                writes.append(write)
+        self._last_results = results
+        self._step += 1
+        terminated = self._step == len(self.episode.chunks)
+
+        components = {
+            "r1_qa": 0.0,
+            "r2_tool_call": tool_call_reward(results),
+            "r3_compression": 0.0,
+            "r4_content": content_reward(writes, chunk, self.judge),
+        }
+        qa = None
+        if terminated:
+            qa = answer_questions(self.episode.questions, self._reader_context(), self.reader)
+            components["r1_qa"] = qa.accuracy
+            components["r3_compression"] = compression_reward(self.memory.tokens(), self._stream_tokens)
+        reward = total_reward(components, self.beta, self.gamma)
+
+        obs = self._observation()
+        info = self._info(obs)
+        info["reward_components"] = components
+        info["tool_results"] = [result_record(r) for r in results]
+        if not isinstance(action, str):
+            info["parse_error"] = f"action must be a str, got {type(action).__name__}"
+        else:
+            errors = [r.message for r in results if r.error_kind == PARSE_ERROR]
+            info["parse_error"] = "; ".join(errors) if errors else None
+        if qa is not None:
+            info["qa"] = qa.as_info()
+            info["memory"] = self.memory.snapshot()
+        return obs, reward, terminated, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.episode is None:
+            return None
+        total = len(self.episode.chunks)
+        header = f"[{self.episode.id}] step {self._step}/{total}, memory {self.memory.tokens()} tokens"
+        return f"{header}\n{self._observation()['memory']}\n"
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    @property
+    def current_chunk(self) -> str:
+        """The chunk the writer reads at this step ("" once the episode is over)."""
+        assert self.episode is not None
+        return self.episode.chunks[self._step] if self._step < len(self.episode.chunks) else ""
+
+    def _observation(self) -> dict[str, str]:
+        chunk = self.current_chunk
+        return {"chunk": chunk, "memory": self._memory_view(chunk)}
+
+    def _info(self, obs: dict[str, str]) -> dict[str, Any]:
+        assert self.episode is not None
+        info: dict[str, Any] = {
+            "step": self._step,
+            "num_chunks": len(self.episode.chunks),
+            "memory_tokens": self.memory.tokens(),
+            "competency": self.episode.competency,
+            "episode_id": self.episode.id,
+            # A fresh copy each time: callers (and check_env) may mutate what we hand out.
+            "tools": copy.deepcopy(self.tool_schemas),
+            "messages": [],
+        }
+        if obs["chunk"]:
+            feedback = ""
+            if self.feedback_tool_results and self._last_results:
+                feedback = "Results of your previous calls:\n" + "\n".join(
+                    f"- {r.call.name or '(unreadable)'}: " + ("ok" if r.ok else f"failed ({r.error_kind}: {r.message})")
+                    for r in self._last_results
+                )
+            info["messages"] = self._messages(obs["chunk"], obs["memory"], feedback)
+        return info
+
+
+def make_reader(reader: str | Reader) -> Reader:
+    """``"evidence"`` (the default offline reader) or a :class:`~memenv.readers.Reader` instance."""
+    if isinstance(reader, Reader):
+        return reader
+    if reader == "evidence":
+        return EvidenceReader()
+    raise ValueError(f"reader must be 'evidence' or a memenv.readers.Reader instance, got {reader!r}")
