@@ -249,3 +249,18 @@ def test_non_string_action_is_a_recorded_no_op():
     _, reward, _, _, info = env.step(12345)  # type: ignore[arg-type]
     assert info["parse_error"] and "must be a str" in info["parse_error"]
     assert reward == 0.0
+
+
+def test_episodes_from_a_dataset_file():
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "locomo10_tiny.json"
+    env = gym.make("MemAlpha-v0", dataset=str(path), source="locomo")
+    obs, info = env.reset(seed=0)
+    assert obs["chunk"].startswith("[Dialogue at ")
+    rewards, info = play(env, store_everything, seed=0)
+    assert info["episode_id"] in {e.id for e in env.unwrapped.episodes}
+    assert 0.0 < info["qa"]["accuracy"] <= 1.0  # the stored dialogue holds the answers
+    assert all(row["metric"] == "token_f1" for row in info["qa"]["per_question"])
+    with pytest.raises(ValueError, match="needs source"):
+        gym.make("MemAlpha-v0", dataset=str(path))
