@@ -29,7 +29,7 @@ Free prose is never searched for JSON: "I'd store {x}" is not a call. A reasonin
 Every object goes through Python's JSON decoder first (raw control characters allowed) and, only if that
 fails, through ``json_repair`` (single quotes, trailing commas, missing closing braces, ...). Repair is
 pure Python and its time grows with length x brackets/quotes (measured: 87 s for 64 KiB of ``{'{'...``),
-so it is attempted only while ``len(text) * (1 + brackets and quotes in text)`` stays under
+so it is attempted only while ``len(text) * (40 + brackets and quotes in text)`` stays under
 :data:`MAX_REPAIR_COST` for the call and :data:`MAX_REPAIR_COST_PER_REPLY` for the whole reply; past that
 the call is a parse error. Both limits are character counts, so the outcome never depends on the machine.
 
@@ -73,11 +73,13 @@ FENCE = "```"
 
 STYLES = ("hermes", "qwen", "json")
 
-# Repair cost = len(text) * (1 + characters that start json_repair's look-ahead scans). ~300 ns per unit
-# in the worst cases measured, so one call stays under ~0.3 s and one reply under ~1.2 s, while a
-# single-quoted 8 KiB memory with a hundred quotes (~0.8 M) is still repaired.
-MAX_REPAIR_COST = 1_000_000
-MAX_REPAIR_COST_PER_REPLY = 4_000_000
+# Repair cost = len(text) * (_COST_PER_CHAR + characters that start json_repair's look-ahead scans).
+# Measured worst cases: ~13 us per character of plain text and ~0.35 us per (character x bracket/quote),
+# so one call stays under ~0.7 s and one reply under ~2 s, while a single-quoted 12 KiB memory with a
+# hundred quotes (~1.7 M) is still repaired.
+MAX_REPAIR_COST = 2_000_000
+MAX_REPAIR_COST_PER_REPLY = 6_000_000
+_COST_PER_CHAR = 40
 _COSTLY_CHARS = "{}[]()\"'“”`"
 
 _DECODER = json.JSONDecoder(strict=False)  # strict=False: raw newlines inside strings are common in LLM JSON
@@ -351,7 +353,7 @@ def _decode(text: str, budget: _RepairBudget) -> tuple[list[Any], str | None]:
     if pos >= len(text) or text[pos] not in "{[":
         return values, None
     rest = text[pos:]
-    cost = len(rest) * (1 + sum(rest.count(char) for char in _COSTLY_CHARS))
+    cost = len(rest) * (_COST_PER_CHAR + sum(rest.count(char) for char in _COSTLY_CHARS))
     if cost > MAX_REPAIR_COST or cost > budget.left:
         if values:
             return values, None
