@@ -87,7 +87,7 @@ _NAME_GUESS = re.compile(r"""["']name["']\s*:\s*["']([^"'\\\n]{1,200})["']""")
 
 
 @dataclass
-class _RepairBudget:
+class RepairBudget:
     """What is left of one reply's repair allowance (see the module docstring)."""
 
     left: int = MAX_REPAIR_COST_PER_REPLY
@@ -113,7 +113,7 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
         end_of_thought = text.find(THINK_CLOSE)
         if end_of_thought >= 0:
             text = text[end_of_thought + len(THINK_CLOSE) :]
-        budget = _RepairBudget()
+        budget = RepairBudget()
         if FN_NAME in text or FN_ARGS in text:
             return _parse_qwen(text, budget)
         if TOOL_CALL_OPEN in text:
@@ -161,7 +161,7 @@ def render_tool_calls(calls: Iterable[ToolCall | Mapping[str, Any]], style: str 
 # --- the three formats ---------------------------------------------------------------------------------
 
 
-def _parse_qwen(text: str, budget: _RepairBudget) -> list[ToolCall]:
+def _parse_qwen(text: str, budget: RepairBudget) -> list[ToolCall]:
     cuts = [i for i in (text.find(FN_RESULT), text.find(FN_EXIT)) if i >= 0]
     if cuts:
         text = text[: min(cuts)]
@@ -203,22 +203,22 @@ def _qwen_name(name_part: str) -> str:
     return ""
 
 
-def _qwen_arguments(args_text: str, budget: _RepairBudget) -> tuple[dict[str, Any], str | None]:
+def _qwen_arguments(args_text: str, budget: RepairBudget) -> tuple[dict[str, Any], str | None]:
     args_text = args_text.strip()
     if args_text.startswith(":"):
         args_text = args_text[1:]
-    args_text = _unfence(args_text.strip())
+    args_text = unfence(args_text.strip())
     if not args_text:
         return {}, None
     if not args_text.startswith("{"):
         return {}, f"the text after {FN_ARGS} is not a JSON object"
-    values, error = _decode(args_text, budget)
+    values, error = decode_json_values(args_text, budget)
     if error is not None:
         return {}, f"arguments {error}"
     return _as_arguments(values[0])
 
 
-def _parse_hermes(text: str, budget: _RepairBudget) -> list[ToolCall]:
+def _parse_hermes(text: str, budget: RepairBudget) -> list[ToolCall]:
     response = text.find(TOOL_RESPONSE_OPEN)
     if response >= 0:
         text = text[:response]
@@ -227,12 +227,12 @@ def _parse_hermes(text: str, budget: _RepairBudget) -> list[ToolCall]:
         close = piece.find(TOOL_CALL_CLOSE)
         content = piece if close < 0 else piece[:close]
         raw = TOOL_CALL_OPEN + content + (TOOL_CALL_CLOSE if close >= 0 else "")
-        calls.extend(_calls_from_json_text(_unfence(content.strip()), raw, "the <tool_call> block", budget))
+        calls.extend(_calls_from_json_text(unfence(content.strip()), raw, "the <tool_call> block", budget))
     return calls
 
 
-def _parse_bare(stripped: str, budget: _RepairBudget) -> list[ToolCall]:
-    body = _unfence(stripped)
+def _parse_bare(stripped: str, budget: RepairBudget) -> list[ToolCall]:
+    body = unfence(stripped)
     if not body.startswith(("{", "[")):
         return []  # a fenced block of something else (code, prose) is not a call
     return _calls_from_json_text(body, stripped, "the reply", budget)
@@ -241,12 +241,12 @@ def _parse_bare(stripped: str, budget: _RepairBudget) -> list[ToolCall]:
 # --- JSON to calls -------------------------------------------------------------------------------------
 
 
-def _calls_from_json_text(body: str, raw: str, where: str, budget: _RepairBudget) -> list[ToolCall]:
+def _calls_from_json_text(body: str, raw: str, where: str, budget: RepairBudget) -> list[ToolCall]:
     if not body:
         return [ToolCall(name="", arguments={}, error=f"{where} is empty", raw=raw)]
     if not body.startswith(("{", "[")):
         return [ToolCall(name=_guess_name(body), arguments={}, error=f"{where} is not JSON", raw=raw)]
-    values, error = _decode(body, budget)
+    values, error = decode_json_values(body, budget)
     if error is not None:
         return [ToolCall(name=_guess_name(body), arguments={}, error=f"{where} {error}", raw=raw)]
     calls: list[ToolCall] = []
@@ -255,7 +255,7 @@ def _calls_from_json_text(body: str, raw: str, where: str, budget: _RepairBudget
     return calls
 
 
-def _calls_from_value(value: Any, raw: str, budget: _RepairBudget) -> list[ToolCall]:
+def _calls_from_value(value: Any, raw: str, budget: RepairBudget) -> list[ToolCall]:
     """One decoded JSON value -> calls: an object, a list of objects, or a ``tool_calls`` wrapper."""
     if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
         value = value["tool_calls"]
@@ -271,7 +271,7 @@ def _calls_from_value(value: Any, raw: str, budget: _RepairBudget) -> list[ToolC
     return [ToolCall(name="", arguments={}, error=_not_an_object("a call", value), raw=raw)]
 
 
-def _call_from_object(obj: dict[str, Any], raw: str, budget: _RepairBudget) -> ToolCall:
+def _call_from_object(obj: dict[str, Any], raw: str, budget: RepairBudget) -> ToolCall:
     function = obj.get("function")
     if "name" not in obj and isinstance(function, dict):  # OpenAI: {"type": "function", "function": {...}}
         obj = function
@@ -285,13 +285,13 @@ def _call_from_object(obj: dict[str, Any], raw: str, budget: _RepairBudget) -> T
     if not name:
         return ToolCall(name="", arguments={}, error="the call has an empty name", raw=raw)
     if isinstance(arguments, str):  # OpenAI style: the arguments object encoded as a JSON string
-        text = _unfence(arguments.strip())
+        text = unfence(arguments.strip())
         if not text:
             arguments = None
         elif not text.startswith("{"):
             return ToolCall(name=name, arguments={}, error="the arguments string is not a JSON object", raw=raw)
         else:
-            values, error = _decode(text, budget)
+            values, error = decode_json_values(text, budget)
             if error is not None:
                 return ToolCall(name=name, arguments={}, error=f"the arguments string {error}", raw=raw)
             arguments = values[0]
@@ -333,7 +333,7 @@ def _guess_name(text: str) -> str:
 # --- JSON decoding -------------------------------------------------------------------------------------
 
 
-def _decode(text: str, budget: _RepairBudget) -> tuple[list[Any], str | None]:
+def decode_json_values(text: str, budget: RepairBudget) -> tuple[list[Any], str | None]:
     """Decode ``text`` (starting with ``{`` or ``[``) into its top-level values, or say why not.
 
     Values written one after another (JSON lines) are all read; anything after the last value is
@@ -378,7 +378,7 @@ def _decode(text: str, budget: _RepairBudget) -> tuple[list[Any], str | None]:
     return [], "is not valid JSON and could not be repaired"
 
 
-def _unfence(text: str) -> str:
+def unfence(text: str) -> str:
     """The body of a leading ```` ```json ```` fence (to the closing fence, or the end); else ``text``."""
     if not text.startswith(FENCE):
         return text
