@@ -17,7 +17,11 @@ from gymnasium.envs.registration import register, registry
 __version__ = "0.1.0"
 
 # (id, entry point). String entry points keep `spec.to_json()` working and imports lazy.
-ENVIRONMENTS = (("MemAlpha-v0", "memenv.envs.mem_alpha:MemAlphaEnv"),)
+ENVIRONMENTS = (
+    ("MemAlpha-v0", "memenv.envs.mem_alpha:MemAlphaEnv"),
+    ("MEM1-v0", "memenv.envs.mem1:Mem1Env"),
+    ("MemoryR1-v0", "memenv.envs.memory_r1:MemoryR1Env"),
+)
 
 for _env_id, _entry_point in ENVIRONMENTS:
     if _env_id not in registry:

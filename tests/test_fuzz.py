@@ -87,6 +87,8 @@ def test_parser_never_raises(text):
 
 
 def test_core_never_exceeds_its_cap_and_ids_stay_unique_under_a_busy_writer(env):
+    if env.spec.id != "MemAlpha-v0":  # Mem-α's tools; the other envs test their own busy writer
+        pytest.skip("MEM1-v0 / MemoryR1-v0: see tests/test_env_mem1.py and tests/test_env_memory_r1.py")
     busy = render_tool_calls(
         [
             {"name": "memory_update", "arguments": {"memory_type": "core_memory", "new_content": "word " * 3000}},

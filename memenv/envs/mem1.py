@@ -1,0 +1,247 @@
+"""``MEM1-v0``: keep one flat memory paragraph under a token budget, rewriting it at every chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from memenv.envs.base import MemoryEnv
+from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT
+from memenv.parsing import FN_ARGS, FN_NAME, THINK_CLOSE, TOOL_CALL_OPEN, parse_tool_calls
+from memenv.qa import ContextFn
+from memenv.readers import Reader, ReaderContext
+from memenv.reward import BETA, GAMMA, ContentJudge, Write
+from memenv.tasks import Episode
+from memenv.tools import PARSE_ERROR, UNKNOWN_TOOL, ToolCall, ToolResult
+
+REWRITE_TOOL = "memory_rewrite"
+REWRITE_ARGUMENT = "new_memory"
+
+REWRITE_SCHEMA: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": REWRITE_TOOL,
+        "description": "Replace the whole memory paragraph with a new one (longer text is cut at the token budget).",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                REWRITE_ARGUMENT: {"type": "string", "description": "The complete new memory paragraph."},
+            },
+            "required": [REWRITE_ARGUMENT],
+        },
+    },
+}
+
+SYSTEM_PROMPT = """\
+You read a long text one section at a time and keep notes in a single memory paragraph of at most \
+{budget} tokens; after the last section, questions about the whole text will be answered from that \
+paragraph alone. You do not know the questions yet, so keep what is most likely to be asked: names, \
+numbers, dates, definitions, labelled examples, key events, and the latest value of any fact that \
+changed. After each section, write the complete new paragraph: keep the useful old notes, add what \
+matters from the new section, replace outdated facts, and drop the least useful notes when space \
+runs out. Text beyond the budget is cut off.
+Reply with the new paragraph only (or call {tool}({argument}=...)). An empty reply keeps the \
+paragraph unchanged."""
+
+USER_PROMPT = """\
+Current memory ({used} of {budget} tokens):
+{memory}
+
+Section {step} of {total}:
+{chunk}
+
+Write the updated memory paragraph."""
+
+
+class Mem1Env(MemoryEnv):
+    """
+    ## Description
+
+    A MEM1 / MemAgent-style memory as a Gymnasium environment. An agent reads a long stream one chunk
+    per step and keeps a single flat memory paragraph under a token budget (MemAgent: 1024 tokens),
+    which it rewrites in full after every chunk. After the last chunk a reader answers questions
+    about the stream from that paragraph alone, and the answers are scored. Same task suite, reader,
+    metrics, reward parts and conformance checks as ``MemAlpha-v0``; only the memory differs.
+
+    MemAgent and MEM1 show the question while the memory is written; here (as in Mem-α) the
+    questions come only after the last chunk, so the paragraph must anticipate them.
+
+    Memory: :class:`memenv.memory.Memory` with only its **core** string in use, capped at
+    ``memory_token_budget`` tokens; a longer paragraph is cut at the cap and ends with the visible
+    marker ``" [...truncated]"``. The semantic and episodic lists stay empty.
+
+    ## Observation Space
+
+    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read at this step (``""`` after the last
+    one) and the current paragraph verbatim (``""`` when empty). ``info["messages"]`` holds ready chat
+    messages (a system prompt with the rules and the budget; a user message with the paragraph, its
+    token count and the chunk) and ``info["tools"]`` the schema of ``memory_rewrite(new_memory)``.
+
+    ## Action Space
+
+    ``AnyText``: the writer's reply.
+
+    - Plain text is the new paragraph: one ``memory_rewrite`` call, always executed. A Qwen3
+      reasoning block ending in ``</think>`` is dropped first; surrounding whitespace is stripped.
+    - A tool call — ``<tool_call>{"name": "memory_rewrite", "arguments": {"new_memory": ...}}
+      </tool_call>``, a Qwen-Agent ``✿FUNCTION✿``/``✿ARGS✿`` pair, or a reply that is a JSON call
+      object/list — is read with :func:`memenv.parsing.parse_tool_calls` whenever such markers are
+      present (or the reply starts with ``{`` / ``[``). Several calls run in order (the last wins).
+      Another tool name is ``unknown_tool``, a missing ``new_memory`` is ``missing_argument``, a
+      non-string one ``invalid_argument``, unreadable JSON ``parse_error``; none of them changes the
+      paragraph. A JSON-looking reply that holds no call at all is taken as plain text.
+    - An empty or whitespace-only reply is no call: the paragraph stays as it is (r2 = 0).
+
+    ## Rewards
+
+    As in ``MemAlpha-v0``: ``r_t = r1 + r2_t + beta * r3 + gamma * r4_t`` with ``r1_qa`` (last step:
+    mean question score), ``r2_tool_call`` (share of this step's calls that executed; 0 without a
+    call), ``r3_compression`` (last step: ``1 - memory_tokens / stream_tokens``) and ``r4_content``
+    (share of executed rewrites the judge accepts). The judge sees a rewrite as Mem-α's
+    ``memory_update`` of the core (``Write("memory_update", "core", new, old)``), so any Mem-α judge
+    works; the default :class:`memenv.reward.GroundingJudge` accepts a paragraph when at least half
+    of its distinct words come from the chunk or the previous paragraph. All parts are in
+    ``info["reward_components"]``.
+
+    ## Starting State
+
+    ``reset(seed=...)`` draws an episode (same seed, same episode), empties the paragraph and shows
+    the first chunk.
+
+    ## Episode End
+
+    Terminates after the step that reads the last chunk: the reader (default
+    :class:`memenv.readers.EvidenceReader`) answers every question with the whole paragraph as its
+    context (``ReaderContext(core=paragraph, passages=())``; there is nothing to retrieve from), and
+    ``info["qa"]`` holds the accuracy and per-question rows. Never truncates.
+
+    ## Info
+
+    As in ``MemAlpha-v0``: every step ``messages``, ``tools``, ``tool_results``, ``parse_error``,
+    ``reward_components``, ``step``, ``num_chunks``, ``memory_tokens``, ``competency``,
+    ``episode_id``; last step ``qa`` and ``memory`` (``{"core": paragraph, "semantic": [],
+    "episodic": []}``).
+
+    ## Arguments
+
+    ```python
+    import gymnasium as gym
+    import memenv
+
+    env = gym.make("MEM1-v0", task="conflict_resolution", context_tokens=8192, memory_token_budget=1024)
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step("Notes: " + obs["chunk"][:200])
+    ```
+
+    - ``task``: a competency name or ``"mixed"`` (default).
+    - ``context_tokens`` (8192), ``chunk_tokens`` (512), ``num_questions`` (10): generator sizes.
+    - ``episodes``: a sequence of :class:`memenv.tasks.Episode` to sample from instead of generating.
+    - ``dataset``, ``source``, ``dataset_split``: sample episodes from published data instead
+      (:func:`memenv.tasks.load`).
+    - ``reader``: ``"evidence"`` or a :class:`memenv.readers.Reader`; ``reader_top_k`` (20) is kept
+      for a uniform signature and unused (the reader always sees the whole paragraph).
+    - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
+    - ``memory_token_budget`` (1024): the paragraph's token cap (MemAgent's memory size).
+    - ``feedback_tool_results`` (False): prepend the previous step's call results to the next user
+      message.
+    - ``render_mode``: ``"ansi"`` or None.
+
+    ## Version History
+
+    - v0: initial release.
+    """
+
+    tool_schemas: ClassVar[list[dict[str, Any]]] = [REWRITE_SCHEMA]
+
+    def __init__(
+        self,
+        task: str = "mixed",
+        context_tokens: int = 8192,
+        chunk_tokens: int = 512,
+        num_questions: int = 10,
+        episodes: Sequence[Episode] | None = None,
+        dataset: str | None = None,
+        source: str | None = None,
+        dataset_split: str | None = None,
+        reader: str | Reader = "evidence",
+        reader_top_k: int = 20,
+        beta: float = BETA,
+        gamma: float = GAMMA,
+        judge: ContentJudge | None = None,
+        memory_token_budget: int = 1024,
+        feedback_tool_results: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        self.memory_token_budget = memory_token_budget
+        super().__init__(
+            task=task,
+            context_tokens=context_tokens,
+            chunk_tokens=chunk_tokens,
+            num_questions=num_questions,
+            episodes=episodes,
+            dataset=dataset,
+            source=source,
+            dataset_split=dataset_split,
+            reader=reader,
+            reader_top_k=reader_top_k,
+            beta=beta,
+            gamma=gamma,
+            judge=judge,
+            # Memory validates the cap (it must leave room for the truncation marker).
+            core_token_limit=memory_token_budget,
+            feedback_tool_results=feedback_tool_results,
+            render_mode=render_mode,
+        )
+
+    def _parse(self, text: str) -> list[ToolCall]:
+        if FN_NAME in text or FN_ARGS in text or TOOL_CALL_OPEN in text:
+            return parse_tool_calls(text)
+        end_of_thought = text.find(THINK_CLOSE)
+        paragraph = (text[end_of_thought + len(THINK_CLOSE) :] if end_of_thought >= 0 else text).strip()
+        if not paragraph:
+            return []
+        if paragraph.startswith(("{", "[")):
+            calls = parse_tool_calls(paragraph)
+            if calls:
+                return calls
+        return [ToolCall(REWRITE_TOOL, {REWRITE_ARGUMENT: paragraph}, raw=text)]
+
+    def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:
+        if call.error is not None:
+            return ToolResult(call, False, PARSE_ERROR, call.error), None
+        if call.name != REWRITE_TOOL:
+            message = f"unknown tool {call.name!r}; the tool is {REWRITE_TOOL}"
+            return ToolResult(call, False, UNKNOWN_TOOL, message), None
+        if REWRITE_ARGUMENT not in call.arguments:
+            return ToolResult(call, False, MISSING_ARGUMENT, f"{REWRITE_TOOL} needs {REWRITE_ARGUMENT}"), None
+        paragraph = call.arguments[REWRITE_ARGUMENT]
+        if not isinstance(paragraph, str):
+            message = f"{REWRITE_ARGUMENT} must be a string, got {type(paragraph).__name__}"
+            return ToolResult(call, False, INVALID_ARGUMENT, message), None
+        previous = self.memory.core
+        paragraph = paragraph.strip()
+        cut = self.memory.set_core(paragraph)
+        message = "memory cut to its token budget" if cut else ""
+        return ToolResult(call, True, message=message), Write("memory_update", "core", paragraph, previous)
+
+    def _memory_view(self, chunk: str) -> str:
+        return self.memory.core
+
+    def _messages(self, chunk: str, view: str, feedback: str) -> list[dict[str, str]]:
+        assert self.episode is not None
+        user = USER_PROMPT.format(
+            used=self.memory.tokens("core"),
+            budget=self.memory_token_budget,
+            memory=view or "(empty)",
+            step=self._step + 1,
+            total=len(self.episode.chunks),
+            chunk=chunk,
+        )
+        if feedback:
+            user = f"{feedback}\n\n{user}"
+        system = SYSTEM_PROMPT.format(budget=self.memory_token_budget, tool=REWRITE_TOOL, argument=REWRITE_ARGUMENT)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _reader_context(self) -> ContextFn:
+        context = ReaderContext(self.memory.core, ())
+        return lambda _question: context
