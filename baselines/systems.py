@@ -7,21 +7,29 @@ Two memory-free references read the raw stream directly:
 
 Memory-writing systems are policies acting in a registered environment through ``reset``/``step``:
 
+* ``mem-alpha`` — the three-tier heuristic writer of :mod:`baselines.mem_alpha` in ``MemAlpha-v0``.
+* ``mem1`` — the flat-paragraph heuristic rewriter of :mod:`baselines.mem1` in ``MEM1-v0``.
+* ``memory-r1`` — the fact-bank heuristic manager of :mod:`baselines.memory_r1` in ``MemoryR1-v0``
+  (``memory-r1-add-only``: the same manager without updates, an ablation; not run by default).
 * ``store-all`` — inserts every chunk verbatim into episodic memory (the largest memory a Mem-α
   writer can build; what retrieval alone achieves on it).
 * ``no-memory`` — writes nothing (the floor: what the reader gets from an empty memory).
+
+:func:`llm_systems` adds ``<name>-llm`` variants of the three learned memories, written by a chat
+model through :class:`baselines.llm_policy.LLMPolicy`. :func:`make_systems` builds any of them by name.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import gymnasium as gym
 
 from memenv import tokenizer
+from memenv.llm import ChatModel
 from memenv.parsing import render_tool_calls
 from memenv.qa import QAReport, answer_questions
 from memenv.readers import Passage, Reader, ReaderContext
@@ -113,7 +121,12 @@ def write_nothing(obs: dict[str, str], info: dict[str, Any]) -> str:
 
 @dataclass
 class EnvPolicy:
-    """A writing policy played in a registered memenv environment, one episode per run."""
+    """A writing policy played in a registered memenv environment, one episode per run.
+
+    ``policy(obs, info) -> reply`` is called once per chunk. A policy that keeps state across steps
+    (such as :class:`baselines.mem_alpha.MemAlphaHeuristic`) must start over when ``info["step"] == 0``;
+    runs are sequential, so one instance serves every episode.
+    """
 
     name: str
     policy: Policy
@@ -137,10 +150,63 @@ class EnvPolicy:
         )
 
 
+# The learned memories: leaderboard name -> (env id, how to build the heuristic policy).
+LEARNED = {
+    "mem-alpha": "MemAlpha-v0",
+    "mem1": "MEM1-v0",
+    "memory-r1": "MemoryR1-v0",
+}
+DEFAULT_SYSTEMS = ("long-context", "rag-top-k", "mem1", "memory-r1", "mem-alpha", "store-all", "no-memory")
+EXTRA_SYSTEMS = ("memory-r1-add-only",)
+SYSTEM_NAMES = DEFAULT_SYSTEMS + EXTRA_SYSTEMS
+
+
+def _heuristic(name: str) -> Policy:
+    # Imported here: each module is independent, and a missing optional one only disables its system.
+    if name == "mem-alpha":
+        from baselines.mem_alpha import MemAlphaHeuristic
+
+        return MemAlphaHeuristic()
+    if name == "mem1":
+        from baselines.mem1 import Mem1Rewriter
+
+        return Mem1Rewriter()
+    from baselines.memory_r1 import MemoryR1Manager
+
+    return MemoryR1Manager(add_only=name == "memory-r1-add-only")
+
+
+def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2) -> System:
+    """One heuristic system by its leaderboard name (see :data:`SYSTEM_NAMES`).
+
+    ``window_tokens`` is the long-context window, ``rag_k`` the chunks rag-top-k retrieves.
+    """
+    if name == "long-context":
+        return LongContext(window_tokens=window_tokens)
+    if name == "rag-top-k":
+        return RagTopK(k=rag_k)
+    if name == "store-all":
+        return EnvPolicy("store-all", store_all)
+    if name == "no-memory":
+        return EnvPolicy("no-memory", write_nothing)
+    if name in LEARNED or name == "memory-r1-add-only":
+        return EnvPolicy(name, _heuristic(name), env_id=LEARNED[name.removesuffix("-add-only")])
+    raise ValueError(f"unknown system {name!r}; expected one of {', '.join(SYSTEM_NAMES)}")
+
+
+def llm_systems(model: ChatModel, *, max_new_tokens: int = 256, temperature: float = 0.0) -> list[System]:
+    """``mem-alpha-llm``, ``mem1-llm`` and ``memory-r1-llm``: each env's writer is ``model``."""
+    from baselines.llm_policy import LLMPolicy
+
+    policy = LLMPolicy(model, max_new_tokens=max_new_tokens, temperature=temperature)
+    return [EnvPolicy(f"{name}-llm", policy, env_id=env_id) for name, env_id in LEARNED.items()]
+
+
+def make_systems(names: Sequence[str] = DEFAULT_SYSTEMS, **options: Any) -> list[System]:
+    """Heuristic systems by name, in the given order (``options`` go to :func:`make_system`)."""
+    return [make_system(name, **options) for name in names]
+
+
 def default_systems() -> list[System]:
-    return [
-        LongContext(),
-        RagTopK(),
-        EnvPolicy("store-all", store_all),
-        EnvPolicy("no-memory", write_nothing),
-    ]
+    """The default leaderboard: every heuristic system and the two references."""
+    return make_systems(DEFAULT_SYSTEMS)

@@ -1,0 +1,285 @@
+"""Sentence-level fact analysis shared by the heuristic writers (``mem-alpha``, ``mem1``, ``memory-r1``).
+
+Plain, generic text heuristics — nothing here knows the synthetic generators' templates:
+
+* :func:`salience` / :func:`is_fact`: is a sentence a fact worth keeping (names and numbers, a
+  state or definition verb, a specific first-person statement)?
+* :func:`diff_words`, :func:`single_span_diff`, :func:`is_update_of`: does a new statement repeat an
+  old one except for one short span — i.e. is it a changed value of the same fact?
+* :func:`entities`, :func:`find_time`, :func:`clause_with`: names, dates and short clauses.
+* :func:`split_units`, :func:`has_labelled_example`: sentences of a chunk, keeping labelled
+  examples (``Input: ... Label: 3``) whole.
+
+>>> is_fact("The Copper Gate is located in Calder Heights."), is_fact("The fog lasted for days.")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from memenv.readers.base import ReaderContext
+from memenv.readers.evidence import labelled_examples
+from memenv.tasks.chunking import split_sentences
+
+
+def _vocabulary(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Common English function words: never names, never content.
+STOPWORDS = _vocabulary(
+    """a an the and or but nor so yet if then than that this these those there here it its it's
+    i me my mine we us our ours you your yours he him his she her hers they them their theirs
+    is are was were be been being am do does did done have has had having will would shall should
+    can could may might must of in on at to for from by with without about above below over under
+    into onto out up down off again further once as while when where why how what which who whom
+    whose all any both each few more most other some such no not only own same too very just also
+    after before during until since because through between among toward towards along across
+    around near every long nobody somebody everyone someone anyone none many much one two"""
+)
+# Verbs that state what something is or has (definitions, attributes, states), in any domain.
+STATE_VERBS = _vocabulary(
+    """is are was were be been am has have had became become becomes means meant called named known
+    born died founded located lives lived live works worked work owns owned own married moved joined
+    leads led runs ran holds held contains belongs belonged consists equals costs weighs measures
+    started began finished ended"""
+)
+FIRST_PERSON = _vocabulary("i i'm i've i'd i'll my we we're we've our me")
+MONTHS = _vocabulary(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+WEEKDAYS = _vocabulary("monday tuesday wednesday thursday friday saturday sunday")
+_TIME_WORDS = MONTHS | WEEKDAYS | _vocabulary("today yesterday tomorrow tonight week month year")
+
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_NUMBER = re.compile(r"^\d[\d,.:/-]*$")
+_CAPITALISED = re.compile(r"^[A-Z][\w'’-]*$")
+SPEAKER = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)\s*:\s+(.*)$")
+# Full names before abbreviations, so the regex prefers "March" to "mar".
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=lambda m: (-len(m), m)))
+# A date: "3 March, 2023", "March 3, 2023", "2023/05/01", "2023-05-01", "05/01/2023"; or "Session 3" / "Day 12".
+_DATE = re.compile(
+    rf"\b\d{{1,2}}\s+(?:{_MONTH_NAMES})\w*,?\s+\d{{4}}\b|\b(?:{_MONTH_NAMES})\w*\s+\d{{1,2}},?\s+\d{{4}}\b"
+    r"|\b\d{4}[/-]\d{1,2}[/-]\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b(?:session|day)\s+\d+\b",
+    re.IGNORECASE,
+)
+_TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?", re.IGNORECASE)
+LEADING_TAG = re.compile(r"^\s*\[[^\]]*\]\s*")
+BARE_LABEL_LINE = re.compile(r"^\W*label\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\s-\s|\s—\s)\s*")
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading sentences: pure functions
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` (letters/digits with inner apostrophes and hyphens), case kept."""
+    return _WORD.findall(text)
+
+
+def diff_words(text: str) -> list[str]:
+    """Lowercased words, the unit of the update diff (punctuation and case never make a difference)."""
+    return [w.lower() for w in words(text)]
+
+
+def entities(sentence: str) -> list[str]:
+    """Named entities of a sentence, as runs of capitalised words, in order (repeats kept).
+
+    A run that opens the sentence loses leading function words ("The Copper Gate" -> "Copper Gate"),
+    and a lone capitalised word that opens it is not a name (sentences start capitalised); a speaker
+    label (``Nadia: ...``) is. ``I``, month and weekday names are never entities (they are time
+    words, or the speaker talking).
+    """
+    found: list[str] = []
+    speaker = SPEAKER.match(sentence)
+    body = sentence
+    if speaker:
+        found.append(speaker.group(1))
+        body = speaker.group(2)
+    tokens = words(body)
+    run: list[str] = []
+    run_start = 0
+
+    def close(end: int) -> None:
+        nonlocal run
+        names = list(run)
+        if run_start == 0:
+            while names and names[0].lower() in STOPWORDS:
+                names.pop(0)
+            if len(names) == 1 and len(run) == 1:  # a lone capitalised first word
+                names = []
+        if names:
+            found.append(" ".join(names))
+        run = []
+
+    for i, token in enumerate(tokens):
+        lowered = token.lower()
+        is_name = (
+            bool(_CAPITALISED.match(token)) and lowered not in _TIME_WORDS and lowered not in FIRST_PERSON
+        ) and not (i > 0 and lowered in STOPWORDS and not run)
+        if is_name:
+            if not run:
+                run_start = i
+            run.append(token)
+        elif run:
+            close(i)
+    if run:
+        close(len(tokens))
+    return found
+
+
+@dataclass(frozen=True)
+class Salience:
+    """What makes a sentence worth keeping, counted."""
+
+    content_words: int  # words that are not function words
+    specific_words: int  # of those, words inside names, and numbers
+    entities: tuple[str, ...]
+    numbers: int
+    state_verb: bool
+    first_person: bool
+    time_words: int
+
+    @property
+    def density(self) -> float:
+        return self.specific_words / self.content_words if self.content_words else 0.0
+
+    @property
+    def score(self) -> float:
+        """One number to rank sentences by: density plus bonuses for names, numbers and times."""
+        return self.density + 0.25 * min(len(set(self.entities)), 3) + 0.25 * min(self.numbers + self.time_words, 2)
+
+
+def salience(sentence: str) -> Salience:
+    """Count the signals of a sentence that :func:`is_fact` and the episodic log use."""
+    tokens = words(sentence)
+    names = entities(sentence)
+    name_words = {w for name in names for w in name.split()}
+    content = [t for t in tokens if t.lower() not in STOPWORDS]
+    numbers = sum(1 for t in tokens if _NUMBER.match(t))
+    time_words = sum(1 for t in tokens if t.lower() in _TIME_WORDS)
+    specific = sum(1 for t in content if t in name_words or _NUMBER.match(t))
+    return Salience(
+        content_words=len(content),
+        specific_words=specific,
+        entities=tuple(names),
+        numbers=numbers,
+        state_verb=any(t.lower() in STATE_VERBS for t in tokens),
+        first_person=any(t.lower() in FIRST_PERSON for t in tokens),
+        time_words=time_words,
+    )
+
+
+def is_fact(sentence: str, max_words: int = 40, signals: Salience | None = None) -> bool:
+    """Whether a sentence states a fact worth a semantic entry.
+
+    Kept: sentences of 3 to ``max_words`` words that (a) are dense — names and numbers make up at
+    least half of their content words — or (b) link a name or a number to a state/definition verb
+    with at most 8 content words, a third of them specific (short statements of an attribute), or (c) are
+    first-person statements (dialogue: what people say about themselves) that mention a name, a number
+    or a time, or have at least four content words (the speaker's name counts). ``signals`` may pass the
+    sentence's :func:`salience` when it is already computed.
+    """
+    n = len(words(sentence))
+    if not 3 <= n <= max_words:
+        return False
+    s = signals if signals is not None else salience(sentence)
+    # A speaker label alone does not make a line specific.
+    named_in_body = len(s.entities) > (1 if SPEAKER.match(sentence) else 0)
+    if s.density >= 0.5 and (named_in_body or s.numbers):
+        return True
+    if s.state_verb and s.density >= 1 / 3 and s.content_words <= 8 and (named_in_body or s.numbers):
+        return True
+    return s.first_person and (named_in_body or s.numbers > 0 or s.time_words > 0 or s.content_words >= 4)
+
+
+def clause_with(sentence: str, needle: str, max_words: int = 24) -> str:
+    """The clause of ``sentence`` that holds ``needle`` (the sentence if that clause is tiny), cut to ``max_words``."""
+    if needle:
+        for clause in _CLAUSE_BREAK.split(sentence):
+            if needle in clause and len(words(clause)) >= 4:
+                sentence = clause
+                break
+    cut = sentence.split()
+    text = " ".join(cut[:max_words]).strip().rstrip(".!?,;:")
+    return text + " ..." if len(cut) > max_words else text
+
+
+def find_time(line: str) -> str | None:
+    """The date (with its time of day, when given) that a line carries, as written; None if none."""
+    date = _DATE.search(line)
+    if not date:
+        return None
+    clock = _TIME_OF_DAY.search(line)
+    value = date.group(0)
+    if clock is None:
+        return value
+    if clock.end() <= date.start():
+        return f"{clock.group(0).strip()} on {value}"
+    return f"{value} {clock.group(0).strip()}" if clock.start() >= date.end() else value
+
+
+def single_span_diff(old: list[str], new: list[str]) -> tuple[int, int, int] | None:
+    """``(shared, old_span, new_span)`` when ``old`` and ``new`` differ in exactly one place.
+
+    The common prefix and suffix are trimmed off; what is left on each side is the differing run. If
+    the two runs share a word, the statements differ in two or more places around it ("the Iron Mill
+    is 37" vs "the Iron Gate is 79") and the answer is None; so it is when they do not differ at all.
+    ``shared`` counts the words of the prefix and suffix.
+    """
+    limit = min(len(old), len(new))
+    prefix = 0
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    old_run = old[prefix : len(old) - suffix]
+    new_run = new[prefix : len(new) - suffix]
+    if not (old_run or new_run) or set(old_run) & set(new_run):
+        return None
+    return prefix + suffix, len(old_run), len(new_run)
+
+
+def is_update_of(old: list[str], new: list[str], max_diff_words: int = 4, min_shared: float = 0.6) -> bool:
+    """Whether ``new`` restates ``old`` with one short span changed (a changed fact, not a new one).
+
+    They must differ in exactly one place (:func:`single_span_diff`), by a run of 1 to
+    ``max_diff_words`` words on each side (a replacement, not an addition), and the shared words must
+    be at least 3 and at least
+    ``min_shared`` of the longer statement.
+
+    >>> is_update_of("mira lives in calder heights".split(), "mira lives in port senna".split())
+    True
+    >>> is_update_of("the code of the iron mill is 37".split(), "the code of the iron gate is 79".split())
+    False
+    """
+    diff = single_span_diff(old, new)
+    if diff is None:
+        return False
+    shared, old_span, new_span = diff
+    if not (1 <= old_span <= max_diff_words and 1 <= new_span <= max_diff_words):
+        return False
+    return shared >= 3 and shared >= min_shared * max(len(old), len(new))
+
+
+def split_units(text: str) -> list[str]:
+    """Lines of ``text`` split into sentences, except that a line holding a labelled example stays whole
+    (so a sample never loses its label); no empty units."""
+    units: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and has_labelled_example(line):
+            units.append(line)
+        elif line:
+            units.extend(split_sentences(line))
+    return units
+
+
+def has_labelled_example(unit: str) -> bool:
+    """Whether ``unit`` pairs a sample with a label (``Input: ... Label: 3``, ``text -> 3``, ...)."""
+    return bool(labelled_examples(ReaderContext(unit)))

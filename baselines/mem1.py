@@ -1,0 +1,120 @@
+"""``mem1``: a deterministic heuristic rewriter for the flat memory paragraph of ``MEM1-v0``.
+
+It plays the role of a MEM1 / MemAgent model — one new paragraph per chunk, under a token budget —
+with plain text heuristics, so the leaderboard has an offline, repeatable flat-memory baseline.
+Nothing in it knows the synthetic generators' templates: it reads prose, dialogue transcripts and
+labelled example lists the same way, with the sentence tests shared with the ``mem-alpha`` writer
+(:mod:`baselines.mem_alpha`: :func:`~baselines.mem_alpha.salience`, :func:`~baselines.mem_alpha.is_fact`,
+:func:`~baselines.mem_alpha.is_update_of`).
+
+Per chunk it:
+
+1. **Splits into units.** The paragraph and the chunk are split into lines, and lines into
+   sentences (:func:`split_units`); a line that holds a labelled example (``Input: ... Label: 3``)
+   stays one unit, so an example never loses its label. The paragraph keeps one unit per line, oldest
+   first, so its order is its age.
+2. **De-duplicates and updates.** Each new unit is compared with every kept unit (lowercased
+   words): a restatement drops the older copy; a statement equal to a kept one except for one short
+   span (:func:`~baselines.mem_alpha.is_update_of`: a changed value of the same fact) *replaces*
+   it. Either way the new unit goes to the end, as the most recent.
+3. **Scores.** A unit's salience is the shared score (density of names and numbers, bonuses for
+   names, numbers and times) plus 1 if it states a fact (:func:`~baselines.mem_alpha.is_fact`) or
+   carries a labelled example, plus 0.25 per name that no other unit mentions (rare names are the
+   specific ones). It is weighted by recency: ``(1 - recency) + recency * rank / n`` for the unit at
+   age rank ``rank`` of ``n`` (newest = ``n``).
+4. **Rewrites.** The best units that fit the budget (greedy by score, counted with the one
+   tokenizer), in their original order, one per line.
+
+Known limits (honest ones): the update rule cannot tell a changed value from a different subject
+with the same value when the subject is the differing span; recency weighting slowly pushes out old
+facts that are never restated; there is no summarising — units are kept verbatim or dropped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from baselines.facts import diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
+from memenv import tokenizer
+
+
+def merge_units(kept: list[str], new: list[str]) -> list[str]:
+    """``kept`` then ``new`` in order, where a new unit drops an older restatement or an older value of
+    the same fact (one short span changed) and goes to the end as the most recent."""
+    out = [(unit, diff_words(unit)) for unit in kept]
+    for unit in new:
+        words = diff_words(unit)
+        if not words:
+            continue
+        out = [(u, w) for u, w in out if w != words and not is_update_of(w, words)]
+        out.append((unit, words))
+    return [unit for unit, _ in out]
+
+
+def unit_scores(units: list[str], recency: float) -> list[float]:
+    """Recency-weighted salience of each unit (``units`` oldest first)."""
+    infos = [salience(unit) for unit in units]
+    mentions = Counter(name for info in infos for name in set(info.entities))
+    n = len(units)
+    scores = []
+    for rank, (unit, info) in enumerate(zip(units, infos, strict=True), start=1):
+        score = info.score + 0.25 * sum(1 for name in set(info.entities) if mentions[name] == 1)
+        if is_fact(unit) or has_labelled_example(unit):
+            score += 1.0
+        scores.append(score * ((1.0 - recency) + recency * rank / n))
+    return scores
+
+
+def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
+    """The best-scoring units whose joined text fits ``budget_tokens``, in their original order."""
+    counts = tokenizer.count_tokens_batch(units)
+    chosen: set[int] = set()
+    used = 0
+    # Best first; among equal scores the newer unit wins.
+    for i in sorted(range(len(units)), key=lambda i: (-scores[i], -i)):
+        cost = counts[i] + (1 if chosen else 0)  # the newline that joins it
+        if used + cost <= budget_tokens:
+            chosen.add(i)
+            used += cost
+    return [units[i] for i in sorted(chosen)]
+
+
+@dataclass
+class Mem1Rewriter:
+    """The ``mem1`` heuristic: ``policy(obs, info) -> new paragraph`` for ``MEM1-v0``.
+
+    Stateless: everything it needs is in the observation (the paragraph is the memory, its line
+    order the age of its units), so one instance can play any number of episodes, interleaved or not.
+
+    Args:
+        budget_tokens: the env's ``memory_token_budget`` (default 1024).
+        margin_tokens: room left below the budget, so the paragraph is never cut by the env.
+        recency: weight of recency against salience, in [0, 1] (0 = salience only).
+    """
+
+    budget_tokens: int = 1024
+    margin_tokens: int = 16
+    recency: float = 0.5
+    name: str = "mem1"
+
+    def __post_init__(self) -> None:
+        if self.budget_tokens - self.margin_tokens < 1:
+            raise ValueError(f"budget_tokens must exceed margin_tokens, got {self.budget_tokens}, {self.margin_tokens}")
+        if not 0.0 <= self.recency <= 1.0:
+            raise ValueError(f"recency must be in [0, 1], got {self.recency}")
+
+    def __call__(self, obs: dict[str, str], info: dict[str, Any] | None = None) -> str:
+        chunk = obs.get("chunk", "")
+        if not chunk:
+            return ""
+        units = merge_units(split_units(obs.get("memory", "")), split_units(chunk))
+        if not units:
+            return ""
+        kept = select_units(units, unit_scores(units, self.recency), self.budget_tokens - self.margin_tokens)
+        return "\n".join(kept)
+
+
+mem1_heuristic = Mem1Rewriter()
+"""The default ``mem1`` heuristic policy (budget 1024 tokens, as ``MEM1-v0``'s default)."""

@@ -1,0 +1,362 @@
+"""``mem-alpha``: a deterministic heuristic writer for the three-tier memory of ``MemAlpha-v0``.
+
+It plays the same role as a trained Mem-α writer — one reply of tool calls per chunk — with plain
+text heuristics instead of a model, so the leaderboard has an offline, repeatable learned-memory
+baseline. Nothing in it knows the synthetic generators' templates; it reads any English stream
+(prose, transcripts such as LoCoMo, labelled example lists) the same way.
+
+Per chunk it:
+
+1. **Tracks time.** A line that carries a date (``[Dialogue at 4:05 pm on 3 March, 2023]``,
+   ``2023/05/01``, ``Session 3``) sets the current time; facts read after it are stamped with it.
+2. **Learns from labelled examples.** Lines such as ``Input: <text> Label: 12`` or ``<text> -> 12``
+   (read with :func:`memenv.readers.evidence.labelled_examples`) become semantic entries
+   ``<text> -> label 12`` — but only while an example still adds a content word its label has not
+   been seen with, and at most ``max_examples_per_label`` per label: diverse prototypes, not the
+   whole list.
+3. **Extracts facts.** Every other sentence gets a salience test (:func:`is_fact`): a short sentence
+   in which names and numbers make up at least half of the content words, or that ties a named
+   entity or a number to a state/definition verb ("is", "was born", "lives", ...), or a first-person
+   statement in a dialogue that names something specific. Facts become semantic entries.
+4. **De-duplicates and updates.** A fact already stored verbatim is skipped. A fact that repeats a
+   stored one except for one short span (a generic word diff: long shared prefix + suffix, one
+   differing run of at most ``max_diff_words`` words) *replaces* it with ``memory_update`` — the
+   later statement wins, which is how changed facts stay current. Ids of inserted entries are read
+   back from ``info["tool_results"]``, so any old entry can be updated, not only the visible ones.
+5. **Logs an episode.** One episodic entry per chunk: its time (or position) and its most salient
+   sentence that was not stored as a fact, cut to a short clause.
+6. **Keeps a core summary** (rewritten with ``memory_update`` when it changes, kept under
+   ``core_tokens``): label prototypes (the most distinctive words of each label), the most
+   frequently mentioned entities, and, for the entities that recur across chunks, the latest clause
+   that mentions each, in stream order — a compact running picture of who and what the stream is
+   about, for questions about the whole stream.
+
+Known limits (honest ones): the update rule cannot tell "Mira moved from A to B" from "Tobias also
+lives in B" when the subject is the differing span; salience keeps some narrative sentences that
+merely name people and places; a fact split over two sentences is kept only if each half passes.
+
+The sentence analysis it relies on lives in :mod:`baselines.facts`, shared with ``mem1`` and
+``memory-r1``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from baselines.facts import (
+    BARE_LABEL_LINE,
+    LEADING_TAG,
+    SPEAKER,
+    STOPWORDS,
+    clause_with,
+    diff_words,
+    entities,
+    find_time,
+    is_fact,
+    is_update_of,
+    salience,
+    single_span_diff,
+    words,
+)
+from memenv import tokenizer
+from memenv.parsing import render_tool_calls
+from memenv.readers.base import ReaderContext
+from memenv.readers.evidence import labelled_examples
+from memenv.tasks.chunking import split_sentences
+
+# --------------------------------------------------------------------------------------------------
+# The policy
+
+
+@dataclass
+class _Fact:
+    text: str  # the entry as stored (with its time stamp)
+    key: list[str]  # the statement's diff words (without the time stamp)
+
+
+@dataclass
+class _Mention:
+    count: int = 0
+    chunks: set[int] = field(default_factory=set)
+    first: int = 0
+    latest_chunk: int = 0
+    latest_clause: str = ""
+
+
+def _call(name: str, **arguments: str) -> dict[str, Any]:
+    return {"name": name, "arguments": arguments}
+
+
+class MemAlphaHeuristic:
+    """The ``mem-alpha`` heuristic writer: ``policy(obs, info) -> reply`` for ``MemAlpha-v0``.
+
+    See the module docstring for the algorithm. Deterministic: the same stream gives the same
+    replies. The instance keeps per-episode state and starts over whenever ``info["step"] == 0``,
+    so one instance can play many episodes in turn (not interleaved).
+
+    Args:
+        core_tokens: token budget of the core summary (below the env's 512 cap, so never truncated).
+        max_examples_per_label: labelled examples kept per label at most.
+        max_diff_words: longest differing span for a fact to count as an update of a stored one.
+        episodic_words: longest episodic gist, in words.
+        core_entities: entities listed by mention count in the core.
+        style: tool-call text style for :func:`memenv.parsing.render_tool_calls`.
+    """
+
+    def __init__(
+        self,
+        core_tokens: int = 480,
+        max_examples_per_label: int = 24,
+        max_diff_words: int = 4,
+        episodic_words: int = 20,
+        core_entities: int = 12,
+        style: str = "hermes",
+    ) -> None:
+        self.core_tokens = core_tokens
+        self.max_examples_per_label = max_examples_per_label
+        self.max_diff_words = max_diff_words
+        self.episodic_words = episodic_words
+        self.core_entities = core_entities
+        self.style = style
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a new episode)."""
+        self._chunk = 0
+        self._time: str | None = None
+        self._facts: dict[str, _Fact] = {}  # memory id -> fact
+        self._pending: dict[str, _Fact] = {}  # inserted by the last reply, id not known yet: text -> fact
+        self._pending_calls: dict[str, dict[str, Any]] = {}  # text -> its insert call (this reply only)
+        self._stored: set[str] = set()  # statement keys already in memory (or sent to it)
+        self._by_first: dict[tuple[str, ...], set[str]] = {}
+        self._by_last: dict[tuple[str, ...], set[str]] = {}
+        self._label_vocab: dict[str, set[str]] = {}
+        self._label_kept: Counter[str] = Counter()
+        self._label_words: dict[str, Counter[str]] = {}
+        self._mentions: dict[str, _Mention] = {}
+        self._core = ""
+
+    # -- the policy ------------------------------------------------------------------------------
+
+    def __call__(self, obs: dict[str, str], info: dict[str, Any]) -> str:
+        if info.get("step", 0) == 0:
+            self.reset()
+        self._learn_ids(info.get("tool_results") or [])
+        chunk = obs.get("chunk", "")
+        if not chunk:
+            return ""
+        calls = self._write(chunk)
+        self._chunk += 1
+        return render_tool_calls(calls, style=self.style)
+
+    def _learn_ids(self, results: Iterable[dict[str, Any]]) -> None:
+        """Read the ids of the facts inserted by the previous reply, so later facts can update them."""
+        learned: set[str] = set()
+        for result in results:
+            if result.get("name") != "new_memory_insert" or not result.get("ok") or not result.get("memory_id"):
+                continue
+            text = (result.get("arguments") or {}).get("content", "")
+            if text in self._pending:
+                self._index(result["memory_id"], self._pending[text])
+                learned.add(text)
+        # An insert that failed is forgotten: a later restatement may insert it again.
+        for text, fact in self._pending.items():
+            if text not in learned:
+                self._stored.discard(" ".join(fact.key))
+        self._pending = {}
+        self._pending_calls = {}
+
+    # -- one chunk -------------------------------------------------------------------------------
+
+    def _write(self, chunk: str) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = []
+        pairs = labelled_examples(ReaderContext(chunk))
+        samples = [sample for sample, _ in pairs]
+        for sample, label in pairs:
+            calls.extend(self._example(sample, label))
+
+        gist_candidates: list[tuple[float, str, str | None]] = []
+        for line in chunk.splitlines():
+            if not line.strip() or BARE_LABEL_LINE.match(line) or any(s in line for s in samples):
+                continue
+            time = find_time(line)
+            if time is not None:
+                self._time = time
+                if len(words(line)) <= 12:  # a header line, not a statement
+                    continue
+            line = LEADING_TAG.sub("", line)  # a turn id such as "[D1:3]" is not content
+            speaker = SPEAKER.match(line)
+            for sentence in split_sentences(line):
+                if speaker and not SPEAKER.match(sentence):
+                    sentence = f"{speaker.group(1)}: {sentence}"  # keep who said it
+                self._count_mentions(sentence)
+                signals = salience(sentence)
+                if is_fact(sentence, signals=signals):
+                    calls.extend(self._fact(sentence))
+                elif len(words(sentence)) >= 4:
+                    gist_candidates.append((signals.score, sentence, self._time))
+
+        gist = self._gist(gist_candidates)
+        if gist:
+            calls.append(_call("new_memory_insert", memory_type="episodic_memory", content=gist))
+        core = self._render_core()
+        if core and core != self._core:
+            self._core = core
+            calls.append(_call("memory_update", memory_type="core_memory", new_content=core))
+        return calls
+
+    def _example(self, sample: str, label: str) -> list[dict[str, Any]]:
+        content = {w.lower() for w in words(sample) if w.lower() not in STOPWORDS}
+        self._label_words.setdefault(label, Counter()).update(content)
+        vocab = self._label_vocab.setdefault(label, set())
+        if self._label_kept[label] >= self.max_examples_per_label or content <= vocab:
+            return []
+        text = f"{sample} -> label {label}"
+        if text in self._stored:
+            return []
+        vocab |= content
+        self._label_kept[label] += 1
+        self._stored.add(text)
+        return [_call("new_memory_insert", memory_type="semantic_memory", content=text)]
+
+    def _fact(self, sentence: str) -> list[dict[str, Any]]:
+        key = diff_words(sentence)
+        joined = " ".join(key)
+        if joined in self._stored:
+            return []  # said before: nothing new
+        text = f"[{self._time}] {sentence}" if self._time else sentence
+        fact = _Fact(text, key)
+        self._stored.add(joined)
+        target = self._update_target(key)
+        if target is None:
+            call = _call("new_memory_insert", memory_type="semantic_memory", content=text)
+            self._pending[text] = fact
+            self._pending_calls[text] = call
+            return [call]
+        if target in self._pending:
+            # The fact it changes was inserted by this same reply: rewrite that insert instead.
+            old = self._pending.pop(target)
+            call = self._pending_calls.pop(target)
+            call["arguments"]["content"] = text
+            self._stored.discard(" ".join(old.key))
+            self._pending[text] = fact
+            self._pending_calls[text] = call
+            return []
+        old = self._facts[target]
+        self._stored.discard(" ".join(old.key))
+        self._unindex(target, old)
+        self._index(target, fact)
+        return [_call("memory_update", memory_type="semantic_memory", new_content=text, memory_id=target)]
+
+    def _update_target(self, key: list[str]) -> str | None:
+        """The stored fact (memory id) or pending insert (its text) that this statement changes, if any:
+        of those it updates (:func:`is_update_of`), the one sharing the most words (ties: the first by id)."""
+        ids = self._by_first.get(tuple(key[:2]), set()) | self._by_last.get(tuple(key[-2:]), set())
+        candidates = [(memory_id, self._facts[memory_id]) for memory_id in sorted(ids)]
+        candidates += list(self._pending.items())
+        best: tuple[int, str] | None = None
+        for name, old in candidates:
+            if abs(len(old.key) - len(key)) >= self.max_diff_words or not is_update_of(
+                old.key, key, self.max_diff_words
+            ):
+                continue
+            shared = single_span_diff(old.key, key)[0]  # type: ignore[index]
+            if best is None or shared > best[0]:
+                best = (shared, name)
+        return best[1] if best else None
+
+    def _index(self, memory_id: str, fact: _Fact) -> None:
+        self._facts[memory_id] = fact
+        self._by_first.setdefault(tuple(fact.key[:2]), set()).add(memory_id)
+        self._by_last.setdefault(tuple(fact.key[-2:]), set()).add(memory_id)
+
+    def _unindex(self, memory_id: str, fact: _Fact) -> None:
+        self._facts.pop(memory_id, None)
+        self._by_first.get(tuple(fact.key[:2]), set()).discard(memory_id)
+        self._by_last.get(tuple(fact.key[-2:]), set()).discard(memory_id)
+
+    # -- episodic and core -----------------------------------------------------------------------
+
+    def _gist(self, candidates: list[tuple[float, str, str | None]]) -> str:
+        """``[chunk N, time] <the chunk's most salient non-fact sentence, as a short clause>``."""
+        if not candidates:
+            return ""
+        score, sentence, time = max(candidates, key=lambda item: item[0])  # ties: the earliest
+        if score <= 0:
+            return ""
+        where = f"chunk {self._chunk + 1}" + (f", {time}" if time else "")
+        names = salience(sentence).entities
+        return f"[{where}] {clause_with(sentence, names[0] if names else '', self.episodic_words)}"
+
+    def _count_mentions(self, sentence: str) -> None:
+        for name in entities(sentence):
+            mention = self._mentions.get(name)
+            if mention is None:
+                mention = self._mentions[name] = _Mention(first=len(self._mentions))
+            mention.count += 1
+            mention.chunks.add(self._chunk)
+            mention.latest_chunk = self._chunk
+            mention.latest_clause = clause_with(sentence, name)
+
+    def _render_core(self) -> str:
+        """Label prototypes, the most mentioned entities, and the latest clause about each recurring
+        entity (in stream order), filled greedily under ``core_tokens``."""
+        lines: list[str] = []
+        budget = self.core_tokens
+
+        def fits(line: str) -> bool:
+            nonlocal budget
+            cost = tokenizer.count_tokens(line + "\n")
+            if cost > budget:
+                return False
+            budget -= cost
+            return True
+
+        if self._label_words:
+            lines.append("Label prototypes (most distinctive words -> label):")
+            fits(lines[-1])
+            for label in sorted(self._label_words, key=lambda lab: -sum(self._label_words[lab].values())):
+                top = self._distinctive(label, 8)
+                line = f"{' '.join(top)} -> label {label}"
+                if fits(line):
+                    lines.append(line)
+        ranked = sorted(self._mentions.items(), key=lambda kv: (-kv[1].count, kv[1].first))
+        top_entities = [(name, m) for name, m in ranked[: self.core_entities] if m.count >= 2]
+        if top_entities:
+            line = "Most mentioned: " + ", ".join(f"{name} ({m.count})" for name, m in top_entities)
+            if fits(line):
+                lines.append(line)
+        recurring = [(name, m) for name, m in ranked if len(m.chunks) >= 2]
+        chosen: dict[str, int] = {}
+        for _name, m in recurring:
+            line = f"[chunk {m.latest_chunk + 1}] {m.latest_clause}"
+            if line in chosen:
+                continue
+            if not fits(line):
+                break
+            chosen[line] = m.latest_chunk
+        if chosen:
+            lines.append("Latest about recurring names, in order:")
+            lines.extend(sorted(chosen, key=lambda line: chosen[line]))
+        return "\n".join(lines)
+
+    def _distinctive(self, label: str, k: int) -> list[str]:
+        """The ``k`` words most characteristic of ``label``: frequent with it, rare with other labels."""
+        counts = self._label_words[label]
+        labels = len(self._label_words)
+
+        def weight(word: str) -> float:
+            spread = sum(1 for c in self._label_words.values() if word in c)
+            return counts[word] * (1.0 + labels - spread) / labels
+
+        return sorted(counts, key=lambda w: (-weight(w), w))[:k]
+
+
+policy = MemAlphaHeuristic()
+"""A ready writer for code that takes a ``"module:function"`` policy (e.g. the trainer's demonstrations).
+
+It keeps per-episode state, so it must play one episode at a time; give each of several interleaved
+environments its own :class:`MemAlphaHeuristic`."""

@@ -1,0 +1,132 @@
+"""``memory-r1``: a deterministic heuristic memory manager for the fact bank of ``MemoryR1-v0``.
+
+It plays the role of Memory-R1's trained memory manager — one operation list per chunk — with plain
+text heuristics, so the leaderboard has an offline, repeatable fact-bank baseline. Nothing in it
+knows the synthetic generators' templates; the sentence tests are the ones the ``mem-alpha`` and
+``mem1`` heuristics use (:mod:`baselines.mem_alpha`, :mod:`baselines.mem1`).
+
+Per chunk it:
+
+1. **Extracts candidate facts**: the sentences of the chunk (:func:`baselines.mem1.split_units`;
+   a labelled-example line stays whole) that state a fact (:func:`baselines.mem_alpha.is_fact`:
+   dense in names and numbers, or a name/number tied to a state verb, or a specific first-person
+   statement) or carry a labelled example (``Input: ... Label: 3``).
+2. **Compares each with the similar facts it is shown** — the JSON list in the observation (the bank
+   entries most similar to the chunk) plus the facts it is adding in the same reply:
+
+   - the same words as an entry (case and punctuation aside) -> ``NONE`` on that entry;
+   - the same statement with one short span changed (:func:`baselines.mem_alpha.is_update_of`)
+     -> ``UPDATE`` that entry with the new text (a fact added earlier in the same reply is rewritten
+     in place instead — the later statement wins);
+   - otherwise -> ``ADD``.
+3. **Replies** ``{"memory": [...]}`` as JSON (``""`` when there is nothing to do).
+
+``add_only=True`` gives the comparison variant: the same extraction, exact repeats skipped, every
+other fact ADDed — changed facts pile up next to their outdated versions.
+
+Known limits (honest ones): the manager only sees the ``similar_k`` entries most similar to the
+whole chunk, so an outdated fact that does not make that list is added to, not updated; it never
+DELETEs (a contradiction it can detect is always a changed value, which UPDATE handles); and the
+update rule cannot tell a changed value from a different subject with the same value when the
+subject is the differing span.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from baselines.facts import diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
+
+
+def shown_entries(view: str) -> list[tuple[str, str]]:
+    """``(id, text)`` of the entries listed in a ``MemoryR1-v0`` memory view (the JSON line)."""
+    for line in view.splitlines():
+        line = line.strip()
+        if not line.startswith("["):
+            continue
+        try:
+            items = json.loads(line)
+        except ValueError:
+            return []
+        return [
+            (str(item["id"]), item["text"])
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("id") is not None
+        ]
+    return []
+
+
+def is_candidate_fact(unit: str) -> bool:
+    """Whether a unit is worth a bank entry: a labelled example, or a fact statement
+    (:func:`~baselines.mem_alpha.is_fact`) that states something — a state/definition verb, a number,
+    a time or a first-person statement — rather than only naming people and places."""
+    if has_labelled_example(unit):
+        return True
+    if not is_fact(unit):
+        return False
+    s = salience(unit)
+    return s.state_verb or s.numbers > 0 or s.time_words > 0 or s.first_person
+
+
+@dataclass
+class _Known:
+    id: str | None  # None: added in this reply (the bank assigns its id)
+    text: str
+    words: list[str]
+    op: dict[str, Any] | None = None  # the operation of this reply that concerns it, if any
+
+
+@dataclass
+class MemoryR1Manager:
+    """The ``memory-r1`` heuristic manager: ``policy(obs, info) -> operation list (JSON)`` for ``MemoryR1-v0``.
+
+    Stateless: it reads the bank entries it is shown from the observation, so one instance can play
+    any number of episodes, interleaved or not.
+
+    Args:
+        add_only: never UPDATE (changed facts are ADDed next to their old versions) — the ablation.
+    """
+
+    add_only: bool = False
+    name: str = "memory-r1"
+
+    def __call__(self, obs: dict[str, str], info: dict[str, Any] | None = None) -> str:
+        chunk = obs.get("chunk", "")
+        if not chunk:
+            return ""
+        known = [_Known(i, text, diff_words(text)) for i, text in shown_entries(obs.get("memory", ""))]
+        ops: list[dict[str, Any]] = []
+        for unit in split_units(chunk):
+            if not is_candidate_fact(unit):
+                continue
+            words = diff_words(unit)
+            if any(k.words == words for k in known):
+                repeat = next(k for k in known if k.words == words)
+                if repeat.id is not None and repeat.op is None and not self.add_only:
+                    repeat.op = {"id": repeat.id, "text": repeat.text, "event": "NONE"}
+                    ops.append(repeat.op)
+                continue
+            changed = None if self.add_only else next((k for k in known if is_update_of(k.words, words)), None)
+            if changed is None:
+                op = {"id": "", "text": unit, "event": "ADD"}
+                ops.append(op)
+                known.append(_Known(None, unit, words, op))
+                continue
+            if changed.op is not None and changed.op["event"] in ("ADD", "UPDATE"):
+                changed.op["text"] = unit  # this reply already writes it: the later statement wins
+            else:
+                if changed.op is not None:  # a NONE on this entry, superseded by the update
+                    ops.remove(changed.op)
+                changed.op = {"id": changed.id, "text": unit, "event": "UPDATE", "old_memory": changed.text}
+                ops.append(changed.op)
+            changed.text, changed.words = unit, words
+        return json.dumps({"memory": ops}, ensure_ascii=False) if ops else ""
+
+
+memory_r1_heuristic = MemoryR1Manager()
+"""The default ``memory-r1`` heuristic manager (ADD / UPDATE / NONE)."""
+
+memory_r1_add_only = MemoryR1Manager(add_only=True, name="memory-r1-add-only")
+"""The ablation that only ADDs (same extraction), for the conflict-resolution comparison."""

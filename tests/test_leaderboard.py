@@ -1,0 +1,227 @@
+"""Tests for the leaderboard: the orderings it must show, its outputs, its CLI, and its LLM paths.
+
+The orderings run on a small suite (32K-token streams, a long-context window of 8K, two episodes per
+competency); ``make leaderboard`` shows the same orderings on the default suite (64K, 30K window).
+The LLM paths run a tiny random model built from a config, and a fake OpenAI server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from baselines.leaderboard import ProgressBar, build_suite, evaluate, main, markdown_table
+from baselines.systems import make_systems
+from memenv.cli import main as cli_main
+from memenv.readers import EvidenceReader
+from memenv.tasks.records import COMPETENCIES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LEARNED = ("mem1", "memory-r1", "mem-alpha")
+
+
+@pytest.fixture(scope="module")
+def small_board() -> dict[str, dict[str, Any]]:
+    suite = build_suite(COMPETENCIES, episodes=2, seed=0, context_tokens=32_768, chunk_tokens=512)
+    names = ["long-context", "rag-top-k", *LEARNED, "no-memory"]
+    return evaluate(make_systems(names, window_tokens=8192), suite, EvidenceReader(), progress=False)
+
+
+def test_rag_beats_long_context_when_the_stream_exceeds_the_window(small_board: dict) -> None:
+    rag, window = small_board["rag-top-k"], small_board["long-context"]
+    assert window["memory_tokens"] == 8192  # the stream (32K) is longer than the window
+    assert rag["mean"] > window["mean"]
+    # Facts spread over the whole stream: the window sees only its last quarter.
+    assert rag["scores"]["accurate_retrieval"] > window["scores"]["accurate_retrieval"]
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_every_learned_heuristic_beats_writing_nothing(small_board: dict, name: str) -> None:
+    system, nothing = small_board[name], small_board["no-memory"]
+    assert nothing["mean"] == 0.0 and nothing["memory_tokens"] == 0
+    assert system["mean"] > nothing["mean"] + 0.2
+    for competency in COMPETENCIES:
+        assert system["scores"][competency] > nothing["scores"][competency], competency
+
+
+def test_mem_alpha_uses_a_fraction_of_the_stream(small_board: dict) -> None:
+    mem_alpha = small_board["mem-alpha"]
+    assert mem_alpha["compression"] < 0.3
+    assert mem_alpha["mean"] >= small_board["rag-top-k"]["mean"]
+
+
+def test_markdown_table_orders_by_mean() -> None:
+    results = {
+        "a": {"scores": {"x": 0.25}, "mean": 0.25, "memory_tokens": 10.0, "compression": 0.5, "wall_seconds": 1.0},
+        "b": {"scores": {"x": 0.75}, "mean": 0.75, "memory_tokens": 20.4, "compression": 1.0, "wall_seconds": 2.25},
+    }
+    assert markdown_table(results, ["x"]).splitlines() == [
+        "| system | x | mean | memory tokens | memory / stream | wall s |",
+        "|---|---|---|---|---|---|",
+        "| b | 0.750 | **0.750** | 20 | 1.000 | 2.2 |",
+        "| a | 0.250 | **0.250** | 10 | 0.500 | 1.0 |",
+    ]
+
+
+def test_progress_bar() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream=stream, width=8)
+    bar.update("one")
+    bar.update("two")
+    bar.close()
+    lines = stream.getvalue().split("\r")
+    assert lines[1].startswith("[##------] 1/4") and "one" in lines[1]
+    assert lines[2].startswith("[####----] 2/4") and lines[2].rstrip().endswith("two")
+
+
+def read_outputs(out: Path) -> tuple[dict, list[list[str]]]:
+    assert (out / "leaderboard.png").stat().st_size > 1000
+    assert (out / "leaderboard.md").read_text().startswith("| system |")
+    with (out / "results.csv").open() as f:
+        rows = list(csv.reader(f))
+    return json.loads((out / "results.json").read_text()), rows
+
+
+def test_main_writes_json_csv_markdown_and_chart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--systems", "rag-top-k", "no-memory", "--tasks", "accurate_retrieval", "test_time_learning"]
+    argv += ["--episodes", "1", "--context-tokens", "4096", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    document, rows = read_outputs(tmp_path)
+    assert document["columns"] == ["accurate_retrieval", "test_time_learning"]
+    assert list(document["systems"]) == ["rag-top-k", "no-memory"]
+    rag = document["systems"]["rag-top-k"]
+    assert set(rag) >= {"scores", "mean", "memory_tokens", "compression", "wall_seconds", "episodes", "per_episode"}
+    assert rag["mean"] == pytest.approx(sum(rag["scores"].values()) / 2)
+    assert rag["episodes"] == 2 and rag["compression"] == 1.0
+    assert document["systems"]["no-memory"]["scores"] == {"accurate_retrieval": 0.0, "test_time_learning": 0.0}
+    assert rows[0] == [
+        "system",
+        "accurate_retrieval",
+        "test_time_learning",
+        "mean",
+        "memory_tokens",
+        "compression",
+        "wall_seconds",
+    ]
+    assert [row[0] for row in rows[1:]] == ["rag-top-k", "no-memory"]
+    assert "| rag-top-k |" in capsys.readouterr().out
+
+
+def test_cli_runs_the_leaderboard_on_a_dataset(tmp_path: Path) -> None:
+    argv = ["leaderboard", "--dataset", str(FIXTURES / "memalpha_mab_test.json"), "--source", "memalpha"]
+    argv += ["--systems", "mem-alpha", "store-all", "no-memory", "--out", str(tmp_path), "--no-progress"]
+    assert cli_main(argv) == 0
+    document, _ = read_outputs(tmp_path)
+    # One column per data source, in file order.
+    sources = document["columns"]
+    assert sources and all(not c.startswith(("accurate_", "test_time")) for c in sources)
+    assert set(document["systems"]["store-all"]["scores"]) == set(sources)
+    assert document["systems"]["no-memory"]["mean"] == 0.0
+
+
+def test_cli_usage_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["--help"]) == 0
+    assert "leaderboard" in capsys.readouterr().out
+    assert cli_main(["frobnicate"]) == 2
+    assert "unknown command" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--systems", "mem-alpha-llm"])  # an LLM writer needs --writer-llm
+    with pytest.raises(SystemExit):
+        main(["--dataset", "x.json"])  # a dataset needs --source
+
+
+# --------------------------------------------------------------------------------------------------
+# LLM writers and readers: a tiny local model, and an OpenAI-compatible endpoint
+
+TINY_ARGS = ["--tasks", "accurate_retrieval", "--episodes", "1", "--context-tokens", "1024", "--chunk-tokens", "512"]
+TINY_ARGS += ["--writer-max-new-tokens", "8", "--reader-max-new-tokens", "8", "--reader-context-tokens", "256"]
+TINY_ARGS += ["--no-progress"]
+LLM_NAMES = ["mem-alpha-llm", "mem1-llm", "memory-r1-llm"]
+
+
+def test_llm_writer_and_reader_with_a_tiny_local_model(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from memenv.llm import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    spec = f"hf:{model}"
+    out = tmp_path / "out"
+    argv = ["--writer-llm", spec, "--reader", spec, "--systems", "no-memory", "mem-alpha-llm", "--out", str(out)]
+    assert main([*argv, *TINY_ARGS]) == 0
+    document, _ = read_outputs(out)
+    assert list(document["systems"]) == ["no-memory", "mem-alpha-llm"]
+    result = document["systems"]["mem-alpha-llm"]
+    assert result["episodes"] == 1 and 0.0 <= result["mean"] <= 1.0  # a random model: any score
+    assert document["config"]["reader"] == spec
+
+
+class FakeOpenAI(BaseHTTPRequestHandler):
+    """Answers /chat/completions: a tool call when the request offers tools, else a short answer."""
+
+    requests: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        type(self).requests.append({"path": self.path, "body": body})
+        if body.get("tools"):
+            call = {"name": "new_memory_insert", "arguments": {"memory_type": "semantic_memory", "content": "x=1"}}
+            content = f"<tool_call>{json.dumps(call)}</tool_call>"
+        else:
+            content = "I do not know."
+        data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    FakeOpenAI.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"openai:http://127.0.0.1:{server.server_address[1]}/v1#fake-model"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_llm_writer_and_reader_through_an_endpoint(tmp_path: Path, endpoint: str) -> None:
+    argv = ["--writer-llm", endpoint, "--reader", endpoint, "--systems", "mem-alpha-llm", "--out", str(tmp_path)]
+    assert main([*argv, *TINY_ARGS]) == 0
+    document, _ = read_outputs(tmp_path)
+    assert list(document["systems"]) == ["mem-alpha-llm"]
+    # One writer call per chunk, with the env's tools; then one reader call per question.
+    (episode,) = build_suite(["accurate_retrieval"], episodes=1, seed=0, context_tokens=1024, chunk_tokens=512)
+    writes = [r for r in FakeOpenAI.requests if r["body"].get("tools")]
+    reads = [r for r in FakeOpenAI.requests if not r["body"].get("tools")]
+    assert len(writes) == len(episode.chunks) == 3 and len(reads) == len(episode.questions) == 10
+    assert all(r["path"] == "/v1/chat/completions" and r["body"]["model"] == "fake-model" for r in FakeOpenAI.requests)
+    assert writes[0]["body"]["max_tokens"] == 8 and reads[0]["body"]["max_tokens"] == 8
+    result = document["systems"]["mem-alpha-llm"]
+    assert result["memory_tokens"] == 3  # "x=1", inserted once (the later inserts were duplicates)
+    assert result["mean"] == 0.0  # "I do not know." answers nothing
+
+
+def test_writer_llm_adds_all_three_llm_systems(tmp_path: Path, endpoint: str) -> None:
+    assert main(["--writer-llm", endpoint, "--systems", "no-memory", "--out", str(tmp_path), *TINY_ARGS]) == 0
+    document, _ = read_outputs(tmp_path)
+    assert list(document["systems"]) == ["no-memory", "mem-alpha-llm", "mem1-llm", "memory-r1-llm"]
+    assert {r["body"]["model"] for r in FakeOpenAI.requests} == {"fake-model"}
+    assert document["config"]["reader"] == "evidence"
