@@ -33,6 +33,7 @@ INVALID_ARGUMENT = "invalid_argument"
 UNKNOWN_ID = "unknown_id"
 DUPLICATE = "duplicate"
 CORE_INSERT = "core_insert"
+OVER_BUDGET = "over_budget"
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,20 @@ class Memory:
         seed: seeds the id generator; the same seed and the same operations give the same ids.
         indexed: keep a BM25 index of each list tier up to date, for :meth:`related` (costs one
             index update per write; off by default).
+        token_budget: a cap on the whole memory (all tiers). A write that would leave the memory above
+            it *and* larger than before is refused with ``over_budget``; shrinking writes always pass.
+            ``None`` (default): no cap beyond the core's.
     """
 
-    def __init__(self, *, core_token_limit: int = 512, seed: int = 0, indexed: bool = False) -> None:
+    def __init__(
+        self, *, core_token_limit: int = 512, seed: int = 0, indexed: bool = False, token_budget: int | None = None
+    ) -> None:
         if core_token_limit < tokenizer.count_tokens(TRUNCATION_MARKER) + 1:
             raise ValueError(f"core_token_limit must leave room for the truncation marker, got {core_token_limit}")
+        if token_budget is not None and token_budget < 1:
+            raise ValueError(f"token_budget must be >= 1 or None, got {token_budget}")
         self.core_token_limit = core_token_limit
+        self.token_budget = token_budget
         self._core = ""
         self._core_tokens = 0
         # id -> entry; dicts keep insertion order and delete in O(1).
@@ -124,7 +133,9 @@ class Memory:
         text = _clean(text, "content")
         if text in self._texts[tier]:
             raise MemoryOpError(DUPLICATE, f"{tier} memory already holds this text as [{self._texts[tier][text]}]")
-        entry = MemoryEntry(self._new_id(), text, tokenizer.count_tokens(text))
+        tokens = tokenizer.count_tokens(text)
+        self._check_budget(tokens)
+        entry = MemoryEntry(self._new_id(), text, tokens)
         entries[entry.id] = entry
         self._texts[tier][text] = entry.id
         self._list_tokens[tier] += entry.tokens
@@ -148,6 +159,7 @@ class Memory:
         if holder is not None and holder != memory_id:
             raise MemoryOpError(DUPLICATE, f"{tier} memory already holds this text as [{holder}]")
         new = MemoryEntry(memory_id, text, tokenizer.count_tokens(text))
+        self._check_budget(new.tokens - old.tokens)
         entries[memory_id] = new  # same key: keeps its position
         del self._texts[tier][old.text]
         self._texts[tier][text] = memory_id
@@ -180,7 +192,9 @@ class Memory:
         if not isinstance(text, str):
             raise MemoryOpError(INVALID_ARGUMENT, f"new_content must be a string, got {type(text).__name__}")
         text, cut = tokenizer.truncate(text, self.core_token_limit, TRUNCATION_MARKER)
-        self._core, self._core_tokens = text, tokenizer.count_tokens(text)
+        tokens = tokenizer.count_tokens(text)
+        self._check_budget(tokens - self._core_tokens)
+        self._core, self._core_tokens = text, tokens
         return cut
 
     # -- views -------------------------------------------------------------------------------------
@@ -212,6 +226,16 @@ class Memory:
         }
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _check_budget(self, growth: int) -> None:
+        """Refuse a write that would grow the memory past :attr:`token_budget` (before anything changes)."""
+        if self.token_budget is None or growth <= 0:
+            return
+        after = self.tokens() + growth
+        if after > self.token_budget:
+            raise MemoryOpError(
+                OVER_BUDGET, f"memory would hold {after} tokens, over its budget of {self.token_budget}"
+            )
 
     def _list(self, tier: str) -> dict[str, MemoryEntry]:
         return self._lists[self._check_list_tier(tier)]

@@ -19,6 +19,7 @@ from memenv.memory import (
     DUPLICATE,
     INVALID_ARGUMENT,
     MISSING_ARGUMENT,
+    OVER_BUDGET,
     UNKNOWN_ID,
     Memory,
     MemoryOpError,
@@ -29,7 +30,16 @@ from memenv.memory import (
 # Why a call failed; ``None`` on success. Stable strings: trainers and tests match on them.
 PARSE_ERROR = "parse_error"
 UNKNOWN_TOOL = "unknown_tool"
-ERROR_KINDS = (PARSE_ERROR, UNKNOWN_TOOL, MISSING_ARGUMENT, INVALID_ARGUMENT, UNKNOWN_ID, DUPLICATE, CORE_INSERT)
+ERROR_KINDS = (
+    PARSE_ERROR,
+    UNKNOWN_TOOL,
+    MISSING_ARGUMENT,
+    INVALID_ARGUMENT,
+    UNKNOWN_ID,
+    DUPLICATE,
+    CORE_INSERT,
+    OVER_BUDGET,
+)
 
 
 @dataclass(frozen=True)

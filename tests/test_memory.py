@@ -151,3 +151,28 @@ def test_normalize_id():
     assert normalize_id(" [a3f1] ") == "a3f1"
     assert normalize_id("") is None
     assert normalize_id(12) is None
+
+
+def test_token_budget_refuses_growth_past_the_cap_and_changes_nothing():
+    from memenv.memory import OVER_BUDGET
+
+    memory = Memory(token_budget=12, seed=3)
+    kept = memory.insert("semantic", "The north gate code is 4821.")  # 9 tokens
+    before = memory.snapshot()
+    with pytest.raises(MemoryOpError) as err:
+        memory.insert("episodic", "Alice met Bob at the harbour on Monday.")
+    assert err.value.kind == OVER_BUDGET
+    with pytest.raises(MemoryOpError) as err:
+        memory.set_core("A core far too long for what is left of the budget.")
+    assert err.value.kind == OVER_BUDGET
+    assert memory.snapshot() == before
+    # a shrinking update passes, then a fitting insert (5 + 3 tokens) does
+    memory.update("semantic", "Code 4821.", kept.id)
+    added = memory.insert("episodic", "Bob left.")
+    assert memory.tokens() == 8
+    # the refused writes drew no id: the second id is the one a fresh memory draws second
+    reference = Memory(seed=3)
+    reference.insert("semantic", "a")
+    assert added.id == reference.insert("semantic", "b").id
+    with pytest.raises(ValueError, match="token_budget"):
+        Memory(token_budget=0)

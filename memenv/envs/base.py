@@ -65,6 +65,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         gamma: float,
         judge: ContentJudge | None,
         core_token_limit: int,
+        max_memory_tokens: int | None,
         feedback_tool_results: bool,
         render_mode: str | None,
     ) -> None:
@@ -74,6 +75,8 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if reader_top_k < 0:
             raise ValueError(f"reader_top_k must be >= 0, got {reader_top_k}")
+        if max_memory_tokens is not None and max_memory_tokens < 1:
+            raise ValueError(f"max_memory_tokens must be >= 1 or None, got {max_memory_tokens}")
         if dataset is not None:
             if episodes is not None:
                 raise ValueError("pass either episodes or dataset, not both")
@@ -101,6 +104,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self.gamma = gamma
         self.judge: ContentJudge = judge if judge is not None else GroundingJudge()
         self.core_token_limit = core_token_limit
+        self.max_memory_tokens = max_memory_tokens
         self.feedback_tool_results = feedback_tool_results
         self.render_mode = render_mode
 
@@ -116,7 +120,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
     # -- hooks ---------------------------------------------------------------------------------------
 
     def _new_memory(self, seed: int) -> Memory:
-        return Memory(core_token_limit=self.core_token_limit, seed=seed)
+        return Memory(core_token_limit=self.core_token_limit, seed=seed, token_budget=self.max_memory_tokens)
 
     def _parse(self, text: str) -> list[ToolCall]:
         """The operations in a reply, in order."""

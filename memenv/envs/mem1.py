@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from memenv.envs.base import MemoryEnv
-from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT
+from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT, MemoryOpError
 from memenv.parsing import FN_ARGS, FN_NAME, THINK_CLOSE, TOOL_CALL_OPEN, parse_tool_calls
 from memenv.qa import ContextFn
 from memenv.readers import Reader, ReaderContext
@@ -142,6 +142,9 @@ class Mem1Env(MemoryEnv):
       for a uniform signature and unused (the reader always sees the whole paragraph).
     - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
     - ``memory_token_budget`` (1024): the paragraph's token cap (MemAgent's memory size).
+    - ``max_memory_tokens`` (None): a cap on the whole memory; a write that would grow it past the cap
+      fails with ``over_budget`` and changes nothing, so storing everything becomes impossible (pair it
+      with a larger ``beta`` to also reward compactness).
     - ``feedback_tool_results`` (False): prepend the previous step's call results to the next user
       message.
     - ``render_mode``: ``"ansi"`` or None.
@@ -169,6 +172,7 @@ class Mem1Env(MemoryEnv):
         gamma: float = GAMMA,
         judge: ContentJudge | None = None,
         memory_token_budget: int = 1024,
+        max_memory_tokens: int | None = None,
         feedback_tool_results: bool = False,
         render_mode: str | None = None,
     ) -> None:
@@ -189,6 +193,7 @@ class Mem1Env(MemoryEnv):
             judge=judge,
             # Memory validates the cap (it must leave room for the truncation marker).
             core_token_limit=memory_token_budget,
+            max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
             render_mode=render_mode,
         )
@@ -220,7 +225,10 @@ class Mem1Env(MemoryEnv):
             return ToolResult(call, False, INVALID_ARGUMENT, message), None
         previous = self.memory.core
         paragraph = paragraph.strip()
-        cut = self.memory.set_core(paragraph)
+        try:
+            cut = self.memory.set_core(paragraph)
+        except MemoryOpError as exc:  # over max_memory_tokens
+            return ToolResult(call, False, exc.kind, exc.message), None
         message = "memory cut to its token budget" if cut else ""
         return ToolResult(call, True, message=message), Write("memory_update", "core", paragraph, previous)
 

@@ -133,6 +133,9 @@ class MemAlphaEnv(MemoryEnv):
     - ``visible_k`` (5): recent entries shown per list; ``related_k`` (0): older entries related to
       the chunk shown per list (Mem-α could never reach older entries; this lets a writer update them).
     - ``core_token_limit`` (512).
+    - ``max_memory_tokens`` (None): a cap on the whole memory; a write that would grow it past the cap
+      fails with ``over_budget`` and changes nothing, so storing everything becomes impossible (pair it
+      with a larger ``beta`` to also reward compactness).
     - ``unknown_id_delete``: ``"error"`` (default) or ``"ignore"`` (Mem-α counted deleting an
       unknown id as success).
     - ``feedback_tool_results`` (False): prepend the previous step's call results to the next user
@@ -165,6 +168,7 @@ class MemAlphaEnv(MemoryEnv):
         related_k: int = 0,
         core_token_limit: int = 512,
         unknown_id_delete: str = "error",
+        max_memory_tokens: int | None = None,
         feedback_tool_results: bool = False,
         render_mode: str | None = None,
     ) -> None:
@@ -191,12 +195,18 @@ class MemAlphaEnv(MemoryEnv):
             gamma=gamma,
             judge=judge,
             core_token_limit=core_token_limit,
+            max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
             render_mode=render_mode,
         )
 
     def _new_memory(self, seed: int) -> Memory:
-        return Memory(core_token_limit=self.core_token_limit, seed=seed, indexed=self.related_k > 0)
+        return Memory(
+            core_token_limit=self.core_token_limit,
+            seed=seed,
+            indexed=self.related_k > 0,
+            token_budget=self.max_memory_tokens,
+        )
 
     def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:
         previous = self._current_text(call.arguments) if call.error is None else ""

@@ -193,6 +193,9 @@ class MemoryR1Env(MemoryEnv):
       retrieved per question.
     - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
     - ``similar_k`` (10): bank entries shown per step.
+    - ``max_memory_tokens`` (None): a cap on the whole memory; a write that would grow it past the cap
+      fails with ``over_budget`` and changes nothing, so storing everything becomes impossible (pair it
+      with a larger ``beta`` to also reward compactness).
     - ``feedback_tool_results`` (False): prepend the previous step's operation results to the next
       user message.
     - ``render_mode``: ``"ansi"`` or None.
@@ -220,6 +223,7 @@ class MemoryR1Env(MemoryEnv):
         gamma: float = GAMMA,
         judge: ContentJudge | None = None,
         similar_k: int = 10,
+        max_memory_tokens: int | None = None,
         feedback_tool_results: bool = False,
         render_mode: str | None = None,
     ) -> None:
@@ -241,6 +245,7 @@ class MemoryR1Env(MemoryEnv):
             gamma=gamma,
             judge=judge,
             core_token_limit=512,  # unused: the core stays empty
+            max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
             render_mode=render_mode,
         )
@@ -252,7 +257,7 @@ class MemoryR1Env(MemoryEnv):
         # The view needs BM25 scores per sentence (Memory.related gives ranks only), so the env keeps
         # its own index of the bank, updated by every executed operation.
         self._index = BM25Index()
-        return Memory(core_token_limit=self.core_token_limit, seed=seed)
+        return super()._new_memory(seed)
 
     def _parse(self, text: str) -> list[ToolCall]:
         return parse_operations(text)
