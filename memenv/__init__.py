@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
+from memenv.vector import make_vec
+
 __version__ = "0.1.0"
 
 # (id, entry point). String entry points keep `spec.to_json()` working and imports lazy.
@@ -27,4 +29,4 @@ for _env_id, _entry_point in ENVIRONMENTS:
     if _env_id not in registry:
         register(id=_env_id, entry_point=_entry_point)
 
-__all__ = ["ENVIRONMENTS", "__version__"]
+__all__ = ["ENVIRONMENTS", "__version__", "make_vec"]
