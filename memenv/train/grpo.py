@@ -1,0 +1,631 @@
+"""GRPO for memory writers, in one file that reads top to bottom (CleanRL style).
+
+The loop, per training step:
+
+1. **Rollouts.** Draw ``episodes_per_step`` training seeds; play ``group_size`` rollouts of each
+   seed's episode with the policy sampling at ``temperature`` (:func:`memenv.train.rollout.play`).
+   Every chunk step becomes one training *row*: the env's ``info["messages"]`` rendered with the
+   chat template, and the completion as the exact token ids sampled.
+2. **Rewards** (:func:`memenv.train.losses.step_rewards`). ``reward_mode="step"`` (Mem-α): row t of
+   a rollout gets ``r1 + r2_t + beta * r3 + gamma * r4_t`` where ``r1`` (QA accuracy) and ``r3``
+   (compression) are the rollout's terminal values broadcast to every step and ``r2_t`` (share of
+   the step's calls that executed), ``r4_t`` (share of its writes judged valid) are the step's own;
+   beta and gamma are the env's. ``reward_mode="trajectory"``: every row gets the mean of those.
+3. **Advantages** (:func:`~memenv.train.losses.group_advantages`): normalised over all rows of the G
+   rollouts of one episode, ``(r - mean) / (std + eps)``; without the std division when
+   ``scale_rewards`` is off (the default for ``dr_grpo``). All-equal groups get 0 and are skipped.
+4. **Update.** ``update_epochs`` passes over the rows, each split into ``num_minibatches``
+   minibatches = one optimiser step each, computed in micro-batches of ``micro_batch_size`` rows
+   (gradient accumulation, exact: the micro-batch losses sum to the minibatch loss). Per token:
+   clipped ratio loss with ``clip_low`` / ``clip_high`` (asymmetric = DAPO's clip-higher), plus
+   ``kl_coef`` × k3 KL to a frozen reference (the model as RL starts, i.e. after SFT), log-probs from
+   ``softmax(logits / temperature)``, only completion tokens in the loss, aggregated by
+   ``loss_aggregation`` (``grpo`` / ``dapo`` / ``dr_grpo``, see
+   :func:`~memenv.train.losses.aggregate_loss`).
+5. **Log** every diagnostic to ``output_dir/log.jsonl`` and ``log.csv``; checkpoint every
+   ``checkpoint_every`` steps; evaluate greedily on held-out seeds every ``eval_every`` steps.
+
+Before step 1, optionally: an SFT warm start on a heuristic writer's episodes
+(:mod:`memenv.train.sft`) and an evaluation (the "before RL" number).
+
+Exact resume: a checkpoint holds the trainable weights, the optimiser state, the Python / NumPy /
+torch RNG states, the step counter and the training-seed cursor, so ``resume="latest"`` continues
+with the numbers an uninterrupted run would have produced (on the same device and library versions).
+
+Run it: ``python -m memenv.train --help`` or :func:`train` with a :class:`GRPOConfig`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import memenv  # noqa: F401  (registers the environments)
+from memenv.train.losses import (
+    LOSS_AGGREGATIONS,
+    REWARD_MODES,
+    aggregate_loss,
+    clipped_objective,
+    group_advantages,
+    k3_kl,
+    step_rewards,
+)
+from memenv.train.rollout import PromptEncoder, Rollout, Row, completion_log_probs, play
+from memenv.train.sft import collect_demonstrations, heuristic_policy, train_sft
+
+# Seed ranges: training episodes count up from 0, evaluation and SFT episodes live far away, so the
+# held-out evaluation never sees a training or demonstration episode.
+EVAL_SEED_OFFSET = 1_000_000
+SFT_SEED_OFFSET = 2_000_000
+
+
+@dataclass
+class GRPOConfig:
+    """Every knob of a run; the CLI (``python -m memenv.train``) has one flag per field."""
+
+    # experiment
+    output_dir: str = "runs/grpo"  # logs, checkpoints and the final model go here
+    seed: int = 0  # seeds python, numpy and torch; training episode seeds are seed*100_000 + 0, 1, 2, ...
+    progress: bool = True  # show a progress bar
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+    # model
+    model: str = "default"  # "default" (SmolLM2-135M-Instruct, embedded), "tiny" (random 1M test model), or a folder
+    device: str = ""  # "" = CUDA when available, else CPU
+    dtype: str = ""  # "" = bfloat16 on a GPU that has it, else float32
+    lora_r: int = 0  # LoRA rank; 0 = train all weights
+    lora_alpha: int = 32  # LoRA scale numerator
+    lora_targets: str = "all-linear"  # comma-separated module names, or "all-linear"
+    lora_layers: int = 0  # LoRA on the last N decoder layers only (the backward pass stops below them); 0 = all
+    include_tools: bool = False  # put info["tools"] schemas into the prompt (the system prompt already has the format)
+    # environment
+    env_id: str = "MemAlpha-v0"  # any memenv env: MemAlpha-v0, MEM1-v0, MemoryR1-v0
+    task: str = "accurate_retrieval"  # competency name or "mixed"
+    context_tokens: int = 512  # stream length per episode
+    chunk_tokens: int = 128  # tokens per chunk (one step each)
+    num_questions: int = 4  # questions per episode
+    env_kwargs: str = ""  # extra gym.make keyword arguments as JSON, e.g. '{"visible_k": 3}'
+    # rollouts
+    total_steps: int = 10  # training steps (each: rollouts, then an update)
+    episodes_per_step: int = 2  # distinct episodes (groups) per step
+    group_size: int = 4  # G: rollouts per episode, same seed
+    max_new_tokens: int = 64  # completion length cap
+    temperature: float = 1.0  # sampling temperature, also used for the log-probs
+    generation_batch_size: int = 16  # prompts per generate() call
+    # rewards and advantages
+    reward_mode: str = "step"  # "step" (Mem-α per-step credit) or "trajectory"
+    scale_rewards: str = "auto"  # "auto" (divide by group std unless dr_grpo), "true", "false"
+    mask_truncated: bool = False  # drop completions that hit max_new_tokens from the loss
+    # loss
+    loss_aggregation: str = "grpo"  # "grpo", "dapo" or "dr_grpo"
+    clip_low: float = 0.2  # ratio floor 1 - clip_low
+    clip_high: float = 0.2  # ratio ceiling 1 + clip_high (DAPO: 0.28)
+    kl_coef: float = 0.0  # weight of the k3 KL to the frozen reference; 0 = no reference model
+    # optimisation
+    learning_rate: float = 1e-5
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    update_epochs: int = 1  # passes over each step's rows
+    num_minibatches: int = 1  # optimiser steps per pass
+    micro_batch_size: int = 4  # rows per forward/backward (gradient accumulation inside a minibatch)
+    # SFT warm start (behaviour cloning of the env's heuristic writer)
+    sft_episodes: int = 0  # heuristic episodes to clone; 0 = no warm start
+    sft_epochs: int = 1
+    sft_learning_rate: float = 1e-4
+    sft_batch_size: int = 8
+    sft_policy: str = ""  # "module:function"; "" = the env's heuristic (memenv.train.sft.HEURISTICS)
+    # evaluation (greedy, held-out seeds)
+    eval_episodes: int = 0  # 0 = no evaluation
+    eval_every: int = 0  # evaluate every N steps (and at the end); 0 = only before and after
+    # checkpoints
+    checkpoint_every: int = 0  # 0 = no checkpoints
+    resume: str = ""  # "" = fresh run, "latest" = newest checkpoint in output_dir, or a checkpoint folder
+    save_model: bool = True  # save_pretrained the final model (adapters only with LoRA) to output_dir/final
+
+    def __post_init__(self) -> None:
+        if self.loss_aggregation not in LOSS_AGGREGATIONS:
+            raise ValueError(f"loss_aggregation must be one of {LOSS_AGGREGATIONS}, got {self.loss_aggregation!r}")
+        if self.reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        if self.scale_rewards not in ("auto", "true", "false"):
+            raise ValueError(f"scale_rewards must be 'auto', 'true' or 'false', got {self.scale_rewards!r}")
+        if self.group_size < 1 or self.episodes_per_step < 1 or self.total_steps < 0:
+            raise ValueError("need group_size >= 1, episodes_per_step >= 1, total_steps >= 0")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0 for training rollouts, got {self.temperature}")
+        if self.num_minibatches < 1 or self.micro_batch_size < 1 or self.update_epochs < 1:
+            raise ValueError("need num_minibatches, micro_batch_size and update_epochs >= 1")
+
+    @property
+    def scale(self) -> bool:
+        if self.scale_rewards == "auto":
+            return self.loss_aggregation != "dr_grpo"
+        return self.scale_rewards == "true"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Setup
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def load_policy(config: GRPOConfig) -> Any:
+    """The :class:`memenv.llm.HFChatModel` named by ``config.model``, LoRA-wrapped if ``lora_r > 0``."""
+    from memenv.llm import HFChatModel, build_tiny_model, default_model_path
+
+    if config.model == "default":
+        path = default_model_path()
+    elif config.model == "tiny":
+        path = build_tiny_model(Path(config.output_dir) / "tiny_model", seed=config.seed)
+    else:
+        path = Path(config.model)
+    chat = HFChatModel(path, device=config.device or None, dtype=config.dtype or None)
+    if config.lora_r > 0:
+        from peft import LoraConfig, get_peft_model
+
+        targets: str | list[str] = config.lora_targets
+        if targets != "all-linear":
+            targets = [t.strip() for t in config.lora_targets.split(",") if t.strip()]
+        layers = None
+        if config.lora_layers > 0:
+            total = chat.model.config.num_hidden_layers
+            layers = list(range(max(total - config.lora_layers, 0), total))
+            if targets == "all-linear":  # peft needs module names to pick layers
+                targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=0.0,
+            target_modules=targets,
+            layers_to_transform=layers,
+        )
+        chat.model = get_peft_model(chat.model, lora)
+    # Eval mode for the whole run: no dropout, so the sampling policy and the trained one are the same
+    # function (gradients still flow).
+    chat.model.eval()
+    return chat
+
+
+def env_factory(config: GRPOConfig) -> Callable[[], gym.Env]:
+    kwargs = {
+        "task": config.task,
+        "context_tokens": config.context_tokens,
+        "chunk_tokens": config.chunk_tokens,
+        "num_questions": config.num_questions,
+    }
+    kwargs.update(json.loads(config.env_kwargs) if config.env_kwargs else {})
+    return lambda: gym.make(config.env_id, **kwargs)
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [name for name, p in params.items() if p.requires_grad and name not in state]
+    if missing:
+        raise ValueError(f"checkpoint lacks trainable parameters {missing[:3]}... (was it made with another config?)")
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value.to(params[name].device))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Logs
+
+
+class RunLog:
+    """Appends one JSON record per event to ``log.jsonl`` and keeps ``log.csv`` (all columns) in step."""
+
+    def __init__(self, output_dir: Path, keep_until_step: int | None = None) -> None:
+        self.jsonl = output_dir / "log.jsonl"
+        self.csv = output_dir / "log.csv"
+        self.records: list[dict[str, Any]] = []
+        if keep_until_step is not None and self.jsonl.exists():
+            # Resuming: drop what the interrupted run logged after the checkpoint.
+            for line in self.jsonl.read_text().splitlines():
+                record = json.loads(line)
+                if record.get("step", 0) <= keep_until_step:
+                    self.records.append(record)
+        self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+        self._write_csv()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        with self.jsonl.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        self._write_csv()
+
+    def _write_csv(self) -> None:
+        columns: list[str] = []
+        for record in self.records:
+            columns.extend(k for k in record if k not in columns)
+        with self.csv.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(self.records)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def evaluate(chat: Any, encode: PromptEncoder, make_env: Callable[[], gym.Env], config: GRPOConfig) -> dict[str, float]:
+    """Greedy rollouts on the held-out seeds ``EVAL_SEED_OFFSET + 0 .. eval_episodes - 1``."""
+    seeds = [EVAL_SEED_OFFSET + i for i in range(config.eval_episodes)]
+    with torch.random.fork_rng(devices=[]):  # evaluation must not move the training RNG
+        rollouts = play(
+            chat.model,
+            chat.tokenizer,
+            encode,
+            make_env,
+            seeds,
+            group_size=1,
+            max_new_tokens=config.max_new_tokens,
+            temperature=0.0,
+            batch_size=config.generation_batch_size,
+        )
+    calls = sum(r.calls for r in rollouts)
+    return {
+        "eval_accuracy": float(np.mean([r.accuracy for r in rollouts])),
+        "eval_valid_call_rate": sum(r.calls_ok for r in rollouts) / calls if calls else 0.0,
+        "eval_calls_per_step": calls / sum(len(r.rows) for r in rollouts),
+        "eval_memory_tokens": float(np.mean([r.memory_tokens for r in rollouts])),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# The update
+
+
+def _pad(rows: list[list[float]], width: int) -> torch.Tensor:
+    out = torch.zeros((len(rows), width))
+    for i, values in enumerate(rows):
+        out[i, : len(values)] = torch.tensor(values[:width])
+    return out
+
+
+def policy_update(
+    model: Any,
+    reference: Any,
+    optimizer: torch.optim.Optimizer,
+    rows: list[Row],
+    config: GRPOConfig,
+    pad_id: int,
+) -> dict[str, float]:
+    """Clipped-ratio GRPO update on ``rows`` (advantages already set); returns the diagnostics."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    device = next(model.parameters()).device
+    n = len(rows)
+    # Rows whose advantage is 0 contribute nothing to the clipped loss; without a KL term they are
+    # skipped (still counted in the loss normalisers, so the numbers are those of the full batch).
+    needed = [i for i in range(n) if rows[i].advantage != 0.0 or config.kl_coef > 0]
+    needed_set = set(needed)
+    on_policy = config.update_epochs == 1 and config.num_minibatches == 1
+
+    def forward(indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        return completion_log_probs(
+            model,
+            [rows[i].prompt_ids for i in indices],
+            [rows[i].completion_ids for i in indices],
+            pad_id=pad_id,
+            temperature=config.temperature,
+        )
+
+    old: dict[int, list[float]] = {}
+    ref: dict[int, list[float]] = {}
+    with torch.no_grad():
+        for start in range(0, len(needed), config.micro_batch_size):
+            micro = needed[start : start + config.micro_batch_size]
+            if not on_policy:  # several optimiser steps per batch: freeze the behaviour log-probs first
+                logp, _ = forward(micro)
+                for j, i in enumerate(micro):
+                    old[i] = logp[j, : len(rows[i].completion_ids)].tolist()
+            if reference is not None:
+                logp, _ = completion_log_probs(
+                    reference,
+                    [rows[i].prompt_ids for i in micro],
+                    [rows[i].completion_ids for i in micro],
+                    pad_id=pad_id,
+                    temperature=config.temperature,
+                )
+                for j, i in enumerate(micro):
+                    ref[i] = logp[j, : len(rows[i].completion_ids)].tolist()
+
+    def loss_mask(i: int) -> float:
+        return 0.0 if config.mask_truncated and rows[i].truncated else 1.0
+
+    totals = {"loss": 0.0, "clipped": 0.0, "tokens": 0.0, "kl": 0.0, "ratio": 0.0, "grad_norm": 0.0}
+    optimizer_steps = 0
+    trained_tokens = 0
+    for _ in range(config.update_epochs):
+        order = torch.randperm(n).tolist()
+        for minibatch in np.array_split(np.array(order, dtype=np.int64), config.num_minibatches):
+            minibatch = minibatch.tolist()
+            if not minibatch:
+                continue
+            num_tokens = sum(len(rows[i].completion_ids) * loss_mask(i) for i in minibatch)
+            work = [i for i in minibatch if i in needed_set]
+            optimizer.zero_grad(set_to_none=True)
+            for start in range(0, len(work), config.micro_batch_size):
+                micro = work[start : start + config.micro_batch_size]
+                logp, mask = forward(micro)
+                mask = mask * torch.tensor([loss_mask(i) for i in micro], device=device).unsqueeze(-1)
+                width = logp.shape[1]
+                advantages = torch.tensor([rows[i].advantage for i in micro], device=device)
+                old_logp = logp.detach() if on_policy else _pad([old[i] for i in micro], width).to(device)
+                per_token, clipped = clipped_objective(logp, old_logp, advantages, config.clip_low, config.clip_high)
+                if reference is not None:
+                    kl = k3_kl(logp, _pad([ref[i] for i in micro], width).to(device))
+                    per_token = per_token + config.kl_coef * kl
+                    totals["kl"] += float((kl.detach() * mask).sum())
+                loss = aggregate_loss(
+                    per_token,
+                    mask,
+                    config.loss_aggregation,
+                    max_completion_length=config.max_new_tokens,
+                    num_sequences=len(minibatch),
+                    num_tokens=num_tokens,
+                )
+                loss.backward()
+                totals["loss"] += float(loss.detach())
+                totals["clipped"] += float((clipped.float() * mask).sum())
+                totals["ratio"] += float((torch.exp(logp.detach() - old_logp) * mask).sum())
+                totals["tokens"] += float(mask.sum())
+                trained_tokens += sum(len(rows[i].prompt_ids) + len(rows[i].completion_ids) for i in micro)
+            if work:
+                totals["grad_norm"] += float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
+                optimizer.step()
+                optimizer_steps += 1
+    tokens = max(totals["tokens"], 1.0)
+    passes = config.update_epochs * config.num_minibatches
+    return {
+        "loss": totals["loss"] / passes,
+        "clip_fraction": totals["clipped"] / tokens,
+        "ratio_mean": totals["ratio"] / tokens if totals["tokens"] else 1.0,
+        "kl": totals["kl"] / tokens,
+        "grad_norm": totals["grad_norm"] / max(optimizer_steps, 1),
+        "optimizer_steps": optimizer_steps,
+        "trained_rows": len(needed),
+        "trained_tokens": trained_tokens,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def checkpoint_dir(output_dir: Path, step: int) -> Path:
+    return output_dir / "checkpoints" / f"step_{step:06d}"
+
+
+def save_checkpoint(path: Path, model: Any, optimizer: torch.optim.Optimizer, step: int, cursor: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": trainable_state(model),
+        "optimizer": optimizer.state_dict(),
+        "rng": rng_state(),
+        "step": step,
+        "cursor": cursor,
+    }
+    torch.save(state, path / "state.pt.tmp")
+    (path / "state.pt.tmp").replace(path / "state.pt")  # a half-written checkpoint is never "latest"
+
+
+def find_checkpoint(output_dir: Path, resume: str) -> Path:
+    if resume != "latest":
+        return Path(resume)
+    found = sorted((output_dir / "checkpoints").glob("step_*/state.pt"))
+    if not found:
+        raise FileNotFoundError(f"resume='latest' but {output_dir / 'checkpoints'} holds no checkpoint")
+    return found[-1].parent
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run
+
+RewardFn = Callable[[Rollout], list[float]]
+
+
+def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[str, Any]]:
+    """Run GRPO as configured; returns every log record (also in ``output_dir/log.jsonl``).
+
+    ``reward_fn`` (Python API only) replaces the per-row rewards: it gets each :class:`Rollout` and
+    returns one reward per row (e.g. to add a format bonus); by default
+    :func:`~memenv.train.losses.step_rewards` with the env's beta and gamma.
+    """
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    (output_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+    chat = load_policy(config)
+    model, tokenizer = chat.model, chat.tokenizer
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    encode = PromptEncoder(tokenizer, chat.render_prompt, config.include_tools)
+    make_env = env_factory(config)
+    probe = make_env()
+    beta, gamma = probe.unwrapped.beta, probe.unwrapped.gamma
+    probe.close()
+
+    resume_from = find_checkpoint(output_dir, config.resume) if config.resume else None
+    log = RunLog(output_dir, keep_until_step=_checkpoint_step(resume_from) if resume_from else None)
+
+    # -- SFT warm start and the "before RL" evaluation (done once; a resumed run has them in its log) --
+    if resume_from is None:
+        if config.sft_episodes > 0:
+            if config.eval_episodes > 0:
+                log.write({"step": 0, "phase": "eval_base", **evaluate(chat, encode, make_env, config)})
+            policy = heuristic_policy(config.env_id, config.sft_policy or None)
+            seeds = [SFT_SEED_OFFSET + config.seed * 100_000 + i for i in range(config.sft_episodes)]
+            demos = collect_demonstrations(make_env, policy, seeds)
+            train_sft(
+                model,
+                tokenizer,
+                encode,
+                demos,
+                epochs=config.sft_epochs,
+                learning_rate=config.sft_learning_rate,
+                batch_size=config.sft_batch_size,
+                micro_batch_size=config.micro_batch_size,
+                max_completion_tokens=max(config.max_new_tokens, 8),
+                seed=config.seed,
+                log=lambda record: log.write({"step": 0, **record}),
+            )
+        if config.kl_coef > 0:
+            torch.save(trainable_state(model), output_dir / "reference.pt")
+        if config.eval_episodes > 0:
+            log.write({"step": 0, "phase": "eval", **evaluate(chat, encode, make_env, config)})
+
+    reference = None
+    if config.kl_coef > 0:
+        reference = copy.deepcopy(model)
+        load_trainable_state(reference, torch.load(output_dir / "reference.pt", weights_only=False))
+        for p in reference.parameters():
+            p.requires_grad_(False)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    step, cursor = 0, 0
+    if resume_from is not None:
+        state = torch.load(resume_from / "state.pt", weights_only=False)
+        load_trainable_state(model, state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        step, cursor = state["step"], state["cursor"]
+
+    progress = None
+    if config.progress:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=config.total_steps, initial=step, desc="grpo", unit="step")
+    while step < config.total_steps:
+        step += 1
+        began = time.perf_counter()
+        # -- 1. rollouts: G per episode, same seed --
+        seeds = [config.seed * 100_000 + cursor + i for i in range(config.episodes_per_step)]
+        cursor += config.episodes_per_step
+        rollouts = play(
+            model,
+            tokenizer,
+            encode,
+            make_env,
+            seeds,
+            group_size=config.group_size,
+            max_new_tokens=config.max_new_tokens,
+            temperature=config.temperature,
+            batch_size=config.generation_batch_size,
+        )
+        rollout_seconds = time.perf_counter() - began
+
+        # -- 2. rewards per row, 3. advantages per group --
+        rows: list[Row] = []
+        for rollout in rollouts:
+            rewards = (
+                reward_fn(rollout) if reward_fn else step_rewards(rollout.components, beta, gamma, config.reward_mode)
+            )
+            for row, reward in zip(rollout.rows, rewards, strict=True):
+                row.reward = float(reward)
+            rows.extend(rollout.rows)
+        advantages, equal = group_advantages(
+            torch.tensor([r.reward for r in rows]), torch.tensor([r.group for r in rows]), scale=config.scale
+        )
+        for row, advantage in zip(rows, advantages.tolist(), strict=True):
+            row.advantage = advantage
+
+        # -- 4. update --
+        update_began = time.perf_counter()
+        stats = policy_update(model, reference, optimizer, rows, config, pad_id)
+        update_seconds = time.perf_counter() - update_began
+        seconds = time.perf_counter() - began
+
+        # -- 5. log --
+        generated = sum(len(r.completion_ids) for r in rows)
+        group_equal = [bool(equal[[r.group == g for r in rows]].all()) for g in range(len(seeds))]
+        calls = sum(r.calls for r in rollouts)
+        record: dict[str, Any] = {
+            "step": step,
+            "phase": "train",
+            "episodes_seen": cursor,
+            "reward": float(np.mean([r.reward for r in rows])),
+            "reward_std": float(np.std([r.reward for r in rows])),
+            "r1_qa": float(np.mean([r.rows[-1].components["r1_qa"] for r in rollouts])),
+            "r2_tool_call": float(np.mean([r.components["r2_tool_call"] for r in rows])),
+            "r3_compression": float(np.mean([r.rows[-1].components["r3_compression"] for r in rollouts])),
+            "r4_content": float(np.mean([r.components["r4_content"] for r in rows])),
+            "accuracy": float(np.mean([r.accuracy for r in rollouts])),
+            "valid_call_rate": sum(r.calls_ok for r in rollouts) / calls if calls else 0.0,
+            "calls_per_step": calls / len(rows),
+            "memory_tokens": float(np.mean([r.memory_tokens for r in rollouts])),
+            "equal_group_share": float(np.mean(group_equal)),
+            "advantage_abs": float(advantages.abs().mean()),
+            "completion_tokens": generated / len(rows),
+            "truncated_share": float(np.mean([r.truncated for r in rows])),
+            **stats,
+            "rollout_seconds": rollout_seconds,
+            "update_seconds": update_seconds,
+            "generate_tokens_per_s": generated / rollout_seconds,
+            "train_tokens_per_s": stats["trained_tokens"] / update_seconds if update_seconds > 0 else 0.0,
+            "tokens_per_s": sum(len(r.prompt_ids) + len(r.completion_ids) for r in rows) / seconds,
+            "sample": rollouts[0].texts[0][:200],
+        }
+        log.write(record)
+        if config.checkpoint_every and step % config.checkpoint_every == 0:
+            save_checkpoint(checkpoint_dir(output_dir, step), model, optimizer, step, cursor)
+        last = step == config.total_steps
+        if config.eval_episodes > 0 and ((config.eval_every and step % config.eval_every == 0) or last):
+            log.write({"step": step, "phase": "eval", **evaluate(chat, encode, make_env, config)})
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(reward=f"{record['reward']:.3f}", acc=f"{record['accuracy']:.2f}")
+    if progress is not None:
+        progress.close()
+    if config.save_model:
+        final = output_dir / "final"
+        if final.exists():
+            shutil.rmtree(final)
+        model.save_pretrained(final)
+        tokenizer.save_pretrained(final)
+    return log.records
+
+
+def _checkpoint_step(path: Path) -> int:
+    return int(torch.load(path / "state.pt", weights_only=False)["step"])
+
+
+def config_fields() -> list[Any]:
+    """The dataclass fields of :class:`GRPOConfig` (the CLI builds its flags from them)."""
+    return list(fields(GRPOConfig))
