@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= results
 
-.PHONY: install test lint format leaderboard bench clean
+.PHONY: install test lint format leaderboard bench train-demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ leaderboard: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_env.py
+
+train-demo: install
+	$(BIN)/python examples/train_grpo.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
