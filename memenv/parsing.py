@@ -93,6 +93,12 @@ class RepairBudget:
     left: int = MAX_REPAIR_COST_PER_REPLY
 
 
+def strip_thinking(text: str) -> str:
+    """The reply after a reasoning block that ends in ``</think>`` (Qwen3); drafts in it are not calls."""
+    end_of_thought = text.find(THINK_CLOSE)
+    return text[end_of_thought + len(THINK_CLOSE) :] if end_of_thought >= 0 else text
+
+
 def parse_tool_calls(text: str) -> list[ToolCall]:
     """Read the tool calls in ``text``, in order; see the module docstring for the formats.
 
@@ -110,9 +116,7 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
     if not isinstance(text, str):
         raise TypeError(f"parse_tool_calls expects the reply as a str, got {type(text).__name__}")
     try:
-        end_of_thought = text.find(THINK_CLOSE)
-        if end_of_thought >= 0:
-            text = text[end_of_thought + len(THINK_CLOSE) :]
+        text = strip_thinking(text)
         budget = RepairBudget()
         if FN_NAME in text or FN_ARGS in text:
             return _parse_qwen(text, budget)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from memenv.envs.base import MemoryEnv
 from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT, MemoryOpError
-from memenv.parsing import FN_ARGS, FN_NAME, THINK_CLOSE, TOOL_CALL_OPEN, parse_tool_calls
+from memenv.parsing import FN_ARGS, FN_NAME, TOOL_CALL_OPEN, parse_tool_calls, strip_thinking
 from memenv.qa import ContextFn
 from memenv.readers import Reader, ReaderContext
 from memenv.reward import BETA, GAMMA, ContentJudge, Write
@@ -201,8 +201,7 @@ class Mem1Env(MemoryEnv):
     def _parse(self, text: str) -> list[ToolCall]:
         if FN_NAME in text or FN_ARGS in text or TOOL_CALL_OPEN in text:
             return parse_tool_calls(text)
-        end_of_thought = text.find(THINK_CLOSE)
-        paragraph = (text[end_of_thought + len(THINK_CLOSE) :] if end_of_thought >= 0 else text).strip()
+        paragraph = strip_thinking(text).strip()
         if not paragraph:
             return []
         if paragraph.startswith(("{", "[")):

@@ -15,13 +15,13 @@ from memenv.parsing import (
     FENCE,
     FN_ARGS,
     FN_NAME,
-    THINK_CLOSE,
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
     TOOL_RESPONSE_OPEN,
     RepairBudget,
     decode_json_values,
     parse_tool_calls,
+    strip_thinking,
     unfence,
 )
 from memenv.readers import Reader
@@ -369,9 +369,7 @@ def parse_operations(text: str) -> list[ToolCall]:
     if not isinstance(text, str):
         raise TypeError(f"parse_operations expects the reply as a str, got {type(text).__name__}")
     try:
-        end_of_thought = text.find(THINK_CLOSE)
-        if end_of_thought >= 0:
-            text = text[end_of_thought + len(THINK_CLOSE) :]
+        text = strip_thinking(text)
         budget = RepairBudget()
         if TOOL_CALL_OPEN in text:
             response = text.find(TOOL_RESPONSE_OPEN)
