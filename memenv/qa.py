@@ -36,8 +36,8 @@ def memory_context(memory: Memory, top_k: int = 20) -> ContextFn:
 
     The tiers are indexed once, then queried per question. Passages come tier by tier, best first.
     """
-    indexes = {tier: BM25Index.from_texts([e.text for e in memory.entries(tier)]) for tier in LIST_TIERS}
     texts = {tier: [e.text for e in memory.entries(tier)] for tier in LIST_TIERS}
+    indexes = {tier: BM25Index.from_texts(texts[tier]) for tier in LIST_TIERS}
 
     def context(question: Question) -> ReaderContext:
         passages = [

@@ -66,10 +66,7 @@ class BM25Index:
     def add(self, key: Hashable, text: str) -> None:
         if key in self._docs:
             raise KeyError(f"key {key!r} is already indexed; remove it first")
-        counts = Counter(tokenize(text))
-        ids = np.fromiter((self._vocab.setdefault(t, len(self._vocab)) for t in counts), np.int64, len(counts))
-        tfs = np.fromiter(counts.values(), np.float64, len(counts))
-        self._docs[key] = (ids, tfs, int(tfs.sum()))
+        self._docs[key] = self._vectorize(text)
         self._compiled = None
 
     def remove(self, key: Hashable) -> None:
@@ -80,15 +77,14 @@ class BM25Index:
         """Re-index ``key`` with new text, keeping its place in the tie-break order."""
         if key not in self._docs:
             raise KeyError(f"key {key!r} is not indexed")
-        keys = list(self._docs)
-        position = keys.index(key)
-        old = self._docs
-        self._docs = {}
-        for k in keys[:position]:
-            self._docs[k] = old[k]
-        self.add(key, text)
-        for k in keys[position + 1 :]:
-            self._docs[k] = old[k]
+        self._docs[key] = self._vectorize(text)  # assigning an existing key keeps its dict position
+        self._compiled = None
+
+    def _vectorize(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
+        counts = Counter(tokenize(text))
+        ids = np.fromiter((self._vocab.setdefault(t, len(self._vocab)) for t in counts), np.int64, len(counts))
+        tfs = np.fromiter(counts.values(), np.float64, len(counts))
+        return ids, tfs, int(tfs.sum())
 
     def _compile(self) -> tuple[sparse.csc_matrix, list[Hashable]]:
         if self._compiled is None:
