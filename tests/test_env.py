@@ -7,6 +7,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import memenv
+from baselines.mem1 import mem1_heuristic
+from baselines.mem_alpha import MemAlphaHeuristic
+from baselines.memory_r1 import memory_r1_heuristic
 from memenv.memory import TIERS
 from memenv.parsing import render_tool_calls
 from memenv.tasks import COMPETENCIES
@@ -264,3 +267,28 @@ def test_episodes_from_a_dataset_file():
     assert all(row["metric"] == "token_f1" for row in info["qa"]["per_question"])
     with pytest.raises(ValueError, match="needs source"):
         gym.make("MemAlpha-v0", dataset=str(path))
+
+
+HEURISTICS = {
+    "MemAlpha-v0": lambda: MemAlphaHeuristic(),
+    "MEM1-v0": lambda: mem1_heuristic,
+    "MemoryR1-v0": lambda: memory_r1_heuristic,
+}
+
+
+@pytest.mark.parametrize("env_id", [env_id for env_id, _ in memenv.ENVIRONMENTS])
+def test_same_seed_same_heuristic_identical_trace(env_id):
+    traces = []
+    for _ in range(2):
+        policy = HEURISTICS[env_id]()
+        env = gym.make(env_id, task="mixed", **SMALL)
+        obs, info = env.reset(seed=7)
+        trace = [(obs, info)]
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy(obs, info))
+            trace.append((obs, reward, info))
+            done = terminated or truncated
+        traces.append(trace)
+    assert traces[0] == traces[1]
+    assert any(r["ok"] for step in traces[0][1:] for r in step[2]["tool_results"])  # the policy did write

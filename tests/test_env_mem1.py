@@ -4,7 +4,6 @@ import gymnasium as gym
 import pytest
 
 import memenv  # noqa: F401  (registers the environments)
-from baselines.mem1 import mem1_heuristic
 from memenv import tokenizer
 from memenv.memory import TRUNCATION_MARKER
 from memenv.parsing import render_tool_calls
@@ -148,21 +147,6 @@ def test_busy_writer_keeps_the_cap_and_the_invariants():
     steps = check_memory_env(env, [rewrite("word " * 3000), "", "plain"], seed=1)
     assert steps == len(env.unwrapped.episode.chunks)
     assert 0 < env.unwrapped.memory.tokens("core") <= 1024
-
-
-def test_same_seed_same_heuristic_identical_trace():
-    traces = []
-    for _ in range(2):
-        env = gym.make("MEM1-v0", task="mixed", **SMALL)
-        obs, info = env.reset(seed=7)
-        trace = [obs]
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(mem1_heuristic(obs, info))
-            trace.append((obs, reward, info))
-            done = terminated or truncated
-        traces.append(trace)
-    assert traces[0] == traces[1]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import memenv  # noqa: F401  (registers the environments)
-from baselines.memory_r1 import memory_r1_heuristic
 from memenv.envs.memory_r1 import _operation_id, parse_operations
 from memenv.readers import Reader, ReaderContext
 from memenv.tasks.records import Episode, Question
@@ -213,21 +212,6 @@ def test_busy_manager_keeps_ids_unique_and_refuses_duplicates():
     steps = check_memory_env(env, [busy, "", "{bad"], seed=1)
     assert steps == len(env.unwrapped.episode.chunks)
     assert bank(env) == ["same"]
-
-
-def test_same_seed_same_heuristic_identical_trace():
-    traces = []
-    for _ in range(2):
-        env = gym.make("MemoryR1-v0", task="mixed", **SMALL)
-        obs, info = env.reset(seed=11)
-        trace = [obs]
-        done = False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(memory_r1_heuristic(obs, info))
-            trace.append((obs, reward, info))
-            done = terminated or truncated
-        traces.append(trace)
-    assert traces[0] == traces[1]
 
 
 def test_bad_similar_k_raises():
