@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import warnings
 
 import gymnasium as gym
@@ -219,6 +220,44 @@ def test_feedback_tool_results_reach_the_next_prompt():
         '<tool_call>{"name": "memory_delete", "arguments": {"memory_type": "semantic", "memory_id": "ab"}}</tool_call>'
     )
     assert "failed (unknown_id" in info["messages"][1]["content"]
+
+
+CUSTOM_PROMPTS = {
+    "MemAlpha-v0": "Keep notes (core at most {core_limit} tokens). Memory:\n{memory}",
+    "MEM1-v0": "Keep one paragraph of at most {budget} tokens; reply with it or call {tool}({argument}=...).",
+    "MemoryR1-v0": 'Reply {{"memory": [...]}} with ADD / UPDATE / DELETE / NONE events.',
+}
+
+
+@pytest.mark.parametrize("env_id", [env_id for env_id, _ in memenv.ENVIRONMENTS])
+def test_custom_system_prompt_is_formatted_and_changes_nothing_else(env_id):
+    default = gym.make(env_id, **SMALL)
+    custom = gym.make(env_id, system_prompt=CUSTOM_PROMPTS[env_id], **SMALL)
+    (_, info_default), (obs, info_custom) = default.reset(seed=3), custom.reset(seed=3)
+    system = info_custom["messages"][0]["content"]
+    assert system != info_default["messages"][0]["content"]
+    assert "{" not in system.replace('{"memory"', "")  # every field filled, {{ }} unescaped
+    assert info_custom["messages"][1:] == info_default["messages"][1:]
+    if env_id == "MemAlpha-v0":
+        assert obs["memory"] and system == f"Keep notes (core at most 512 tokens). Memory:\n{obs['memory']}"
+    if env_id == "MEM1-v0":
+        assert system.startswith("Keep one paragraph of at most 1024 tokens") and "memory_rewrite(new_memory=" in system
+    if env_id == "MemoryR1-v0":
+        assert system.startswith('Reply {"memory": [...]}')
+
+
+@pytest.mark.parametrize(
+    ("env_id", "template", "message"),
+    [
+        ("MEM1-v0", "Notes of at most {budjet} tokens.", "unknown field(s) ['budjet']; this env offers {budget}"),
+        ("MemoryR1-v0", "Reply with {memory}.", "this env offers none"),
+        ("MemAlpha-v0", "Keep notes in at most {core_limit} tokens.", "must contain {memory}"),
+        ("MEM1-v0", "Reply with {", "not a valid format template"),
+    ],
+)
+def test_bad_system_prompt_is_refused_at_construction(env_id, template, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gym.make(env_id, system_prompt=template, **SMALL)
 
 
 def test_render_ansi():

@@ -11,6 +11,7 @@ dictionary and the Gymnasium contract — lives here once.
 from __future__ import annotations
 
 import copy
+import string
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -47,6 +48,9 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
     tool_schemas: ClassVar[list[dict[str, Any]]] = []
+    default_system_prompt: ClassVar[str] = ""
+    system_prompt_fields: ClassVar[tuple[str, ...]] = ()  # the {fields} a system prompt template may use
+    required_system_prompt_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -67,6 +71,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         core_token_limit: int,
         max_memory_tokens: int | None,
         feedback_tool_results: bool,
+        system_prompt: str | None,
         render_mode: str | None,
     ) -> None:
         if task not in TASKS:
@@ -106,6 +111,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self.core_token_limit = core_token_limit
         self.max_memory_tokens = max_memory_tokens
         self.feedback_tool_results = feedback_tool_results
+        self.system_prompt = self._check_system_prompt(system_prompt)
         self.render_mode = render_mode
 
         self.observation_space = spaces.Dict({"chunk": AnyText(), "memory": AnyText()})
@@ -116,6 +122,27 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self._step = 0
         self._stream_tokens = 0
         self._last_results: list[ToolResult] = []
+
+    def _check_system_prompt(self, template: str | None) -> str:
+        """The system prompt template to use; a custom one may only use this env's ``{fields}``."""
+        if template is None:
+            return self.default_system_prompt
+        if not isinstance(template, str):
+            raise TypeError(f"system_prompt must be a str or None, got {type(template).__name__}")
+        try:
+            used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        except ValueError as exc:
+            raise ValueError(
+                f"system_prompt is not a valid format template ({exc}); write literal braces as {{{{ }}}}"
+            ) from exc
+        allowed = ", ".join("{" + f + "}" for f in self.system_prompt_fields) or "none"
+        unknown = sorted(used - set(self.system_prompt_fields))
+        if unknown:
+            raise ValueError(f"system_prompt uses unknown field(s) {unknown}; this env offers {allowed}")
+        missing = [f for f in self.required_system_prompt_fields if f not in used]
+        if missing:
+            raise ValueError(f"system_prompt must contain {{{missing[0]}}}: this env shows it only there")
+        return template
 
     # -- hooks ---------------------------------------------------------------------------------------
 

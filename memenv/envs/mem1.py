@@ -147,6 +147,9 @@ class Mem1Env(MemoryEnv):
       with a larger ``beta`` to also reward compactness).
     - ``feedback_tool_results`` (False): prepend the previous step's call results to the next user
       message.
+    - ``system_prompt`` (None): your own system prompt template instead of the default (prompt
+      ablations, small models); it may use ``{budget}``, ``{tool}`` and ``{argument}``; checked at
+      construction.
     - ``render_mode``: ``"ansi"`` or None.
 
     ## Version History
@@ -154,6 +157,8 @@ class Mem1Env(MemoryEnv):
     - v0: initial release.
     """
 
+    default_system_prompt = SYSTEM_PROMPT
+    system_prompt_fields = ("budget", "tool", "argument")
     tool_schemas: ClassVar[list[dict[str, Any]]] = [REWRITE_SCHEMA]
 
     def __init__(
@@ -174,6 +179,7 @@ class Mem1Env(MemoryEnv):
         memory_token_budget: int = 1024,
         max_memory_tokens: int | None = None,
         feedback_tool_results: bool = False,
+        system_prompt: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         self.memory_token_budget = memory_token_budget
@@ -195,6 +201,7 @@ class Mem1Env(MemoryEnv):
             core_token_limit=memory_token_budget,
             max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
+            system_prompt=system_prompt,
             render_mode=render_mode,
         )
 
@@ -246,7 +253,9 @@ class Mem1Env(MemoryEnv):
         )
         if feedback:
             user = f"{feedback}\n\n{user}"
-        system = SYSTEM_PROMPT.format(budget=self.memory_token_budget, tool=REWRITE_TOOL, argument=REWRITE_ARGUMENT)
+        system = self.system_prompt.format(
+            budget=self.memory_token_budget, tool=REWRITE_TOOL, argument=REWRITE_ARGUMENT
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def _reader_context(self) -> ContextFn:

@@ -140,6 +140,9 @@ class MemAlphaEnv(MemoryEnv):
       unknown id as success).
     - ``feedback_tool_results`` (False): prepend the previous step's call results to the next user
       message (Mem-α fed nothing back).
+    - ``system_prompt`` (None): your own system prompt template instead of the default (prompt
+      ablations, small models); it must contain ``{memory}`` (the memory is shown there) and may use
+      ``{core_limit}``; checked at construction.
     - ``render_mode``: ``"ansi"`` or None.
 
     ## Version History
@@ -147,6 +150,9 @@ class MemAlphaEnv(MemoryEnv):
     - v0: initial release.
     """
 
+    default_system_prompt = SYSTEM_PROMPT
+    system_prompt_fields = ("core_limit", "memory")
+    required_system_prompt_fields = ("memory",)
     tool_schemas: ClassVar[list[dict[str, Any]]] = TOOL_SCHEMAS
 
     def __init__(
@@ -170,6 +176,7 @@ class MemAlphaEnv(MemoryEnv):
         unknown_id_delete: str = "error",
         max_memory_tokens: int | None = None,
         feedback_tool_results: bool = False,
+        system_prompt: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         if unknown_id_delete not in ("error", "ignore"):
@@ -197,6 +204,7 @@ class MemAlphaEnv(MemoryEnv):
             core_token_limit=core_token_limit,
             max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
+            system_prompt=system_prompt,
             render_mode=render_mode,
         )
 
@@ -233,7 +241,7 @@ class MemAlphaEnv(MemoryEnv):
         user = USER_PROMPT.format(step=self._step + 1, total=len(self.episode.chunks), chunk=chunk)
         if feedback:
             user = f"{feedback}\n\n{user}"
-        system = SYSTEM_PROMPT.format(core_limit=self.core_token_limit, memory=view)
+        system = self.system_prompt.format(core_limit=self.core_token_limit, memory=view)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def _current_text(self, arguments: dict[str, Any]) -> str:

@@ -198,6 +198,9 @@ class MemoryR1Env(MemoryEnv):
       with a larger ``beta`` to also reward compactness).
     - ``feedback_tool_results`` (False): prepend the previous step's operation results to the next
       user message.
+    - ``system_prompt`` (None): your own system prompt template instead of the default (prompt
+      ablations, small models); it has no fields (write literal braces as ``{{ }}``); checked at
+      construction.
     - ``render_mode``: ``"ansi"`` or None.
 
     ## Version History
@@ -205,6 +208,8 @@ class MemoryR1Env(MemoryEnv):
     - v0: initial release.
     """
 
+    default_system_prompt = SYSTEM_PROMPT
+    system_prompt_fields = ()
     tool_schemas: ClassVar[list[dict[str, Any]]] = [OPERATIONS_SCHEMA]
 
     def __init__(
@@ -225,6 +230,7 @@ class MemoryR1Env(MemoryEnv):
         similar_k: int = 10,
         max_memory_tokens: int | None = None,
         feedback_tool_results: bool = False,
+        system_prompt: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         if similar_k < 0:
@@ -247,6 +253,7 @@ class MemoryR1Env(MemoryEnv):
             core_token_limit=512,  # unused: the core stays empty
             max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
+            system_prompt=system_prompt,
             render_mode=render_mode,
         )
 
@@ -332,7 +339,7 @@ class MemoryR1Env(MemoryEnv):
         user = USER_PROMPT.format(view=view, step=self._step + 1, total=len(self.episode.chunks), chunk=chunk)
         if feedback:
             user = f"{feedback}\n\n{user}"
-        return [{"role": "system", "content": SYSTEM_PROMPT.format()}, {"role": "user", "content": user}]
+        return [{"role": "system", "content": self.system_prompt.format()}, {"role": "user", "content": user}]
 
 
 def normalize_event(event: object) -> str | None:
