@@ -19,9 +19,11 @@ def load_example():
     return module
 
 
+example = load_example()
+config = GRPOConfig(**example.DEMO)
+
+
 def test_demo_settings_build_the_env_with_the_short_prompt():
-    example = load_example()
-    config = GRPOConfig(**example.DEMO)
     env = env_factory(config)()
     _, info = env.reset(seed=EVAL_SEED_OFFSET)
     assert info["messages"][0]["content"] == example.SYSTEM_PROMPT.format(budget=1024)
@@ -29,8 +31,6 @@ def test_demo_settings_build_the_env_with_the_short_prompt():
 
 
 def test_cloned_writer_answers_most_held_out_questions():
-    example = load_example()
-    config = GRPOConfig(**example.DEMO)
     env = env_factory(config)()
     scores = []
     for i in range(config.eval_episodes):
