@@ -7,21 +7,26 @@ The documented run of the README (about 30 minutes on 2 CPU cores)::
 MEM1-v0 is used because its action is the new memory paragraph as plain text: there is no tool-call
 syntax to get right, so the reward measures only *what* the writer keeps. Episodes are
 ``accurate_retrieval`` streams of 128 tokens in 3 chunks of 64 with 3 questions, answered by the
-offline evidence reader from the final paragraph; the env gets a short system prompt (below).
+offline evidence reader from the final paragraph; the env gets a short system prompt (below). The
+model runs in bfloat16 (LoRA weights and log-probs stay float32): on a CPU with AVX512-BF16 a forward
+pass is ~3x and generation ~1.8x faster than float32, which doubles the GRPO steps that fit.
 
 What it does, in order (all of it in memenv.train.train; this script only picks the settings and
 draws the curve):
 
-1. Evaluates the untouched model greedily on 24 held-out episodes (``eval_base``).
+1. Evaluates the untouched model greedily on 48 held-out episodes (``eval_base``).
 2. SFT warm start: clones :func:`fact_paragraph` (the old paragraph plus every fact-like sentence of
    the chunk) on 16 episodes (48 chunk steps, 2 epochs, 24 optimiser steps), LoRA rank 16 on the last
    8 decoder layers.
 3. Evaluates again (``eval`` at step 0: "before RL").
 4. GRPO: each step plays G = 8 rollouts (temperature 0.7) of each of 2 new episodes (48 rows), Mem-α
    per-step rewards, advantages centred per group without the std division (so groups whose QA
-   scores tie do not blow the tiny compression/grounding differences up to unit scale), clip
-   0.2 / 0.28, two optimiser steps per GRPO step; 16 steps.
-5. Evaluates on the same held-out episodes ("after RL") and plots the curves.
+   scores tie do not blow the tiny compression/grounding differences up to unit scale), Dr. GRPO
+   loss aggregation (a constant normaliser: with the per-sequence mean of ``grpo`` a long, rambling
+   completion with a negative advantage is pushed down less per token, and one seed drifted to
+   completions cut at ``max_new_tokens``), one optimiser step per GRPO step (on-policy: the ratio
+   is 1, so clipping never binds), lr 4e-4; 30 steps, evaluated every 10.
+5. Plots the rollout rewards and the held-out accuracy curve.
 
 Any flag of ``python -m memenv.train`` overrides the defaults below, e.g. ``--total-steps 4``.
 """
@@ -32,6 +37,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from baselines.facts import is_fact
 from memenv.tasks.chunking import split_sentences
@@ -49,6 +56,7 @@ DEMO = {
     "output_dir": "runs/grpo_demo",
     "model": "default",
     "threads": 2,
+    "dtype": "bfloat16",
     "lora_r": 16,
     "lora_layers": 8,
     "env_id": "MEM1-v0",
@@ -62,16 +70,17 @@ DEMO = {
     "sft_learning_rate": 1e-3,
     "sft_batch_size": 4,
     "sft_policy": "__main__:fact_paragraph",
-    "eval_episodes": 24,
-    "total_steps": 16,
+    "eval_episodes": 48,
+    "eval_every": 10,
+    "total_steps": 30,
     "episodes_per_step": 2,
     "group_size": 8,
     "max_new_tokens": 96,
     "temperature": 0.7,
     "scale_rewards": "false",
-    "clip_high": 0.28,
-    "learning_rate": 5e-4,
-    "num_minibatches": 2,
+    "loss_aggregation": "dr_grpo",
+    "learning_rate": 4e-4,
+    "num_minibatches": 1,
     "micro_batch_size": 4,
     "generation_batch_size": 16,
 }
@@ -95,10 +104,14 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     base = [r for r in records if r.get("phase") == "eval_base"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     steps = [r["step"] for r in train_rows]
-    left.plot(steps, [r["reward"] for r in train_rows], marker="o", label="mean row reward")
-    left.plot(steps, [r["r1_qa"] for r in train_rows], marker=".", label="r1 = QA accuracy of the rollouts")
+    r1 = np.array([r["r1_qa"] for r in train_rows])
+    window = 5
+    smooth = np.convolve(r1, np.ones(window) / window, mode="valid") if len(r1) >= window else r1[:0]
+    left.plot(steps, r1, marker=".", alpha=0.4, label="r1 per step (its new episodes)")
+    left.plot(steps[window - 1 :], smooth, linewidth=2, label=f"mean of the last {window} steps")
     left.set_xlabel("GRPO step")
-    left.set_title("training rollouts (sampled, new episodes every step)")
+    left.set_ylim(-0.02, 1.02)
+    left.set_title("QA accuracy of the training rollouts (sampled)")
     left.legend(fontsize=8)
     accuracy = [r["eval_accuracy"] for r in evals]
     right.plot([r["step"] for r in evals], accuracy, marker="s", label="after SFT (step 0), then RL")
