@@ -78,7 +78,8 @@ class LongContext:
                 n = room
             window.append(chunk)
             room -= n
-        context = ReaderContext("", tuple(Passage(c, "chunk") for c in reversed(window)))
+        first = len(episode.chunks) - len(window)  # index of the oldest chunk in the window
+        context = ReaderContext("", tuple(Passage(c, "chunk", str(first + i)) for i, c in enumerate(reversed(window))))
         qa = answer_questions(episode.questions, lambda _q: context, reader)
         used = self.window_tokens - room
         return RunResult(qa.accuracy, used, sum(counts), time.perf_counter() - start, qa)
@@ -97,7 +98,7 @@ class RagTopK:
 
         def context(question: Question) -> ReaderContext:
             hits = index.search(question.question, self.k)
-            return ReaderContext("", tuple(Passage(episode.chunks[i], "chunk") for i, _ in hits))
+            return ReaderContext("", tuple(Passage(episode.chunks[i], "chunk", str(i)) for i, _ in hits))
 
         qa = answer_questions(episode.questions, context, reader)
         stream = _stream_tokens(episode)
@@ -144,7 +145,7 @@ class EnvPolicy:
         finally:
             env.close()
         qa = info["qa"]
-        report = QAReport(qa["accuracy"], tuple(qa["per_question"]))
+        report = QAReport.from_info(qa)
         return RunResult(
             qa["accuracy"], info["memory_tokens"], _stream_tokens(episode), time.perf_counter() - start, report
         )

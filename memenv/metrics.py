@@ -44,14 +44,19 @@ from typing import Any
 
 __all__ = [
     "METRICS",
+    "STOP_WORDS",
     "Aggregate",
     "Judge",
     "aggregate",
+    "answer_recall",
     "answer_tail",
     "boxed_content",
+    "content_words",
+    "evidence_recall",
     "judge_prompt",
     "normalize_answer",
     "parse_judge_verdict",
+    "recall_tokens",
     "score",
     "score_bleu1",
     "score_boxed_label_em",
@@ -527,3 +532,101 @@ def aggregate(records: Iterable[Mapping[str, Any] | Any]) -> Aggregate:
     per_dataset = {dataset: _mean(by_dataset[dataset]) for dataset in sorted(by_dataset)}
     mean = _mean(per_dataset.values()) if per_dataset else 0.0
     return Aggregate(per_instance=per_instance, per_dataset=per_dataset, mean=mean)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reader-free memory metrics: how much of the answer and its evidence the reader was shown
+# --------------------------------------------------------------------------------------------------
+
+STOP_WORDS = frozenset(
+    " ".join(
+        (
+            "a about above after again against all also am an and any are as at be because been before being",
+            "below between both but by can could did do does doing down during each else ever few for from",
+            "further had has have having he her here hers herself him himself his how i if in into is it its",
+            "itself just let me more most much must my myself no nor not now of off on once only or other our",
+            "ours ourselves out over own same shall she should so some such than that the their theirs them",
+            "themselves then there these they this those through to too under until up upon us very was we",
+            "were what when where which while who whom whose why will with would yet you your yours yourself",
+            "yourselves oh ok okay yeah yes hey hi wow really well got get gets going gonna thing things lot",
+        )
+    ).split()
+)
+"""English function words (and a few filler words of chat) left out of :func:`content_words`."""
+
+
+def recall_tokens(texts: str | Iterable[str]) -> frozenset[str]:
+    """The set of normalized tokens (:func:`normalize_answer`, split on whitespace) in ``texts``.
+
+    This is the form of a reader's context that :func:`answer_recall` and :func:`evidence_recall`
+    look tokens up in; build it once per context and reuse it for every question that sees it.
+    """
+    if isinstance(texts, str):
+        texts = (texts,)
+    tokens: set[str] = set()
+    for text in texts:
+        tokens.update(normalize_answer(text).split())
+    return frozenset(tokens)
+
+
+def content_words(text: str) -> list[str]:
+    """The distinct normalized tokens of ``text`` that are not :data:`STOP_WORDS`, in order.
+
+    >>> content_words("She went to the LGBTQ support group yesterday.")
+    ['went', 'lgbtq', 'support', 'group', 'yesterday']
+    """
+    return list(dict.fromkeys(t for t in normalize_answer(text).split() if t not in STOP_WORDS))
+
+
+def answer_recall(answers: Answers, context: frozenset[str], *, pooled: bool = False) -> float:
+    """Share of the gold answer's normalized tokens present in the context (reader-free).
+
+    With ``g`` the tokens of an alias (:func:`normalize_answer`, whitespace split, repeats kept) and
+    ``C`` the token set of the context (:func:`recall_tokens`)::
+
+        answer_recall = max over aliases of  |{i : g_i in C}| / |g|
+
+    1.0 when the context holds every gold token, 0.0 for an empty context. Aliases that normalize to
+    nothing are skipped (0.0 when none is left). With ``pooled=True`` the strings are not aliases but
+    parts that all belong to the answer (``keyword_hit``'s keywords): their tokens are pooled into one
+    ``g``. It bounds any reader from above in the sense that a reader cannot write a gold token it was
+    never shown (except by guessing).
+
+    >>> answer_recall(["7 May 2023"], recall_tokens("[Dialogue at 8 May, 2023] ... May 7 ..."))
+    1.0
+    >>> round(answer_recall(["adoption agencies"], recall_tokens("she called two agencies")), 2)
+    0.5
+    """
+    aliases = _aliases(answers)
+    golds = [normalize_answer(alias).split() for alias in aliases]
+    if pooled:
+        golds = [[token for gold in golds for token in gold]]
+    best = 0.0
+    for gold in golds:
+        if gold:
+            best = max(best, sum(token in context for token in gold) / len(gold))
+    return best
+
+
+def evidence_recall(evidence: Sequence[str], context: frozenset[str]) -> float | None:
+    """Mean over evidence items of the share of the item's content words present in the context.
+
+    Each item is one statement the answer rests on (a dialogue turn, a fact sentence); its content
+    words are :func:`content_words` (normalized tokens minus :data:`STOP_WORDS`, each counted once).
+    ``C`` is the token set of the context (:func:`recall_tokens`)::
+
+        evidence_recall = mean over items e with content words of  |{w in e : w in C}| / |e|
+
+    ``None`` when there is no item with a content word (the source names no evidence): such
+    questions are left out of means rather than counted as 0 or 1.
+
+    >>> evidence_recall(["Mira guards the Copper Gate.", "The code of the Copper Gate is 4821."],
+    ...                 recall_tokens("The code of the Copper Gate is 4821."))
+    0.75
+    """
+    shares = []
+    for item in evidence:
+        words = content_words(item)
+        if words:
+            shares.append(sum(word in context for word in words) / len(words))
+    return math.fsum(shares) / len(shares) if shares else None

@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 import gymnasium as gym
 from gymnasium import spaces
 
-from memenv import tokenizer
+from memenv import metrics, tokenizer
 from memenv.envs.spaces import AnyText
 from memenv.memory import Memory
 from memenv.parsing import parse_tool_calls
-from memenv.qa import ContextFn, answer_questions, memory_context
+from memenv.qa import QA_SIGNALS, ContextFn, answer_questions, memory_context
 from memenv.readers import EvidenceReader, Reader
 from memenv.reward import (
     ContentJudge,
@@ -65,6 +65,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         dataset_split: str | None,
         reader: str | Reader,
         reader_top_k: int,
+        qa_signal: str,
         beta: float,
         gamma: float,
         judge: ContentJudge | None,
@@ -80,6 +81,8 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if reader_top_k < 0:
             raise ValueError(f"reader_top_k must be >= 0, got {reader_top_k}")
+        if qa_signal not in QA_SIGNALS:
+            raise ValueError(f"qa_signal must be one of {QA_SIGNALS}, got {qa_signal!r}")
         if max_memory_tokens is not None and max_memory_tokens < 1:
             raise ValueError(f"max_memory_tokens must be >= 1 or None, got {max_memory_tokens}")
         if dataset is not None:
@@ -105,6 +108,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self.episodes = episodes
         self.reader = make_reader(reader)
         self.reader_top_k = reader_top_k
+        self.qa_signal = qa_signal
         self.beta = beta
         self.gamma = gamma
         self.judge: ContentJudge = judge if judge is not None else GroundingJudge()
@@ -194,6 +198,13 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
                 chunk_tokens=self.chunk_tokens,
                 num_questions=self.num_questions,
             )
+        if self.qa_signal == "evidence_recall" and not any(
+            metrics.content_words(" ".join(q.evidence)) for q in self.episode.questions
+        ):
+            raise ValueError(
+                f"qa_signal='evidence_recall' needs questions that name their evidence; episode "
+                f"{self.episode.id!r} (source {self.episode.source!r}) has none"
+            )
         self.memory = self._new_memory(episode_seed)
         self._step = 0
         self._stream_tokens = sum(tokenizer.count_tokens_batch(self.episode.chunks))
@@ -227,7 +238,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         qa = None
         if terminated:
             qa = answer_questions(self.episode.questions, self._reader_context(), self.reader)
-            components["r1_qa"] = qa.accuracy
+            components["r1_qa"] = qa.signal(self.qa_signal)
             components["r3_compression"] = compression_reward(self.memory.tokens(), self._stream_tokens)
         reward = total_reward(components, self.beta, self.gamma)
 

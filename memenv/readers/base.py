@@ -20,11 +20,18 @@ class Passage:
     """One retrieved piece of memory: its ``text`` and where it came from.
 
     ``source`` is ``"core"``, ``"semantic"``, ``"episodic"`` (memory tiers) or ``"chunk"`` (raw stream,
-    for retrieval baselines); readers may ignore it.
+    for retrieval baselines); ``id`` is the memory entry's id (or the chunk's index). Readers may
+    ignore both; reports use them to say which entries the reader was given.
     """
 
     text: str
     source: str = ""
+    id: str = ""
+
+    @property
+    def ref(self) -> str:
+        """``"<source>:<id>"`` (or whichever of the two is set): how reports name this passage."""
+        return ":".join(part for part in (self.source, self.id) if part)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ LARGE_CHUNK_TOKENS = 4096
 
 # Key of the block memenv adds to a Memalpha row's metadata JSON so that save -> load is lossless.
 _MEMENV_KEY = "memenv"
-_QA_FIELDS = ("question", "answer", "metric", "category", "hops", "metadata")
+_QA_FIELDS = ("question", "answer", "metric", "category", "hops", "metadata", "evidence")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,7 +289,8 @@ def parse_memalpha_row(record: _Record) -> Episode:
         metadata["prompt"] = prompt
     default_metric = metric_for_source(data_source)
     questions = tuple(
-        _memalpha_question(record, f"questions_and_answers[{i}]", qa, default_metric) for i, qa in enumerate(qas)
+        _memalpha_question(record, f"questions_and_answers[{i}]", qa, default_metric, chunks)
+        for i, qa in enumerate(qas)
     )
     for field, actual in (("num_chunks", len(chunks)), ("num_questions", len(qas))):
         declared = record.get(field, required=False)
@@ -314,7 +315,7 @@ def _is_integer(value: Any) -> bool:
     return type(value).__name__.startswith(("int", "uint")) and hasattr(value, "__index__")
 
 
-def _memalpha_question(record: _Record, field: str, qa: Any, default_metric: str) -> Question:
+def _memalpha_question(record: _Record, field: str, qa: Any, default_metric: str, chunks: Sequence[str]) -> Question:
     qa = record.check_dict(field, qa)
     if "question" not in qa:
         raise record.error(f"{field}.question", "missing required field")
@@ -332,7 +333,16 @@ def _memalpha_question(record: _Record, field: str, qa: Any, default_metric: str
     meta = _decode_tuples(dict(record.check_dict(f"{field}.metadata", qa.get("metadata", {}))))
     # Source extras such as evidence_idx go to question metadata.
     meta.update({k: v for k, v in qa.items() if k not in _QA_FIELDS})
-    return Question(question, answers, metric, category=category, hops=hops, metadata=meta)
+    if "evidence" in qa:  # written by save_memalpha: the evidence texts themselves
+        evidence = record.check_list(f"{field}.evidence", qa["evidence"], nonempty=False)
+        evidence = tuple(record.check_string(f"{field}.evidence[{i}]", e) for i, e in enumerate(evidence))
+    else:  # Memalpha's evidence_idx: the index of the chunk that holds the answer
+        index = meta.get("evidence_idx")
+        valid = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(chunks)
+        evidence = (chunks[index],) if valid else ()
+        if index is not None and not valid:
+            meta["evidence_unresolved"] = 1
+    return Question(question, answers, metric, category=category, hops=hops, metadata=meta, evidence=evidence)
 
 
 _TUPLE_TAG = "__tuple__"
@@ -363,10 +373,11 @@ def memalpha_rows(episodes: Iterable[Episode]) -> list[dict[str, Any]]:
     """Episodes as rows of the Memalpha schema (JSON-string columns), lossless for :func:`load`.
 
     Each question dict carries, beside Memalpha's ``question`` / ``answer``, memenv's ``metric``,
-    ``category``, ``hops`` and ``metadata``; the row ``metadata`` JSON carries the episode metadata
-    plus a ``memenv`` block with the competency. ``answer`` is a string for one alias, a list
-    otherwise. ``metadata["prompt"]`` (if any) goes to the ``prompt`` column. Metadata must be
-    JSON-serialisable; tuples are written as ``{"__tuple__": [...]}`` so they load back as tuples.
+    ``category``, ``hops``, ``metadata`` and ``evidence`` (the evidence texts); the row ``metadata``
+    JSON carries the episode metadata plus a ``memenv`` block with the competency. ``answer`` is a
+    string for one alias, a list otherwise. ``metadata["prompt"]`` (if any) goes to the ``prompt``
+    column. Metadata must be JSON-serialisable; tuples are written as ``{"__tuple__": [...]}`` so
+    they load back as tuples.
     """
     rows = []
     for episode in episodes:
@@ -381,6 +392,7 @@ def memalpha_rows(episodes: Iterable[Episode]) -> list[dict[str, Any]]:
                 "category": q.category,
                 "hops": q.hops,
                 "metadata": _encode_tuples(q.metadata),
+                "evidence": list(q.evidence),
             }
             for q in episode.questions
         ]
@@ -541,6 +553,7 @@ def parse_locomo_sample(record: _Record, chunk_tokens: int | None = None, includ
             speakers[key] = record.check_string(f"conversation.{key}", conversation[key])
     numbers = sorted(int(m.group(1)) for k in conversation if (m := _LOCOMO_SESSION.match(k)))
     sessions = []
+    turn_texts: dict[tuple[int, int], str] = {}  # (session, turn) of a dia_id -> what the turn says
     for n in numbers:
         field = f"conversation.session_{n}"
         turns = record.check_list(field, conversation[f"session_{n}"], nonempty=False)
@@ -550,14 +563,19 @@ def parse_locomo_sample(record: _Record, chunk_tokens: int | None = None, includ
         if conversation.get(date_key) is None:
             raise record.error(f"conversation.{date_key}", "missing required field")
         date = record.check_string(f"conversation.{date_key}", conversation[date_key])
-        lines = [_locomo_turn(record, f"{field}[{i}]", turn) for i, turn in enumerate(turns)]
+        lines = []
+        for i, turn in enumerate(turns):
+            dia_id, line = _locomo_turn(record, f"{field}[{i}]", turn)
+            lines.append(line)
+            for key in _dia_keys(dia_id):
+                turn_texts.setdefault(key, line.split("] ", 1)[1])
         sessions.append((date, lines))
     if not sessions:
         raise record.error("conversation", "empty context: no session_N with turns")
     qa_items = record.check_list("qa", record.get("qa"))
     questions = []
     for i, qa in enumerate(qa_items):
-        question = _locomo_question(record, f"qa[{i}]", qa)
+        question = _locomo_question(record, f"qa[{i}]", qa, turn_texts)
         if question.category == "adversarial" and not include_adversarial:
             continue
         questions.append(question)
@@ -575,7 +593,8 @@ def parse_locomo_sample(record: _Record, chunk_tokens: int | None = None, includ
     )
 
 
-def _locomo_turn(record: _Record, field: str, turn: Any) -> str:
+def _locomo_turn(record: _Record, field: str, turn: Any) -> tuple[str, str]:
+    """``(dia_id, line)``: the turn's id and its line in the stream, ``[dia_id] Speaker: text``."""
     turn = record.check_dict(field, turn)
     for key in ("speaker", "dia_id", "text"):
         if turn.get(key) is None:
@@ -588,10 +607,22 @@ def _locomo_turn(record: _Record, field: str, turn: Any) -> str:
     if isinstance(caption, str) and caption.strip():
         # LoCoMo's shared photos survive only as their captions; keep them, they carry facts.
         line += f" [shares a photo: {caption.strip()}]"
-    return line
+    return dia_id, line
 
 
-def _locomo_question(record: _Record, field: str, qa: Any) -> Question:
+_DIA_ID = re.compile(r"D\s*(\d+)\s*:\s*(\d+)", re.IGNORECASE)
+
+
+def _dia_keys(text: str) -> list[tuple[int, int]]:
+    """The ``(session, turn)`` numbers of every dialogue id in ``text``.
+
+    LoCoMo's evidence lists mostly hold one id per string (``"D1:3"``), but some strings hold several
+    (``"D8:6; D9:17"``) or zero-padded numbers (``"D30:05"``); all of these name turns by number.
+    """
+    return [(int(a), int(b)) for a, b in _DIA_ID.findall(text)]
+
+
+def _locomo_question(record: _Record, field: str, qa: Any, turn_texts: dict[tuple[int, int], str]) -> Question:
     qa = record.check_dict(field, qa)
     if qa.get("question") is None:
         raise record.error(f"{field}.question", "missing required field")
@@ -602,15 +633,23 @@ def _locomo_question(record: _Record, field: str, qa: Any) -> Question:
     category = LOCOMO_CATEGORIES[number]
     evidence = record.check_list(f"{field}.evidence", qa.get("evidence", []), nonempty=False)
     meta: dict[str, Any] = {"locomo_category": number, "evidence": [str(e) for e in evidence]}
+    # The turns the evidence ids name, each once; ids that name no turn of the conversation are counted.
+    keys = [key for e in evidence for key in _dia_keys(str(e))]
+    resolved = tuple(dict.fromkeys(turn_texts[key] for key in keys if key in turn_texts))
+    unresolved = sum(key not in turn_texts for key in keys) + sum(not _dia_keys(str(e)) for e in evidence)
+    if unresolved:
+        meta["evidence_unresolved"] = unresolved
     if category == "adversarial":
         if qa.get("adversarial_answer") is not None:
             meta["adversarial_answer"] = record.answers(f"{field}.adversarial_answer", qa["adversarial_answer"])[0]
-        return Question(question, LOCOMO_ADVERSARIAL_ANSWERS, "subem", category=category, metadata=meta)
+        return Question(
+            question, LOCOMO_ADVERSARIAL_ANSWERS, "subem", category=category, metadata=meta, evidence=resolved
+        )
     if qa.get("answer") is None:
         raise record.error(f"{field}.answer", "missing required field")
     answers = record.answers(f"{field}.answer", qa["answer"])
     hops = 2 if category == "multi_hop" else 1
-    return Question(question, answers, "token_f1", category=category, hops=hops, metadata=meta)
+    return Question(question, answers, "token_f1", category=category, hops=hops, metadata=meta, evidence=resolved)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -632,10 +671,16 @@ def parse_longmemeval_entry(record: _Record, chunk_tokens: int | None = None) ->
     answer_session_ids = record.check_list(
         "answer_session_ids", record.get("answer_session_ids", required=False, default=[]), nonempty=False
     )
+    answer_sessions = {str(s) for s in answer_session_ids}
     sessions = []
+    flagged: list[str] = []  # turns marked has_answer: LongMemEval's turn-level evidence
+    in_answer_sessions: list[str] = []  # every turn of an answer session: the session-level evidence
     for i, (date, session) in enumerate(zip(dates, raw_sessions, strict=True)):
         date = record.check_string(f"haystack_dates[{i}]", date)
         turns = record.check_list(f"haystack_sessions[{i}]", session, nonempty=False)
+        is_answer_session = (
+            isinstance(session_ids, list) and i < len(session_ids) and str(session_ids[i]) in answer_sessions
+        )
         lines = []
         for j, turn in enumerate(turns):
             field = f"haystack_sessions[{i}][{j}]"
@@ -646,6 +691,10 @@ def parse_longmemeval_entry(record: _Record, chunk_tokens: int | None = None) ->
             role = record.check_string(f"{field}.role", turn["role"])
             content = record.check_string(f"{field}.content", turn["content"], nonempty=False)
             lines.append(f"{role.capitalize()}: {content}")
+            if turn.get("has_answer") is True:
+                flagged.append(lines[-1])
+            if is_answer_session:
+                in_answer_sessions.append(lines[-1])
         if lines:
             sessions.append((date, lines))
     if not sessions:
@@ -664,7 +713,16 @@ def parse_longmemeval_entry(record: _Record, chunk_tokens: int | None = None) ->
     return Episode(
         id=question_id,
         chunks=tuple(chunk_sessions(sessions, budget)),
-        questions=(Question(question, answers, "llm_judge", category=question_type, metadata=meta),),
+        questions=(
+            Question(
+                question,
+                answers,
+                "llm_judge",
+                category=question_type,
+                metadata=meta,
+                evidence=tuple(dict.fromkeys(flagged or in_answer_sessions)),
+            ),
+        ),
         competency="accurate_retrieval",
         source="longmemeval",
         metadata=episode_meta,

@@ -25,6 +25,10 @@ class Question:
         category: a finer label for reporting (``single_hop``, ``multi_hop``, ``temporal``, ...).
         hops: how many facts must be chained to answer (the evidence reader chains retrievals).
         metadata: anything source-specific (evidence ids, question type, abstention flag, ...).
+        evidence: the text of each stream statement the answer rests on, where the source names them
+            (LoCoMo's evidence turns, LongMemEval's ``has_answer`` turns, the generators' fact
+            sentences, ...); ``()`` when it does not. :func:`memenv.metrics.evidence_recall` scores
+            how much of it a memory kept.
     """
 
     question: str
@@ -33,6 +37,7 @@ class Question:
     category: str = ""
     hops: int = 1
     metadata: dict[str, Any] = field(default_factory=dict)
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

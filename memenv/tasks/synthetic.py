@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from memenv import tokenizer
@@ -360,6 +360,7 @@ def _accurate_retrieval(world: random.Random, stream: random.Random, context_tok
                     metric="subem",
                     category=category,
                     metadata={"entity": subject, "attribute": name, "evidence": (sentence,)},
+                    evidence=(sentence,),
                 )
             )
             continue
@@ -393,6 +394,7 @@ def _accurate_retrieval(world: random.Random, stream: random.Random, context_tok
                     "attribute": f"{link_name}>{value_name}",
                     "evidence": (link_sentence, value_sentence),
                 },
+                evidence=(link_sentence, value_sentence),
             )
         )
 
@@ -459,6 +461,7 @@ def _conflict_resolution(world: random.Random, stream: random.Random, context_to
                     "statements": tuple(statements),
                     "evidence": (statements[-1],),
                 },
+                evidence=(statements[-1],),
             )
         )
     # Distractor facts of the same shapes that never change (restating a fact repeats its value).
@@ -686,6 +689,16 @@ SUMMARY_QUESTIONS = (
 )
 
 
+def _with_class_examples(questions: list[Question], pieces: Sequence[str]) -> list[Question]:
+    """Each classification question with the stream's examples of its class as evidence."""
+    by_label: dict[str, list[str]] = {}
+    for piece in pieces:
+        head, marker, label = piece.rpartition(" Label: ")
+        if marker and head.startswith("Input: "):
+            by_label.setdefault(label, []).append(piece)
+    return [replace(q, evidence=tuple(by_label.get(q.answers[0], ()))) for q in questions]
+
+
 def _long_range_understanding(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> _Plan:
     pools = _Pools(world)
     characters: list[str] = []
@@ -711,12 +724,14 @@ def _long_range_understanding(world: random.Random, stream: random.Random, conte
     ]
 
     placed: list[tuple[float, str]] = []
+    intros: list[str] = []
     span = 1.0 / len(events)
     for i, (event, kind) in enumerate(zip(events, kinds, strict=True)):
         a, b = world.sample(characters, 2)
         start = (i + world.uniform(0.1, 0.5)) * span
         intro = EVENTS[kind].format(e=f"the {event}", a=a, b=b)
-        placed.append((start, intro[0].upper() + intro[1:]))
+        intros.append(intro[0].upper() + intro[1:])
+        placed.append((start, intros[-1]))
         # Echoes keep the event alive before the next one starts, in story order.
         for j, template in enumerate(world.sample(EVENT_ECHOES, 2)):
             echo = template.format(e=f"the {event}", a=a, b=b, town=town)
@@ -742,6 +757,8 @@ def _long_range_understanding(world: random.Random, stream: random.Random, conte
         text = rng.choice(STORY_FILLER).format_map(slots)
         return text[0].upper() + text[1:]
 
+    # The sentences that introduce the events (and name who took part) are what every summary rests on.
+    questions = [replace(q, evidence=tuple(intros)) for q in questions]
     return _Plan(
         questions=questions,
         placed=placed,
@@ -793,8 +810,11 @@ def generate(
 
     Returns:
         An :class:`Episode` with id ``f"{competency}-{seed}-{context_tokens}"``, ``source="synthetic"``
-        and the generator's parameters in ``metadata``. Every question's ``metadata["evidence"]``
-        (QA competencies) holds the sentences that state its answer.
+        and the generator's parameters in ``metadata``. Every question's ``evidence`` holds the stream
+        statements its answer rests on: the fact sentence(s) (accurate retrieval; the same tuple is in
+        ``metadata["evidence"]``), the statement of the current value (conflict resolution), the
+        stream's examples of the asked class (test-time learning), the sentences that introduce the
+        events (long-range understanding).
 
     Raises:
         ValueError: an argument is unknown or out of range (the message names it and what is expected),
@@ -824,6 +844,9 @@ def generate(
         )
     filler = _fill(plan.filler, stream, context_tokens - used, plan.separator) if plan.filler else []
     pieces = plan.header + _weave(plan.placed, filler)
+    questions = plan.questions
+    if competency == "test_time_learning":
+        questions = _with_class_examples(questions, pieces)
     chunks = pack(pieces, chunk_tokens, separator=plan.separator)
     metadata = {
         "generator": "memenv.tasks.synthetic",
@@ -837,7 +860,7 @@ def generate(
     return Episode(
         id=f"{competency}-{seed}-{context_tokens}",
         chunks=tuple(chunks),
-        questions=tuple(plan.questions),
+        questions=tuple(questions),
         competency=competency,
         source="synthetic",
         metadata=metadata,
