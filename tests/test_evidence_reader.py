@@ -10,6 +10,7 @@ from memenv.readers.evidence import evidence_spans, labelled_examples
 from memenv.tasks.records import Question
 
 READER = EvidenceReader()
+SPAN = EvidenceReader(answer="span")  # the whole evidence sentence: what retrieval chose
 
 
 def qa(text: str, hops: int = 1, metric: str = "subem") -> Question:
@@ -59,7 +60,7 @@ def test_constructor_rejects_bad_values(argument: str, value: object) -> None:
 def test_defaults_and_name() -> None:
     assert (READER.span_tokens, READER.k_neighbors, READER.summary_tokens) == (48, 5, 512)
     assert READER.name == "evidence"
-    assert repr(READER) == "EvidenceReader(span_tokens=48, k_neighbors=5, summary_tokens=512)"
+    assert repr(READER) == "EvidenceReader(span_tokens=48, k_neighbors=5, summary_tokens=512, answer='short')"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -73,48 +74,50 @@ def test_answers_with_the_single_best_span() -> None:
         "The access code of the Iron Vault is 1111.",
         core="Mira likes tea.",
     )
-    answer = READER.answer(qa("What is the access code of the Copper Gate?"), context)
+    answer = SPAN.answer(qa("What is the access code of the Copper Gate?"), context)
     assert answer == "The access code of the Copper Gate is 4821."
 
 
 def test_lines_are_spans_too() -> None:
     context = ctx("Shopping list\nThe Copper Gate code 4821\nmilk and eggs")
-    assert READER.answer(qa("Copper Gate code?"), context) == "The Copper Gate code 4821"
+    assert SPAN.answer(qa("Copper Gate code?"), context) == "The Copper Gate code 4821"
 
 
 def test_tie_goes_to_the_span_that_comes_first() -> None:
     # "Where does Mira live?" matches only "mira"; both spans have one "mira" in 4 tokens: equal scores.
     old, new = "Mira lives in Calder.", "Mira lives in Senna."
     question = qa("Where does Mira live?")
-    assert READER.answer(question, ctx(old, new)) == old
-    assert READER.answer(question, ctx(new, old)) == new
+    assert SPAN.answer(question, ctx(old, new)) == old
+    assert SPAN.answer(question, ctx(new, old)) == new
     # The core comes before every passage; the reader has no notion of which fact is newer.
-    assert READER.answer(question, ctx(old, core=new)) == new
+    assert SPAN.answer(question, ctx(old, core=new)) == new
 
 
-def test_duplicate_spans_are_kept_once_in_order() -> None:
+def test_units_are_short_lines_or_sentences_of_long_lines_each_once_in_order() -> None:
     context = ctx("A b. C d.", "C d.\nE f.", core="A b.")
-    assert evidence_spans(context) == ["A b.", "C d.", "E f."]
+    assert evidence_spans(context) == ["A b.", "A b. C d.", "C d.", "E f."]
+    long_line = " ".join(f"Sentence number {i} is here." for i in range(20))  # 100 words > UNIT_WORDS
+    assert evidence_spans(ctx(long_line)) == [f"Sentence number {i} is here." for i in range(20)]
 
 
 def test_answer_is_cut_to_span_tokens() -> None:
     span = "The code word is one two three four five six seven eight nine ten."
-    answer = EvidenceReader(span_tokens=6).answer(qa("What is the code word?"), ctx(span))
+    answer = EvidenceReader(span_tokens=6, answer="span").answer(qa("What is the code word?"), ctx(span))
     assert answer == "The code word is one two"  # 6 tokens: The| code| word| is| one| two
     assert tokenizer.count_tokens(answer) == 6
-    assert READER.answer(qa("What is the code word?"), ctx(span)) == span  # 15 tokens fit in 48
+    assert SPAN.answer(qa("What is the code word?"), ctx(span)) == span  # 15 tokens fit in 48
 
 
 def test_no_matching_span_means_no_evidence() -> None:
-    assert READER.answer(qa("Who guards the vault?"), ctx("Apples are red.", core="Pears are green.")) == ""
-    assert READER.answer(qa("Who guards the vault?"), ctx()) == ""
-    assert READER.answer(qa("Who guards the vault?"), ReaderContext("   ", (Passage(""),))) == ""
+    assert SPAN.answer(qa("Who guards the vault?"), ctx("Apples are red.", core="Pears are green.")) == ""
+    assert SPAN.answer(qa("Who guards the vault?"), ctx()) == ""
+    assert SPAN.answer(qa("Who guards the vault?"), ReaderContext("   ", (Passage(""),))) == ""
 
 
 @pytest.mark.parametrize("metric", ["normalized_subem", "token_f1", "bleu1", "llm_judge"])
 def test_every_qa_metric_answers_with_a_span(metric: str) -> None:
     context = ctx("Pears are green.", "The Copper Gate code is 4821.")
-    assert READER.answer(qa("Copper Gate code?", metric=metric), context) == "The Copper Gate code is 4821."
+    assert SPAN.answer(qa("Copper Gate code?", metric=metric), context) == "The Copper Gate code is 4821."
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,20 +135,20 @@ def test_two_hops_chain_through_the_bridge_entity() -> None:
     # code sentences (access/code/of/is, idf ln(1 + 1.5/2.5) = 0.47 each). Hop 2 adds "copper", which
     # FACT has and OTHER has not.
     for order in [(OTHER, LINK, FACT), (FACT, OTHER, LINK), (LINK, OTHER, FACT)]:
-        assert READER.answer(qa(TWO_HOP, hops=2), ctx(*order)) == FACT
+        assert SPAN.answer(qa(TWO_HOP, hops=2), ctx(*order)) == FACT
     # One hop stops at the link.
-    assert READER.answer(qa(TWO_HOP, hops=1), ctx(OTHER, LINK, FACT)) == LINK
+    assert SPAN.answer(qa(TWO_HOP, hops=1), ctx(OTHER, LINK, FACT)) == LINK
 
 
 def test_second_hop_without_a_match_answers_the_first() -> None:
-    assert READER.answer(qa(TWO_HOP, hops=2), ctx(LINK)) == LINK
+    assert SPAN.answer(qa(TWO_HOP, hops=2), ctx(LINK)) == LINK
     # A second span that shares no word with the question or the link does not count as a hop.
-    assert READER.answer(qa(TWO_HOP, hops=2), ctx(LINK, "Pears ripen slowly.")) == LINK
+    assert SPAN.answer(qa(TWO_HOP, hops=2), ctx(LINK, "Pears ripen slowly.")) == LINK
 
 
 def test_second_hop_never_returns_the_first_span() -> None:
     context = ctx(LINK, "Alice Moreau guards the Copper Gate.\nBread rises.")
-    assert READER.answer(qa(TWO_HOP, hops=2), context) == LINK  # the duplicate line is one span
+    assert SPAN.answer(qa(TWO_HOP, hops=2), context) == LINK  # the duplicate line is one span
 
 
 # --------------------------------------------------------------------------------------------------

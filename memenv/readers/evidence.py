@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from memenv import tokenizer
+from memenv.metrics import STOP_WORDS
+from memenv.readers.answers import short_answer, stem
 from memenv.readers.base import Reader, ReaderContext
-from memenv.retrieval import BM25Index
+from memenv.readers.dates import header_date, parse_date
+from memenv.retrieval import BM25Index, tokenize
 from memenv.tasks.chunking import split_sentences
 from memenv.tasks.records import Question
 
@@ -21,11 +28,11 @@ _EDGE_PUNCTUATION = " \t\n,;|:-"
 class EvidenceReader(Reader):
     """A retrieval-evidence reader: an offline, deterministic, upper-bound proxy for an LLM reader.
 
-    It never reasons or paraphrases: it answers with text that is already in the memory it is shown,
-    so a score measures "the memory holds the answer where retrieval finds it". An LLM reader can do
-    worse (it may misread good evidence) and sometimes better (it may combine evidence this reader
-    cannot chain). It is memenv's default because it needs no model, runs on a CPU in microseconds
-    and makes rewards exact and testable.
+    It never reasons or paraphrases: it answers with text that is already in the memory it is shown
+    (or a date resolved from it), so a score measures "the memory holds the answer where retrieval
+    finds it". An LLM reader can do worse (it may misread good evidence) and sometimes better (it may
+    combine evidence this reader cannot chain). It is memenv's default because it needs no model,
+    runs on a CPU in microseconds and makes rewards exact and testable.
 
     What it does depends on ``question.metric``:
 
@@ -40,21 +47,37 @@ class EvidenceReader(Reader):
     * ``keyword_hit`` (summaries): the core, then the passages in order, joined by newlines and cut
       to ``summary_tokens`` tokens.
     * any other metric (``subem``, ``normalized_subem``, ``token_f1``, ``bleu1``, ``llm_judge``: QA):
-      splits the core and the passages into spans (lines, then sentences; repeated spans are kept
-      once), scores every span against the question with a BM25 index built over those spans (so
-      term rarity comes from the memory shown), and answers with at most ONE span, the best, cut to
-      ``span_tokens`` tokens. Ties go to the span that comes first (core first, then passages in
-      retrieval order). For ``question.hops == 2`` it chains: hop 1 is the best span for the
-      question, hop 2 the best other span for the question plus hop 1's text, and the answer is hop 2
-      (hop 1 when nothing else matches); more hops continue the chain the same way. No span sharing
-      a word with the question -> ``""`` (no evidence, which every metric scores 0).
+      finds the evidence sentence, then answers with a short span of it typed to the question.
 
-    The reader has no notion of time. It never prefers a later passage over an earlier one, so when
-    a memory holds both an outdated and a current fact it may answer with either (whichever matches
-    better or comes first). A memory resolves a conflict only by updating or deleting the outdated
-    entry: that is the skill the conflict-resolution tasks reward.
+      1. *Sentences.* The core and the passages are split into lines, then sentences (each distinct
+         sentence once, in order). A line that is one bracketed expression holding a date
+         (``[Dialogue at 1:56 pm on 8 May, 2023]``) is not a sentence: it dates the sentences below
+         it in the same text (:func:`memenv.readers.dates.header_date`); a text without such a line is
+         dated by the first full date written in it, if any. A leading bracketed id (``[D1:3]``) is
+         dropped, and a ``Speaker:`` prefix is kept with every sentence of its line for matching.
+      2. *Retrieval.* Every sentence is scored against the question with a BM25 index built over
+         those sentences (so term rarity comes from the memory shown), on lightly stemmed words
+         (:func:`memenv.readers.answers.stem`). The best sentence wins; ties go to the one that comes
+         first (core first, then passages in retrieval order). For ``question.hops == 2`` it chains:
+         hop 1 is the best sentence for the question, hop 2 the best other sentence for the question
+         plus hop 1's text (hop 1 when nothing else matches); more hops continue the same way. No
+         sentence sharing a word with the question -> ``""`` (no evidence, which every metric scores 0).
+      3. *Short answer* (``answer="short"``, the default): :func:`memenv.readers.answers.short_answer`
+         cuts from the last hop's sentence what the question asks for — a date for *when* (relative
+         dates resolved against the sentence's date: "yesterday" said on 8 May 2023 is
+         ``7 May 2023``), a duration for *how long*, a number for *how many*, a person for *who*, a
+         place for *where*, ``yes``/``no`` for yes/no questions, and for *what/which* the nearest
+         phrase that is not in the question (nor in an earlier hop). When nothing fits, the whole
+         sentence is the answer. With ``answer="span"`` the answer is always the whole sentence
+         (memenv's reader before short answers), cut to ``span_tokens`` tokens.
+
+    The reader has no notion of time order. It never prefers a later passage over an earlier one, so
+    when a memory holds both an outdated and a current fact it may answer with either (whichever
+    matches better or comes first). A memory resolves a conflict only by updating or deleting the
+    outdated entry: that is the skill the conflict-resolution tasks reward.
 
     Args:
+        answer: ``"short"`` (default) or ``"span"`` (see above).
         span_tokens: the most tokens of a QA answer (default 48).
         k_neighbors: examples that vote on a label (default 5).
         summary_tokens: the most tokens of a summary answer (default 512).
@@ -62,13 +85,15 @@ class EvidenceReader(Reader):
     >>> from memenv.readers import Passage, ReaderContext
     >>> q = Question("What is the access code of the Copper Gate?", ("4821",), "subem")
     >>> ctx = ReaderContext("", (Passage("The weather was mild. The access code of the Copper Gate is 4821."),))
-    >>> EvidenceReader().answer(q, ctx)
-    'The access code of the Copper Gate is 4821.'
+    >>> EvidenceReader().answer(q, ctx), EvidenceReader(answer="span").answer(q, ctx)
+    ('4821', 'The access code of the Copper Gate is 4821.')
     """
 
     name = "evidence"
 
-    def __init__(self, span_tokens: int = 48, k_neighbors: int = 5, summary_tokens: int = 512) -> None:
+    def __init__(
+        self, span_tokens: int = 48, k_neighbors: int = 5, summary_tokens: int = 512, answer: str = "short"
+    ) -> None:
         for argument, value in (
             ("span_tokens", span_tokens),
             ("k_neighbors", k_neighbors),
@@ -76,41 +101,83 @@ class EvidenceReader(Reader):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{argument} must be an int >= 1, got {value!r}")
+        if answer not in ("short", "span"):
+            raise ValueError(f"answer must be 'short' or 'span', got {answer!r}")
         self.span_tokens = span_tokens
         self.k_neighbors = k_neighbors
         self.summary_tokens = summary_tokens
+        self.answer_form = answer
+        self._cache: tuple[ReaderContext, list[Evidence], BM25Index] | None = None
+        self._idf: dict[str, float] = {}
+        self._idf_unseen = 0.0
 
     def __repr__(self) -> str:
         return (
             f"EvidenceReader(span_tokens={self.span_tokens}, k_neighbors={self.k_neighbors}, "
-            f"summary_tokens={self.summary_tokens})"
+            f"summary_tokens={self.summary_tokens}, answer={self.answer_form!r})"
         )
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_cache": None, "_idf": {}}  # the cache is a speed-up, not state
 
     def answer(self, question: Question, context: ReaderContext) -> str:
         if question.metric == "boxed_label_em":
             return self.classify(question.question, context)
         if question.metric == "keyword_hit":
             return self.summarize(context)
-        return self.best_span(question.question, context, hops=question.hops)
+        units, _ = self._indexed(context)
+        chain = self.evidence_chain(question.question, context, hops=question.hops)
+        if not chain:
+            return ""
+        last = units[chain[-1]]
+        if self.answer_form == "short":
+            earlier = [word for i in chain[:-1] for word in tokenize(units[i].match)]
+            sentence = last.best_sentence(question.question)
+            if sentence.rstrip().endswith("?") and last.reply is not None:
+                # A question in a dialogue is answered by the turn that follows it.
+                last = units[last.reply]
+                sentence = last.best_sentence(question.question)
+            short = short_answer(question.question, sentence, last.said, exclude=earlier, rarity=self._rarity)
+            if short:
+                return tokenizer.truncate(short, self.span_tokens)[0]
+            return tokenizer.truncate(sentence, self.span_tokens)[0]
+        return tokenizer.truncate(last.best_sentence(question.question), self.span_tokens)[0]
 
     # -- QA ---------------------------------------------------------------------------------------
 
-    def best_span(self, query: str, context: ReaderContext, hops: int = 1) -> str:
-        """The best-matching span for ``query`` (chained over ``hops``), cut to ``span_tokens``."""
-        spans = evidence_spans(context)
-        if not spans:
-            return ""
-        index = BM25Index.from_texts(spans)
+    def evidence_chain(self, query: str, context: ReaderContext, hops: int = 1) -> list[int]:
+        """Indexes into :func:`evidence_units` of the best unit for ``query``, chained over ``hops``."""
+        units, index = self._indexed(context)
         chain: list[int] = []
         for _ in range(max(1, hops)):
-            hop_query = " ".join([query, *(spans[key] for key in chain)])
-            hits = index.search(hop_query, 1, exclude=chain)
+            hop_query = " ".join([query, *(units[key].match for key in chain)])
+            hits = index.search(_stemmed(hop_query), 1, exclude=chain)
             if not hits:
                 break
             chain.append(int(hits[0][0]))
-        if not chain:
-            return ""
-        return tokenizer.truncate(spans[chain[-1]], self.span_tokens)[0]
+        return chain
+
+    def best_span(self, query: str, context: ReaderContext, hops: int = 1) -> str:
+        """The whole evidence unit for ``query`` (chained over ``hops``), cut to ``span_tokens``."""
+        units, _ = self._indexed(context)
+        chain = self.evidence_chain(query, context, hops)
+        return tokenizer.truncate(units[chain[-1]].text, self.span_tokens)[0] if chain else ""
+
+    def _indexed(self, context: ReaderContext) -> tuple[list[Evidence], BM25Index]:
+        # Many questions share one context (a long-context window, a MEM1 paragraph): index it once.
+        if self._cache is not None and self._cache[0] == context:
+            return self._cache[1], self._cache[2]
+        units = evidence_units(context)
+        stemmed = [_stemmed(u.match) for u in units]
+        index = BM25Index.from_texts(stemmed)
+        df = Counter(word for text in stemmed for word in set(text.split()))
+        self._idf = {word: math.log((len(units) + 1) / (n + 0.5)) for word, n in df.items()}
+        self._cache = (context, units, index)
+        return units, index
+
+    def _rarity(self, word: str) -> float:
+        """The inverse document frequency of ``word`` among the units shown (rare words are specific)."""
+        return self._idf.get(stem(word), self._idf_unseen)
 
     # -- classification ---------------------------------------------------------------------------
 
@@ -139,14 +206,90 @@ class EvidenceReader(Reader):
         return tokenizer.truncate("\n".join(parts), self.summary_tokens)[0]
 
 
-def evidence_spans(context: ReaderContext) -> list[str]:
-    """The core and passages split into lines, then sentences; each distinct span once, in order."""
-    spans: dict[str, None] = {}
+@dataclass(frozen=True)
+class Evidence:
+    """One unit of evidence: a short line (a dialogue turn, a memory entry) or one sentence of a long line.
+
+    Attributes:
+        text: the unit without its line id and speaker prefix.
+        match: what retrieval matches: ``"Speaker: text"`` when the line had a speaker, else ``text``.
+        said: the date of the header above it (or of its text), if any.
+        sentences: ``text`` split into sentences.
+        reply: the index of the unit that follows it in the same text (a dialogue's next turn), if any.
+    """
+
+    text: str
+    match: str
+    said: dt.date | None = None
+    sentences: tuple[str, ...] = ()
+    reply: int | None = None
+
+    def best_sentence(self, question: str) -> str:
+        """The sentence sharing the most distinct (stemmed) content words with ``question`` (the first on
+        ties); the whole text when no sentence shares one (a reply that does not repeat the question)."""
+        wanted = {stem(w) for w in tokenize(question) if w not in STOP_WORDS}
+        shared = [len(wanted & {stem(w) for w in tokenize(s)}) for s in self.sentences]
+        if not shared or max(shared) == 0:
+            return self.text
+        return self.sentences[shared.index(max(shared))]
+
+
+_LINE_ID = re.compile(r"^\s*\[[^\[\]\s]{1,24}\]\s*")  # "[D1:3] " before a dialogue turn
+_SPEAKER = re.compile(r"^([A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2}):\s+")
+UNIT_WORDS = 80
+"""A line of at most this many words is one unit; a longer line (prose) is split into sentences."""
+
+
+def evidence_units(context: ReaderContext) -> list[Evidence]:
+    """The core and passages as dated units of evidence (see the class docstring, step 1); each once, in order."""
+    units: dict[str, Evidence] = {}
     for text in (context.core, *(p.text for p in context.passages)):
+        said = _first_header(text)
+        if said is None:
+            said = parse_date(text)
+        previous: str | None = None  # the unit before, in this text: the next one is its reply
         for line in text.splitlines():
-            for sentence in split_sentences(line):
-                spans.setdefault(sentence, None)
-    return list(spans)
+            date = header_date(line) if line.lstrip().startswith("[") else None
+            if date is not None:
+                said = date
+                continue
+            line = _LINE_ID.sub("", line).strip()
+            speaker = _SPEAKER.match(line)
+            if speaker:
+                line = line[speaker.end() :]
+            sentences = tuple(split_sentences(line))
+            short = len(tokenize(line)) <= UNIT_WORDS
+            for piece in [line] if short else sentences:
+                if not piece:
+                    continue
+                match = f"{speaker.group(1)}: {piece}" if speaker else piece
+                if match not in units:
+                    units[match] = Evidence(piece, match, said, sentences if short else (piece,))
+                    if previous is not None and units[previous].reply is None:
+                        units[previous] = replace(units[previous], reply=len(units) - 1)
+                previous = match
+    return list(units.values())
+
+
+def _first_header(text: str) -> dt.date | None:
+    """The date of the first header line of ``text`` (see :func:`memenv.readers.dates.header_date`)."""
+    if "[" not in text:
+        return None
+    for line in text.splitlines():
+        if line.lstrip().startswith("["):
+            date = header_date(line)
+            if date is not None:
+                return date
+    return None
+
+
+def evidence_spans(context: ReaderContext) -> list[str]:
+    """The text of :func:`evidence_units`, in order."""
+    return [u.text for u in evidence_units(context)]
+
+
+def _stemmed(text: str) -> str:
+    return " ".join(stem(word) for word in tokenize(text))
 
 
 def labelled_examples(context: ReaderContext) -> list[tuple[str, str]]:
