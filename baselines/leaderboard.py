@@ -330,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"in {time.perf_counter() - start:.0f} s"
     )
     if args.save_trajectories is not None:
-        print(f"trajectories in {args.save_trajectories}/<episode>/; memenv view {args.save_trajectories}/<episode> -o episode.html")
+        where = args.save_trajectories
+        print(f"trajectories in {where}/<episode>/; see one with: memenv view {where}/<episode> -o episode.html")
     return 0
 
 

@@ -495,7 +495,9 @@ class _State:
     def apply(self, diff: dict[str, Any], complete: bool = False) -> None:
         """Apply one on-disk diff; with ``complete``, also add the replaced texts to it, in place."""
         if "core" in diff:
-            after = diff["core"]["after"] if isinstance(diff["core"], dict) and "after" in diff["core"] else diff["core"]
+            after = diff["core"]
+            if isinstance(after, dict) and "after" in after:  # an already completed diff
+                after = after["after"]
             if complete:
                 diff["core"] = {"before": self.core, "after": after}
             self.core = after

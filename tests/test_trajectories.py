@@ -148,7 +148,12 @@ def test_diffs_on_a_hand_made_episode(tmp_path: Path) -> None:
         "semantic": {
             "added": [],
             "updated": [
-                {"id": alice, "text": "Alice lives in Rome.", "before": "Alice lives in Paris.", "after": "Alice lives in Rome."}
+                {
+                    "id": alice,
+                    "text": "Alice lives in Rome.",
+                    "before": "Alice lives in Paris.",
+                    "after": "Alice lives in Rome.",
+                }
             ],
             "deleted": [{"id": bob, "text": "Bob likes tea."}],
         }
@@ -228,7 +233,8 @@ def test_odd_actions_and_long_texts_are_recorded_as_data(tmp_path: Path) -> None
     env = RecordEpisodes(gym.make("MemAlpha-v0", context_tokens=1024, chunk_tokens=256), path, max_text_chars=300)
     env.reset(seed=0)
     env.step(12345)  # not a str: the env records a parse error, the recorder keeps the value
-    long_reply = "x" * 1000 + '<tool_call>{"name": "memory_update", "arguments": {"memory_type": "core", "new_content": NaN}}'
+    call = '{"name": "memory_update", "arguments": {"memory_type": "core", "new_content": NaN}}'
+    long_reply = "x" * 1000 + f"<tool_call>{call}</tool_call>"
     env.step(long_reply)
     env.close()
     [trajectory] = read_trajectories(path)
@@ -237,7 +243,14 @@ def test_odd_actions_and_long_texts_are_recorded_as_data(tmp_path: Path) -> None
     assert second["reply"] == clip_text(long_reply, 300)
     assert second["reply"]["chars"] == len(long_reply) and len(second["reply"]["head"]) == HEAD_CHARS
     assert not trajectory.complete and trajectory.questions == []
-    json.loads(path.read_text().splitlines()[-1])  # strict JSON: no NaN anywhere
+    # The model wrote NaN: strict JSON has none, so the record holds it as text.
+    assert second["calls"][0]["arguments"]["new_content"] == "nan"
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} in a record")
+
+    for line in path.read_text().splitlines():
+        json.loads(line, parse_constant=no_constants)
 
 
 def test_wrapper_contract(tmp_path: Path) -> None:
