@@ -32,12 +32,11 @@ may hold many episodes, of one system or several.
   memory_id``). ``diff`` holds only what changed, per tier: ``"core": <new text>`` and, for
   ``semantic`` / ``episodic``, ``{"added": [{"id", "text"}], "updated": [{"id", "text"}],
   "deleted": [{"id"}]}`` (the new texts only: the old ones are in earlier lines).
-- ``{"type": "end", "accuracy", "questions": [...], "memory_tokens", "return"}``: one row per
-  question, every key of ``info["qa"]["per_question"]`` (``question``, ``answers`` — the gold —,
-  ``prediction``, ``score``, ``metric``, ``category``, and ``answer_recall`` / ``evidence_recall``
-  where the env reports them) plus ``context_ids``, the memory entries the reader was given
-  (``"core"``, ``"semantic:<id>"``, ``"episodic:<id>"``, ...): the env's own when it reports them,
-  otherwise the recorder asks the env's reader-context hook and maps each passage back to its entry.
+- ``{"type": "end", "accuracy", "answer_recall", "evidence_recall", "questions": [...],
+  "memory_tokens", "return", "truncated"}``: one row per question, every key of
+  ``info["qa"]["per_question"]`` (``question``, ``answers`` — the gold —, ``prediction``, ``score``,
+  ``metric``, ``category``, ``answer_recall``, ``evidence_recall``, and ``context_ids``, what the
+  reader was given: ``"core"``, ``"<tier>:<id>"``, ``"chunk:<index>"``; see :class:`memenv.qa.QAReport`).
 
 ## Bounded size
 
@@ -325,15 +324,13 @@ class RecordEpisodes(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._offset += len(chunk)
         if terminated or truncated:
             qa = info.get("qa") or {}
-            rows = [dict(row) for row in qa.get("per_question", [])]
-            if rows and any("context_ids" not in row for row in rows):
-                computed = reader_context_ids(base)
-                for row, ids in zip(rows, computed, strict=False):
-                    row.setdefault("context_ids", ids)
+            rows = qa.get("per_question", [])
             self._write(
                 {
                     "type": "end",
                     "accuracy": _plain(qa.get("accuracy"), limit),
+                    "answer_recall": _plain(qa.get("answer_recall"), limit),
+                    "evidence_recall": _plain(qa.get("evidence_recall"), limit),
                     "questions": [_plain(row, limit) for row in rows],
                     "memory_tokens": info.get("memory_tokens"),
                     "return": _plain(self._return, limit),
@@ -376,28 +373,6 @@ def _file_name(text: str) -> str:
     return name or "_"
 
 
-def reader_context_ids(env: Any) -> list[list[str]]:
-    """For each question of ``env``'s episode, the ids of the memory entries its reader is given.
-
-    Asks the env's reader-context hook (what :func:`memenv.qa.answer_questions` was given) and maps
-    every passage back to its entry by its text (texts are unique within a tier): ``"core"`` when
-    the core is non-empty, ``"<tier>:<id>"`` per passage; a passage that is no memory entry is left out.
-    """
-    context_fn = env._reader_context()
-    memory: Memory = env.memory
-    out = []
-    for question in env.episode.questions:
-        context = context_fn(question)
-        ids = ["core"] if context.core else []
-        for passage in context.passages:
-            if passage.source in LIST_TIERS:
-                memory_id = memory.find_text(passage.source, passage.text)
-                if memory_id is not None:
-                    ids.append(f"{passage.source}:{memory_id}")
-        out.append(ids)
-    return out
-
-
 def write_reference_run(
     path: str | Path,
     *,
@@ -430,6 +405,8 @@ def write_reference_run(
     end = {
         "type": "end",
         "accuracy": _plain(qa.get("accuracy"), max_text_chars),
+        "answer_recall": _plain(qa.get("answer_recall"), max_text_chars),
+        "evidence_recall": _plain(qa.get("evidence_recall"), max_text_chars),
         "questions": [_plain(dict(row), max_text_chars) for row in qa.get("per_question", [])],
         "memory_tokens": memory_tokens,
         "return": None,

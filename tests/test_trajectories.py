@@ -80,12 +80,13 @@ def test_round_trip_one_record_per_step(env_id: str, tmp_path: Path) -> None:
 
     qa = steps[-1]["info"]["qa"]
     assert trajectory.end["accuracy"] == pytest.approx(qa["accuracy"])
+    assert trajectory.end["answer_recall"] == pytest.approx(qa["answer_recall"])
     assert trajectory.end["return"] == pytest.approx(sum(s["reward"] for s in steps))
     assert len(trajectory.questions) == len(qa["per_question"])
     final = trajectory.memory_after()
     known = {f"{tier}:{row['id']}" for tier in ("semantic", "episodic") for row in final[tier]}
     for recorded, row in zip(trajectory.questions, qa["per_question"], strict=True):
-        for key in ("question", "answers", "prediction", "score", "metric", "category"):
+        for key in ("question", "answers", "prediction", "score", "metric", "category", "answer_recall", "context_ids"):
             assert recorded[key] == row[key]
         ids = recorded["context_ids"]
         assert ids, "every reader here was given something"
@@ -304,6 +305,7 @@ def test_leaderboard_saves_trajectories(tmp_path: Path) -> None:
         assert trajectory_path(out, trajectory.episode_id, trajectory.system) == Path(trajectory.source_path)
         if trajectory.system == "rag-top-k":  # a memory-free reference: questions, no steps
             assert trajectory.header["reference"] and trajectory.steps == []
+            assert all(i.startswith("chunk:") for q in trajectory.questions for i in q["context_ids"])
         else:
             assert len(trajectory.steps) == trajectory.header["num_chunks"]
 
