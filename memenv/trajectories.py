@@ -141,9 +141,11 @@ class _MemoryTracker:
     """What changed in a :class:`Memory` since the last look, without copying it.
 
     It holds the memory's own entry objects (one reference each). After a step, only the entries
-    the step's calls name (``memory_id`` of each result) are compared; if the tiers' sizes or token
-    totals then disagree with the memory (something changed an entry no call named), it falls back
-    to comparing every entry, so the diff is always exact.
+    the step's calls name (``memory_id`` of each result: every memenv env reports the entry each
+    call inserted, updated or deleted) are compared, so a step costs O(its calls), not O(memory).
+    If a tier's size or token total then disagrees with the memory (something changed an entry no
+    call named, e.g. a custom env), every entry of that tier is compared. A change no call names
+    that keeps both the same (a same-length rewrite outside any call) would go unseen.
     """
 
     def __init__(self, memory: Memory) -> None:
