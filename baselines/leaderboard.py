@@ -266,6 +266,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rag-k", type=int, default=2, help="chunks rag-top-k retrieves per question (Mem-alpha: 2)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--save-trajectories",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record every run to DIR/<episode>/<system>.jsonl (view with: memenv view DIR/<episode> -o episode.html)",
+    )
     return p
 
 
@@ -307,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     order = {name: i for i, name in enumerate(names)}
     systems.sort(key=lambda s: order[s.name])
     reader = make_reader(args.reader, args.reader_context_tokens, args.reader_max_new_tokens)
+    if args.save_trajectories is not None:
+        for system in systems:
+            if hasattr(system, "trajectory_dir"):
+                system.trajectory_dir = args.save_trajectories
 
     results = evaluate(systems, suite, reader, progress=not args.no_progress, group=group)
     columns = columns_of(suite, group)
@@ -318,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nwrote {args.out}/results.json, results.csv, leaderboard.md, leaderboard.png "
         f"in {time.perf_counter() - start:.0f} s"
     )
+    if args.save_trajectories is not None:
+        where = args.save_trajectories
+        print(f"trajectories in {where}/<episode>/; see one with: memenv view {where}/<episode> -o episode.html")
     return 0
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -35,6 +36,7 @@ from memenv.qa import QAReport, answer_questions
 from memenv.readers import Passage, Reader, ReaderContext
 from memenv.retrieval import BM25Index
 from memenv.tasks.records import Episode, Question
+from memenv.trajectories import RecordEpisodes, trajectory_path, write_reference_run
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,14 @@ def _stream_tokens(episode: Episode) -> int:
 
 @dataclass
 class LongContext:
-    """The reader sees the last ``window_tokens`` tokens of the raw stream, in order."""
+    """The reader sees the last ``window_tokens`` tokens of the raw stream, in order.
+
+    ``trajectory_dir``: if set, each run's questions are recorded there (:func:`trajectory_path`).
+    """
 
     window_tokens: int = 30_000
     name: str = "long-context"
+    trajectory_dir: Path | None = None
 
     def run(self, episode: Episode, reader: Reader) -> RunResult:
         start = time.perf_counter()
@@ -82,15 +88,20 @@ class LongContext:
         context = ReaderContext("", tuple(Passage(c, "chunk", str(first + i)) for i, c in enumerate(reversed(window))))
         qa = answer_questions(episode.questions, lambda _q: context, reader)
         used = self.window_tokens - room
+        _record_reference(self, episode, qa, used)
         return RunResult(qa.accuracy, used, sum(counts), time.perf_counter() - start, qa)
 
 
 @dataclass
 class RagTopK:
-    """Every chunk is kept; BM25 retrieves the top ``k`` chunks for each question."""
+    """Every chunk is kept; BM25 retrieves the top ``k`` chunks for each question.
+
+    ``trajectory_dir``: if set, each run's questions are recorded there (:func:`trajectory_path`).
+    """
 
     k: int = 2
     name: str = "rag-top-k"
+    trajectory_dir: Path | None = None
 
     def run(self, episode: Episode, reader: Reader) -> RunResult:
         start = time.perf_counter()
@@ -102,7 +113,14 @@ class RagTopK:
 
         qa = answer_questions(episode.questions, context, reader)
         stream = _stream_tokens(episode)
+        _record_reference(self, episode, qa, stream)
         return RunResult(qa.accuracy, stream, stream, time.perf_counter() - start, qa)
+
+
+def _record_reference(system: LongContext | RagTopK, episode: Episode, qa: QAReport, memory_tokens: int) -> None:
+    if system.trajectory_dir is not None:
+        path = trajectory_path(system.trajectory_dir, episode.id, system.name)
+        write_reference_run(path, system=system.name, episode=episode, qa=qa.as_info(), memory_tokens=memory_tokens)
 
 
 Policy = Callable[[dict[str, str], dict[str, Any]], str]
@@ -127,16 +145,22 @@ class EnvPolicy:
     ``policy(obs, info) -> reply`` is called once per chunk. A policy that keeps state across steps
     (such as :class:`baselines.mem_alpha.MemAlphaHeuristic`) must start over when ``info["step"] == 0``;
     runs are sequential, so one instance serves every episode.
+
+    ``trajectory_dir``: if set, every run is recorded with :class:`memenv.trajectories.RecordEpisodes`
+    to ``trajectory_dir/<episode id>/<name>.jsonl`` (``memenv view`` shows it).
     """
 
     name: str
     policy: Policy
     env_id: str = "MemAlpha-v0"
     env_kwargs: dict[str, Any] | None = None
+    trajectory_dir: Path | None = None
 
     def run(self, episode: Episode, reader: Reader) -> RunResult:
         start = time.perf_counter()
         env = gym.make(self.env_id, reader=reader, **(self.env_kwargs or {}))
+        if self.trajectory_dir is not None:
+            env = RecordEpisodes(env, trajectory_path(self.trajectory_dir, episode.id, self.name), system=self.name)
         try:
             obs, info = env.reset(seed=0, options={"episode": episode})
             terminated = truncated = False

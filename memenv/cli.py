@@ -2,6 +2,7 @@
 
     memenv leaderboard [OPTIONS]        every baseline on the synthetic suite or a dataset (see --help)
     memenv inspect PATH --source S      what a dataset file turns into (python -m memenv.tasks inspect)
+    memenv view RUN.jsonl -o episode.html   a recorded episode as one offline HTML page (memenv.viewer)
 
 Each subcommand hands its arguments, unparsed, to the module that implements it, so
 ``memenv leaderboard --help`` shows that module's full help.
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 COMMANDS = {
     "leaderboard": "score every system on every competency or dataset; write a table, CSV, JSON and a chart",
     "inspect": "load a dataset file and print its instances, chunk sizes and questions",
+    "view": "turn recorded trajectories (JSONL) of one episode into a self-contained HTML viewer",
 }
 
 
@@ -39,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from memenv.tasks.__main__ import main as tasks_main
 
         return tasks_main(["inspect", *rest])
+    if command == "view":
+        from memenv.viewer import main as view
+
+        return view(rest)
     print(f"memenv: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
     return 2
 

@@ -40,6 +40,9 @@ The operations (:data:`OPERATIONS`; each is offered only where it makes sense fo
 ``delete_related``      delete the list entry most related to the chunk (MemAlpha, MemoryR1 DELETE)
 ======================  ==============================================================================
 
+:class:`RecordEpisodes` (from :mod:`memenv.trajectories`, re-exported here) is of another kind: it
+writes every step of an episode to a JSONL file for ``memenv view``.
+
 "Salient" is a documented rule, not a model: a sentence scores ``(capitalised words after the first +
 2 x words with a digit) / words``; names, places and numbers are what questions ask about.
 """
@@ -63,6 +66,7 @@ from memenv.parsing import render_tool_calls
 from memenv.retrieval import BM25Index, tokenize
 from memenv.reward import total_reward
 from memenv.tasks.chunking import split_sentences
+from memenv.trajectories import RecordEpisodes
 
 __all__ = [
     "DIALECTS",
@@ -71,6 +75,7 @@ __all__ = [
     "DiscreteMemoryActions",
     "HashedTextObservation",
     "MemoryBudget",
+    "RecordEpisodes",
     "dialect_of",
     "hashed_features",
     "salience",
