@@ -65,6 +65,9 @@ def test_format_date() -> None:
         ("last year", "2022"),
         ("next year", "2024"),
         ("3 years ago", "2020"),
+        ("last summer", "summer 2022"),  # the latest summer that is over
+        ("this summer", "summer 2023"),
+        ("last winter", "winter 2022"),  # December 2022 to February 2023
         ("last Saturday", "Saturday, 6 May 2023"),
         ("on Monday", "Monday, 1 May 2023"),  # said on a Monday: the Monday before
         ("next Friday", "Friday, 12 May 2023"),

@@ -35,7 +35,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from memenv.metrics import STOP_WORDS
-from memenv.readers.dates import format_date, resolve_time
+from memenv.readers.dates import format_date, resolve_time, time_spans
 
 __all__ = ["question_kind", "short_answer", "stem"]
 
@@ -273,26 +273,37 @@ def _runs(
     return runs
 
 
-def _nearest(runs: list[tuple[int, int, str]], anchors: list[int], rarity: Rarity | None = None) -> str:
-    """The best run: with ``rarity``, the rarest run (its rarest word) less 0.15 per token of distance to
-    the nearest anchor (a token shared with the question); without, the nearest run after the last
-    anchor, else the nearest before it. Ties go to the earlier run."""
+def _nearest(sentence: str, runs: list[tuple[int, int, str]], anchors: list[int], rarity: Rarity | None = None) -> str:
+    """The best run by: its rarest word's ``rarity`` (0 without one), +1 when it is specific (quoted,
+    holding a digit, or capitalised inside the sentence), +0.5 when it comes after the last anchor (a
+    word shared with the question: answers follow what the question already knows), less 0.15 per
+    token of distance to the nearest anchor. Ties go to the earlier run."""
     if not runs:
         return ""
-    if not anchors:
-        anchors = [-1]  # no shared word: distance from the sentence's start
-    if rarity is not None:
+    tokens = _tokens(sentence)
+    last = max(anchors) if anchors else -1
+    points = anchors or [-1]  # no shared word: distance from the sentence's start
 
-        def score(run: tuple[int, int, str]) -> float:
-            distance = min(min(abs(run[0] - a), abs(run[1] - a)) for a in anchors)
-            return max(rarity(t.group()) for t in _tokens(run[2])) - 0.15 * distance
+    def score(run: tuple[int, int, str]) -> float:
+        words = _tokens(run[2])
+        start = tokens[run[0]].start()
+        quoted = start > 0 and sentence[start - 1] in "\"'“‘"
+        specific = quoted or any(
+            any(c.isdigit() for c in w.group()) or (w.group()[:1].isupper() and run[0] + k > 0)
+            for k, w in enumerate(words)
+        )
+        value = max(rarity(w.group()) for w in words) if rarity is not None else 0.0
+        distance = min(min(abs(run[0] - a), abs(run[1] - a)) for a in points)
+        return value + float(specific) + 0.5 * (run[0] > last) - 0.15 * distance
 
-        return max(runs, key=score)[2]
-    last = max(anchors)
-    after = [r for r in runs if r[0] > last]
-    if after:
-        return min(after, key=lambda r: r[0] - last)[2]
-    return min(runs, key=lambda r: min(abs(r[0] - a) for a in anchors))[2]
+    return max(runs, key=score)[2]
+
+
+def _without_times(sentence: str) -> str:
+    """``sentence`` with its time expressions blanked out (same length), so no phrase holds one."""
+    for start, end in time_spans(sentence):
+        sentence = sentence[:start] + "," * (end - start) + sentence[end:]
+    return sentence
 
 
 def short_answer(
@@ -343,19 +354,20 @@ def short_answer(
                 continue
             if any(c.isdigit() for c in word) or word.lower() in _NUMBER_WORDS:
                 return word
-    elif kind == "who":
-        answer = _nearest(_runs(sentence, excluded, capitalised=True), anchors, rarity)
+    plain = _without_times(sentence)
+    if kind == "who":
+        answer = _nearest(plain, _runs(plain, excluded, capitalised=True), anchors, rarity)
         if answer:
             return answer
     elif kind == "where":
-        runs = _runs(sentence, excluded)
+        runs = _runs(plain, excluded)
         after_preposition = [
             r for r in runs if r[0] > 0 and tokens[r[0] - 1].group().lower() in _PLACE_PREPOSITIONS
         ] or [r for r in runs if r[0] > 1 and tokens[r[0] - 2].group().lower() in _PLACE_PREPOSITIONS]
         capitalised = [r for r in after_preposition if r[2][:1].isupper()]
-        answer = _nearest(capitalised or after_preposition, anchors, rarity)
+        answer = _nearest(plain, capitalised or after_preposition, anchors, rarity)
         if answer:
             return answer
     elif kind == "yes_no":
         return "no" if _NEGATION.search(sentence) else "yes"
-    return _nearest(_runs(sentence, excluded, linked=True), anchors, rarity)
+    return _nearest(plain, _runs(plain, excluded, linked=True), anchors, rarity)

@@ -19,6 +19,7 @@ said on 8 May 2023 (a Monday)               answer
 "last month" / "this month" / "next month"  ``April 2023`` / ``May 2023`` / ``June 2023``
 "two months ago"                            ``March 2023``
 "last year" / "this year" / "next year"     ``2022`` / ``2023`` / ``2024``; "3 years ago" ``2020``
+"last summer" / "this summer" / "next ..."  ``summer 2022`` / ``summer 2023`` / ``summer 2023``
 "last Saturday", "on Saturday", "Saturday"  ``Saturday, 6 May 2023`` (the latest one before)
 "next Friday"                               ``Friday, 12 May 2023`` (the first one after)
 "on 2 July", "in June 2022", "in 2016"      the date as written, with the header's year added
@@ -35,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["format_date", "header_date", "parse_date", "resolve_time"]
+__all__ = ["format_date", "header_date", "parse_date", "resolve_time", "time_spans"]
 
 MONTHS = (
     "January",
@@ -141,6 +142,7 @@ _RELATIVE = re.compile(
             rf"\b{_COUNT}\s+(?P<unit>day|week|month|year)s?\s+ago\b",
             r"\b(?P<which>last|this|next|this past|past)\s+(?P<span>week|weekend|month|year)\b",
             r"\b(?P<weekend>over the weekend|on the weekend|this weekend)\b",
+            r"\b(?P<swhich>last|this|next|this past|past)\s+(?P<season>spring|summer|autumn|fall|winter)\b",
             rf"\b(?:(?P<wprefix>last|this past|next|this|on)\s+)?{_WEEKDAY}\b",
         )
     ),
@@ -189,6 +191,8 @@ def _relative(match: re.Match[str], said: dt.date) -> str:
         if span == "weekend" and shift == 0:
             relation = "of"
         return f"the {span} {relation} {format_date(said)}"
+    if match["season"]:
+        return _season(match["season"].lower(), match["swhich"].lower(), said)
     if match["weekend"]:
         return f"the weekend {'of' if match['weekend'].lower() == 'this weekend' else 'before'} {format_date(said)}"
     weekday = WEEKDAYS.index(match["weekday"].capitalize().rstrip("s"))
@@ -197,6 +201,27 @@ def _relative(match: re.Match[str], said: dt.date) -> str:
     else:
         days = -((said.weekday() - weekday) % 7 or 7)
     return f"{WEEKDAYS[weekday]}, {format_date(said + days * day)}"
+
+
+_SEASON_START = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+
+
+def _season(season: str, which: str, said: dt.date) -> str:
+    """``summer 2022``: the season meant by "last/this/next <season>" said on ``said``. A season runs three
+    months from its start month (winter from December, named by that year's number); "last" is the latest
+    one over before ``said``, "next" the first one to start after it, "this" the one of ``said``'s year."""
+    start = _SEASON_START[season]
+    now = said.year * 12 + said.month - 1
+    starts = [year * 12 + start - 1 for year in range(said.year - 2, said.year + 2)]
+    if which in ("last", "past", "this past"):
+        begun = max(m for m in starts if m + 3 <= now)
+    elif which == "next":
+        begun = min(m for m in starts if m > now)
+    else:
+        begun = (
+            said.year * 12 + start - 1 if not (season == "winter" and said.month <= 2) else (said.year - 1) * 12 + 11
+        )
+    return f"{season} {begun // 12}"
 
 
 def _explicit(match: re.Match[str], said: dt.date | None) -> str:
@@ -245,3 +270,11 @@ def resolve_time(text: str, said: dt.date | None) -> str | None:
         if match is not None:
             candidates.append((match.start(), _explicit(match, said)))
     return min(candidates, key=lambda c: c[0])[1] if candidates else None
+
+
+def time_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every time expression in ``text`` that :func:`resolve_time` reads."""
+    spans = [m.span() for m in _RELATIVE.finditer(text)] + [m.span() for m in _ISO.finditer(text)]
+    for form in _EXPLICIT:
+        spans += [m.span() for m in form.finditer(text)]
+    return sorted(spans)
