@@ -53,7 +53,7 @@ def test_stem_matches_inflections_for_matching_only() -> None:
         ("When did she paint it?", "I painted it in 2022, a while back.", "2022"),
         ("When did she get a dog?", "I got a dog and named him Max.", "8 May 2023"),
         # durations
-        ("How long ago was her 18th birthday?", "A friend made it for my 18th birthday ten years ago.", "ten years ago"),
+        ("How long ago was her 18th birthday?", "A friend made it for my 18th ten years ago.", "ten years ago"),
         ("How long has she had her friends?", "I've known these friends for 4 years.", "4 years"),
         ("How long has Mel been painting?", "I've been painting since 2016.", "since 2016"),
         # numbers, people, places, yes/no

@@ -626,3 +626,75 @@ def test_cli_inspect_bad_file_exits_nonzero_without_traceback(tmp_path):
     where = f"{path}, record 0 (sample_id='conv-1'), field 'qa[0].category'"
     assert out.stderr == f"error: {where}: expected an integer 1-5, got int\n"
     assert "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# Evidence: what each source names as the statements an answer rests on.
+
+
+def test_locomo_evidence_ids_resolve_to_their_turns(tmp_path):
+    conv1 = by_id(load("locomo", LOCOMO))["conv-1"]
+    made = conv1.questions[0]  # evidence D1:3 and D2:2
+    assert made.evidence == (
+        "Nadia: Good luck. My sister Ilse is visiting in April.",
+        "Nadia: Ilse and I made a vase together.",
+    )
+    assert "evidence_unresolved" not in made.metadata
+    # a shared photo's caption belongs to the turn
+    assert any("[shares a photo: a photo of a medal on a table]" in e for q in conv1.questions for e in q.evidence)
+
+    def odd_ids(row):
+        row["qa"][0]["evidence"] = ["D2:02; D1:1", "D9:9", "not an id", "D1:3"]
+
+    episode = load("locomo", _mutated(tmp_path, LOCOMO, 0, odd_ids))[0]
+    question = episode.questions[0]
+    # several ids in one string and zero-padded numbers resolve; D9:9 and "not an id" do not, and are counted
+    assert question.evidence == (
+        "Nadia: Ilse and I made a vase together.",
+        "Nadia: I started pottery classes on Monday!",
+        "Nadia: Good luck. My sister Ilse is visiting in April.",
+    )
+    assert question.metadata["evidence_unresolved"] == 2
+    assert question.metadata["evidence"] == ["D2:02; D1:1", "D9:9", "not an id", "D1:3"]  # the source's own list
+
+
+def test_longmemeval_evidence_is_the_has_answer_turns_else_the_answer_sessions(tmp_path):
+    episodes = load("longmemeval", LONGMEMEVAL)
+    flagged = episodes[0].questions[0]
+    assert flagged.evidence == ("User: I bought new hiking boots today.", "User: I am flying to Oslo this morning.")
+    assert episodes[1].questions[0].evidence == ()  # an abstention question names no evidence
+
+    def unflagged(row):
+        for session in row["haystack_sessions"]:
+            for turn in session:
+                turn.pop("has_answer", None)
+
+    episode = load("longmemeval", _mutated(tmp_path, LONGMEMEVAL, 0, unflagged))[0]
+    row = json.loads(LONGMEMEVAL.read_text())[0]
+    answer_sessions = [
+        session
+        for sid, session in zip(row["haystack_session_ids"], row["haystack_sessions"], strict=True)
+        if sid in row["answer_session_ids"]
+    ]
+    expected = tuple(f"{t['role'].capitalize()}: {t['content']}" for s in answer_sessions for t in s)
+    assert episode.questions[0].evidence == expected and expected
+
+
+def test_memalpha_evidence_idx_is_the_chunk_and_evidence_survives_a_round_trip(tmp_path):
+    squad = by_id(load("memalpha", MEMALPHA_TRAIN))["squad-0"]
+    assert squad.questions[0].evidence == (squad.chunks[0],)
+    assert squad.questions[2].evidence == (squad.chunks[1],)
+
+    def bad_index(row):
+        qas = json.loads(row["questions_and_answers"])
+        qas[0]["evidence_idx"] = 7
+        row["questions_and_answers"] = json.dumps(qas)
+
+    broken = by_id(load("memalpha", _mutated(tmp_path, MEMALPHA_TRAIN, 0, bad_index)))["squad-0"]
+    assert broken.questions[0].evidence == () and broken.questions[0].metadata["evidence_unresolved"] == 1
+
+    episode = Episode(
+        "e", ("chunk one", "chunk two"), (Question("q?", ("a",), "subem", evidence=("the fact a.", "b")),), "x"
+    )
+    path = loaders.save_memalpha([episode], tmp_path / "out.parquet")
+    assert load("memalpha", path)[0].questions[0].evidence == ("the fact a.", "b")

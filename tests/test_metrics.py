@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from memenv import metrics
 from memenv.metrics import (
     METRICS,
     Aggregate,
@@ -442,3 +443,60 @@ def test_aggregate_is_frozen() -> None:
 def test_aggregate_rejects_bad_records(record: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         aggregate([record])
+
+
+# --------------------------------------------------------------------------------------------------
+# Reader-free memory metrics
+# --------------------------------------------------------------------------------------------------
+
+
+def test_recall_tokens_normalize_like_the_metrics() -> None:
+    assert metrics.recall_tokens(["The Eiffel-Tower,", "in PARIS!"]) == {"eiffeltower", "in", "paris"}
+    assert metrics.recall_tokens("") == frozenset()
+
+
+def test_answer_recall_by_hand() -> None:
+    context = metrics.recall_tokens("[Dialogue at 1:56 pm on 8 May, 2023] Caroline: I went to a support group.")
+    # "7 May 2023": may and 2023 are there, 7 is not -> 2/3
+    assert metrics.answer_recall(["7 May 2023"], context) == pytest.approx(2 / 3)
+    # max over aliases: the second alias is fully present
+    assert metrics.answer_recall(["adoption agencies", "support group"], context) == 1.0
+    # articles and punctuation are normalized away on both sides ("the", "!")
+    assert metrics.answer_recall(["The support group!"], context) == 1.0
+    # an empty context holds nothing
+    assert metrics.answer_recall(["support group"], frozenset()) == 0.0
+    # an alias that normalizes to nothing is skipped; none left -> 0
+    assert metrics.answer_recall(["the", "support"], context) == 1.0
+    assert metrics.answer_recall(["?"], context) == 0.0
+
+
+def test_answer_recall_counts_repeated_gold_tokens_and_pools_keywords() -> None:
+    context = metrics.recall_tokens("alice married bob")
+    assert metrics.answer_recall(["alice and alice"], context) == pytest.approx(2 / 3)
+    # keyword_hit answers are parts of one answer, not aliases: pooled -> 2 of 4 keyword tokens
+    keywords = ["Alice", "Bob", "Paris", "wedding"]
+    assert metrics.answer_recall(keywords, context) == 1.0  # as aliases, "Alice" alone is complete
+    assert metrics.answer_recall(keywords, context, pooled=True) == 0.5
+
+
+def test_content_words_drop_stop_words_and_repeats() -> None:
+    assert metrics.content_words("Yeah, I went to the LGBTQ support group and the group was great!") == [
+        "went",
+        "lgbtq",
+        "support",
+        "group",
+        "great",
+    ]
+
+
+def test_evidence_recall_by_hand() -> None:
+    context = metrics.recall_tokens("Caroline went to a support group.")
+    items = ["Caroline: I went to a LGBTQ support group yesterday.", "Melanie painted a sunrise."]
+    # item 1: caroline, went, lgbtq, support, group, yesterday -> 4/6; item 2: melanie, painted, sunrise -> 0/3
+    assert metrics.evidence_recall(items, context) == pytest.approx((4 / 6 + 0) / 2)
+    # stop words never count: an item of stop words only is skipped
+    assert metrics.evidence_recall(["It was so.", "Caroline went"], context) == 1.0
+    # no evidence, or none with a content word: undefined, not 0
+    assert metrics.evidence_recall([], context) is None
+    assert metrics.evidence_recall(["and the of"], context) is None
+    assert metrics.evidence_recall(items, frozenset()) == 0.0
