@@ -120,29 +120,74 @@ def evaluate(
             runs.append((episode, system.run(episode, reader)))
             if bar is not None:
                 bar.update(f"{system.name} {episode.id}")
-        agg = metrics.aggregate({"dataset": column(ep), "instance": ep.id, "score": run.accuracy} for ep, run in runs)
-        results[system.name] = {
-            "scores": agg.per_dataset,
-            "mean": agg.mean,
-            "memory_tokens": sum(r.memory_tokens for _, r in runs) / len(runs),
-            "compression": sum(r.memory_tokens / max(r.stream_tokens, 1) for _, r in runs) / len(runs),
-            "wall_seconds": sum(r.seconds for _, r in runs),
-            "episodes": len(runs),
-            "per_episode": [
-                {
-                    "episode": ep.id,
-                    "column": column(ep),
-                    "accuracy": run.accuracy,
-                    "memory_tokens": run.memory_tokens,
-                    "stream_tokens": run.stream_tokens,
-                    "seconds": run.seconds,
-                }
-                for ep, run in runs
-            ],
-        }
+        results[system.name] = summarize(runs, column)
     if bar is not None:
         bar.close()
     return results
+
+
+RECALLS = ("answer_recall", "evidence_recall")
+
+
+def _averages(records: list[tuple[str, str, float | None]]) -> tuple[dict[str, float | None], float | None]:
+    """``(group, episode, value)`` -> per-group means (episode means first) and their simple mean; None
+    values are left out, and a group with none left is None (as is the mean when nothing is left)."""
+    kept = [{"dataset": g, "instance": e, "score": v} for g, e, v in records if v is not None]
+    agg = metrics.aggregate(kept)
+    per_group: dict[str, float | None] = {g: agg.per_dataset.get(g) for g, _, _ in records}
+    return per_group, agg.mean if kept else None
+
+
+def summarize(runs: Sequence[tuple[Episode, RunResult]], column: Callable[[Episode], str]) -> dict[str, Any]:
+    """One system's entry of results.json from its runs.
+
+    Every number averages per episode first, then per column (competency or source) or per question
+    category, then takes the simple mean over columns: ``scores``/``mean`` (the reader's score),
+    ``answer_recall`` and ``evidence_recall`` (means; ``per_column`` and ``categories`` hold the same
+    three per column and per category, with question counts), ``evidence_left_out`` (questions
+    without evidence, left out of ``evidence_recall``), memory size, wall time and one row per episode.
+    """
+    rows = [(ep, row) for ep, run in runs for row in run.qa.per_question]
+    scores, mean = _averages([(column(ep), ep.id, run.accuracy) for ep, run in runs])
+    summary: dict[str, Any] = {"scores": scores, "mean": mean}
+    per_column: dict[str, dict[str, Any]] = {c: {"score": v} for c, v in scores.items()}
+    categories: dict[str, dict[str, Any]] = {}
+    for name, key in (("score", "score"), *((r, r) for r in RECALLS)):
+        by_category, _ = _averages([(row["category"] or "-", ep.id, row[key]) for ep, row in rows])
+        for category, value in by_category.items():
+            categories.setdefault(category, {})[name] = value
+        if name == "score":
+            continue
+        by_column, overall = _averages([(column(ep), ep.id, row[key]) for ep, row in rows])
+        summary[name] = overall
+        for c, value in by_column.items():
+            per_column[c][name] = value
+    for _, row in rows:
+        entry = categories[row["category"] or "-"]
+        entry["questions"] = entry.get("questions", 0) + 1
+    summary["evidence_left_out"] = sum(row["evidence_recall"] is None for _, row in rows)
+    summary["per_column"] = per_column
+    summary["categories"] = categories
+    summary |= {
+        "memory_tokens": sum(r.memory_tokens for _, r in runs) / len(runs),
+        "compression": sum(r.memory_tokens / max(r.stream_tokens, 1) for _, r in runs) / len(runs),
+        "wall_seconds": sum(r.seconds for _, r in runs),
+        "episodes": len(runs),
+        "per_episode": [
+            {
+                "episode": ep.id,
+                "column": column(ep),
+                "accuracy": run.accuracy,
+                "answer_recall": run.qa.answer_recall,
+                "evidence_recall": run.qa.evidence_recall,
+                "memory_tokens": run.memory_tokens,
+                "stream_tokens": run.stream_tokens,
+                "seconds": run.seconds,
+            }
+            for ep, run in runs
+        ],
+    }
+    return summary
 
 
 def columns_of(suite: Sequence[Episode], group: Callable[[Episode], str]) -> list[str]:
@@ -150,15 +195,59 @@ def columns_of(suite: Sequence[Episode], group: Callable[[Episode], str]) -> lis
     return list(dict.fromkeys(group(ep) for ep in suite))
 
 
+def _cell(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
 def markdown_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
-    """Systems by mean score, best first: score per column, mean, memory tokens, memory / stream, wall time."""
-    head = ["system", *columns, "mean", "memory tokens", "memory / stream", "wall s"]
+    """Systems by mean score, best first: score per column, mean, answer and evidence recall, memory tokens,
+    memory / stream, wall time."""
+    head = [
+        "system",
+        *columns,
+        "mean",
+        "answer recall",
+        "evidence recall",
+        "memory tokens",
+        "memory / stream",
+        "wall s",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
-        cells = [name, *(f"{r['scores'].get(c, float('nan')):.3f}" for c in columns), f"**{r['mean']:.3f}**"]
+        cells = [name, *(_cell(r["scores"].get(c)) for c in columns), f"**{r['mean']:.3f}**"]
+        cells += [_cell(r["answer_recall"]), _cell(r["evidence_recall"])]
         cells += [f"{r['memory_tokens']:.0f}", f"{r['compression']:.3f}", f"{r['wall_seconds']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def categories_of(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The question categories of a run, in first-seen order."""
+    return list(dict.fromkeys(c for r in results.values() for c in r["categories"]))
+
+
+def category_table(results: dict[str, dict[str, Any]]) -> str:
+    """Systems (best mean first) by question category: each cell is ``score / answer recall``."""
+    categories = categories_of(results)
+    counts = {c: max(r["categories"].get(c, {}).get("questions", 0) for r in results.values()) for c in categories}
+    head = ["system", *(f"{c} (n={counts[c]})" for c in categories)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
+        cells = [name]
+        for c in categories:
+            entry = r["categories"].get(c, {})
+            cells.append(f"{_cell(entry.get('score'))} / {_cell(entry.get('answer_recall'), 2)}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
+    """The leaderboard in markdown: the main table, then scores per question category."""
+    return (
+        markdown_table(results, columns)
+        + "\n\nBy question category (each cell: reader score / answer recall):\n\n"
+        + category_table(results)
+    )
 
 
 def write_outputs(
@@ -168,21 +257,40 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     document = {"config": config, "columns": list(columns), "systems": results}
     (out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
+    categories = categories_of(results)
     with (out / "results.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["system", *columns, "mean", "memory_tokens", "compression", "wall_seconds"])
+        writer.writerow(
+            [
+                "system",
+                *columns,
+                "mean",
+                *RECALLS,
+                "evidence_left_out",
+                *(f"{c}:{r}" for c in columns for r in RECALLS),
+                *(f"category:{c}{suffix}" for c in categories for suffix in ("", *(f":{r}" for r in RECALLS))),
+                "memory_tokens",
+                "compression",
+                "wall_seconds",
+            ]
+        )
         for name, r in results.items():
+            by_category = [r["categories"].get(c, {}) for c in categories]
             writer.writerow(
                 [
                     name,
                     *(r["scores"].get(c, "") for c in columns),
                     r["mean"],
+                    *(r[k] for k in RECALLS),
+                    r["evidence_left_out"],
+                    *(r["per_column"].get(c, {}).get(k) for c in columns for k in RECALLS),
+                    *(entry.get(k) for entry in by_category for k in ("score", *RECALLS)),
                     r["memory_tokens"],
                     r["compression"],
                     r["wall_seconds"],
                 ]
             )
-    (out / "leaderboard.md").write_text(markdown_table(results, columns) + "\n")
+    (out / "leaderboard.md").write_text(report(results, columns) + "\n")
     plot(
         results,
         columns,
@@ -324,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config |= {"systems": names, "tasks": tasks, "episodes_run": len(suite)}
     write_outputs(results, columns, args.out, config)
-    print(markdown_table(results, columns))
+    print(report(results, columns))
     print(
         f"\nwrote {args.out}/results.json, results.csv, leaderboard.md, leaderboard.png "
         f"in {time.perf_counter() - start:.0f} s"

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from baselines.leaderboard import ProgressBar, build_suite, evaluate, main, markdown_table
+from baselines.leaderboard import RECALLS, ProgressBar, build_suite, evaluate, main, markdown_table
 from baselines.systems import make_systems
 from memenv.cli import main as cli_main
 from memenv.readers import EvidenceReader
@@ -59,15 +59,16 @@ def test_mem_alpha_uses_a_fraction_of_the_stream(small_board: dict) -> None:
 
 
 def test_markdown_table_orders_by_mean() -> None:
+    common = {"memory_tokens": 10.0, "compression": 0.5, "wall_seconds": 1.0, "evidence_recall": None}
     results = {
-        "a": {"scores": {"x": 0.25}, "mean": 0.25, "memory_tokens": 10.0, "compression": 0.5, "wall_seconds": 1.0},
-        "b": {"scores": {"x": 0.75}, "mean": 0.75, "memory_tokens": 20.4, "compression": 1.0, "wall_seconds": 2.25},
+        "a": {"scores": {"x": 0.25}, "mean": 0.25, "answer_recall": 0.5, **common},
+        "b": {**common, "scores": {"x": 0.75}, "mean": 0.75, "answer_recall": 1.0, "evidence_recall": 0.8},
     }
     assert markdown_table(results, ["x"]).splitlines() == [
-        "| system | x | mean | memory tokens | memory / stream | wall s |",
-        "|---|---|---|---|---|---|",
-        "| b | 0.750 | **0.750** | 20 | 1.000 | 2.2 |",
-        "| a | 0.250 | **0.250** | 10 | 0.500 | 1.0 |",
+        "| system | x | mean | answer recall | evidence recall | memory tokens | memory / stream | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+        "| b | 0.750 | **0.750** | 1.000 | 0.800 | 10 | 0.500 | 1.0 |",
+        "| a | 0.250 | **0.250** | 0.500 | – | 10 | 0.500 | 1.0 |",
     ]
 
 
@@ -102,17 +103,27 @@ def test_main_writes_json_csv_markdown_and_chart(tmp_path: Path, capsys: pytest.
     assert rag["mean"] == pytest.approx(sum(rag["scores"].values()) / 2)
     assert rag["episodes"] == 2 and rag["compression"] == 1.0
     assert document["systems"]["no-memory"]["scores"] == {"accurate_retrieval": 0.0, "test_time_learning": 0.0}
-    assert rows[0] == [
-        "system",
-        "accurate_retrieval",
-        "test_time_learning",
-        "mean",
-        "memory_tokens",
-        "compression",
-        "wall_seconds",
+    assert rows[0][:7] == ["system", "accurate_retrieval", "test_time_learning", "mean", *RECALLS, "evidence_left_out"]
+    assert rows[0][7:11] == [f"{c}:{r}" for c in ("accurate_retrieval", "test_time_learning") for r in RECALLS]
+    assert rows[0][11:14] == [
+        "category:multi_hop",
+        "category:multi_hop:answer_recall",
+        "category:multi_hop:evidence_recall",
     ]
+    assert rows[0][-3:] == ["memory_tokens", "compression", "wall_seconds"]
     assert [row[0] for row in rows[1:]] == ["rag-top-k", "no-memory"]
-    assert "| rag-top-k |" in capsys.readouterr().out
+    no_memory = dict(zip(rows[0], rows[2], strict=True))
+    assert no_memory["answer_recall"] == "0.0" and no_memory["category:classification:answer_recall"] == "0.0"
+    # per column and per category, recall is there in the JSON too; classification names no evidence
+    categories = rag["categories"]
+    assert set(categories) == {"single_hop", "multi_hop", "classification"}
+    assert sum(c["questions"] for c in categories.values()) == 20
+    assert categories["classification"]["evidence_recall"] is not None  # the stream's examples of the class
+    assert rag["per_column"]["accurate_retrieval"]["answer_recall"] == pytest.approx(
+        sum(e["answer_recall"] for e in rag["per_episode"] if e["column"] == "accurate_retrieval")
+    )
+    out = capsys.readouterr().out
+    assert "| rag-top-k |" in out and "By question category" in out
 
 
 def test_cli_runs_the_leaderboard_on_a_dataset(tmp_path: Path) -> None:
@@ -225,3 +236,17 @@ def test_writer_llm_adds_all_three_llm_systems(tmp_path: Path, endpoint: str) ->
     assert list(document["systems"]) == ["no-memory", "mem-alpha-llm", "mem1-llm", "memory-r1-llm"]
     assert {r["body"]["model"] for r in FakeOpenAI.requests} == {"fake-model"}
     assert document["config"]["reader"] == "evidence"
+
+
+def test_real_data_leaderboard_breaks_scores_down_by_the_sources_categories(tmp_path: Path) -> None:
+    argv = ["--dataset", str(FIXTURES / "locomo10_tiny.json"), "--source", "locomo"]
+    argv += ["--systems", "long-context", "no-memory", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    document, rows = read_outputs(tmp_path)
+    long_context = document["systems"]["long-context"]
+    assert set(long_context["categories"]) == {"multi_hop", "temporal", "open_domain", "single_hop"}
+    assert long_context["answer_recall"] >= 0.8 and document["systems"]["no-memory"]["answer_recall"] == 0.0
+    assert long_context["categories"]["temporal"]["score"] > 0  # a resolved date shares tokens with the gold
+    table = (tmp_path / "leaderboard.md").read_text()
+    assert "| system | temporal (n=" in table or "temporal (n=" in table.split("By question category")[1]
+    assert "category:temporal:answer_recall" in rows[0]
