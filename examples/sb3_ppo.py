@@ -7,7 +7,9 @@ The agent sees :class:`~memenv.wrappers.HashedTextObservation` features and pick
 from :class:`~memenv.wrappers.DiscreteMemoryActions` (skip, store the chunk, store its salient sentences,
 refresh the core, update / delete the most related entry). :class:`~memenv.wrappers.MemoryBudget` caps
 the memory at ``--budget`` tokens, far below what storing every chunk (or every chunk's facts) needs, and
-makes the reward ``r1 (QA accuracy) + beta * r3 (compression)``. The stream is distractor-heavy
+makes the reward ``r1 (QA accuracy) + beta * r3 (compression)``; with ``--qa-signal answer_recall`` (or
+``evidence_recall``) r1 is the reader-free recall of the answer (or its evidence) in what the reader is
+given, the signal that trains on real data without any LLM. The stream is distractor-heavy
 (synthetic ``accurate_retrieval``: a few asked facts among distractor facts and filler prose), so a good
 policy must spend its budget on the chunks that carry facts.
 
@@ -55,6 +57,7 @@ class Args:
     budget: int = 160  # memory token cap
     train_episodes: int = 500  # training pool: generator seeds 0..N-1 (0: a fresh episode every reset)
     beta: float = 0.05  # compression weight
+    qa_signal: str = "reader"  # r1: "reader" (the evidence reader's score), "answer_recall" or "evidence_recall"
 
 
 def make_env(args: Args, episodes: list[Episode] | None = None) -> gym.Env:
@@ -69,6 +72,7 @@ def make_env(args: Args, episodes: list[Episode] | None = None) -> gym.Env:
         chunk_tokens=args.chunk_tokens,
         num_questions=args.num_questions,
         episodes=episodes,
+        qa_signal=args.qa_signal,
     )
     # A menu agent cannot write a malformed or ungrounded call: r2/r4 would only pay for activity.
     env = MemoryBudget(env, max_tokens=args.budget, tool_call_weight=0.0, content_weight=0.0, beta=args.beta)

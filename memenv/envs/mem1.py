@@ -95,8 +95,9 @@ class Mem1Env(MemoryEnv):
     ## Rewards
 
     As in ``MemAlpha-v0``: ``r_t = r1 + r2_t + beta * r3 + gamma * r4_t`` with ``r1_qa`` (last step:
-    mean question score), ``r2_tool_call`` (share of this step's calls that executed; 0 without a
-    call), ``r3_compression`` (last step: ``1 - memory_tokens / stream_tokens``) and ``r4_content``
+    mean question score, or a reader-free recall with ``qa_signal``), ``r2_tool_call`` (share of
+    this step's calls that executed; 0 without a call), ``r3_compression`` (last step:
+    ``1 - memory_tokens / stream_tokens``) and ``r4_content``
     (share of executed rewrites the judge accepts). The judge sees a rewrite as Mem-α's
     ``memory_update`` of the core (``Write("memory_update", "core", new, old)``), so any Mem-α judge
     works; the default :class:`memenv.reward.GroundingJudge` accepts a paragraph when at least half
@@ -113,7 +114,10 @@ class Mem1Env(MemoryEnv):
     Terminates after the step that reads the last chunk: the reader (default
     :class:`memenv.readers.EvidenceReader`) answers every question with the whole paragraph as its
     context (``ReaderContext(core=paragraph, passages=())``; there is nothing to retrieve from), and
-    ``info["qa"]`` holds the accuracy and per-question rows. Never truncates.
+    ``info["qa"]`` holds the accuracy, the mean ``answer_recall`` and ``evidence_recall`` (and
+    ``evidence_left_out``: questions without evidence) and one row per question (question, answers,
+    prediction, metric, category, score, ``answer_recall``, ``evidence_recall``, ``context_ids``: the
+    memory entries the reader was given). Never truncates.
 
     ## Info
 
@@ -140,6 +144,13 @@ class Mem1Env(MemoryEnv):
       (:func:`memenv.tasks.load`).
     - ``reader``: ``"evidence"`` or a :class:`memenv.readers.Reader`; ``reader_top_k`` (20) is kept
       for a uniform signature and unused (the reader always sees the whole paragraph).
+    - ``qa_signal`` (``"reader"``): what ``r1_qa`` is — ``"reader"``: the reader's mean question score
+      (Mem-α); ``"answer_recall"`` or ``"evidence_recall"``: the mean reader-free recall of the gold
+      answer's tokens (or of the evidence statements' content words) in what the reader is given
+      (:func:`memenv.metrics.answer_recall`, :func:`memenv.metrics.evidence_recall`), so a writer can
+      be trained with RL on real data (LoCoMo, LongMemEval, MemoryAgentBench) without any LLM. The
+      rest of the reward is unchanged. ``"evidence_recall"`` needs episodes whose questions name
+      their evidence (checked at ``reset``).
     - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
     - ``memory_token_budget`` (1024): the paragraph's token cap (MemAgent's memory size).
     - ``max_memory_tokens`` (None): a cap on the whole memory; a write that would grow it past the cap

@@ -81,7 +81,8 @@ class MemAlphaEnv(MemoryEnv):
 
     At step t, ``r_t = r1 + r2_t + beta * r3 + gamma * r4_t`` (Mem-α: beta = 0.05, gamma = 0.1):
 
-    - ``r1_qa`` (last step only): mean question score; equals ``info["qa"]["accuracy"]``.
+    - ``r1_qa`` (last step only): mean question score; equals ``info["qa"]["accuracy"]`` (with
+      ``qa_signal`` a reader-free recall instead, see Arguments).
     - ``r2_tool_call``: share of this step's calls that executed; 0 when the reply made no call (so
       an unparseable reply earns nothing — its only penalty, as in Mem-α).
     - ``r3_compression`` (last step only): ``1 - memory_tokens / stream_tokens``.
@@ -101,8 +102,11 @@ class MemAlphaEnv(MemoryEnv):
 
     Terminates after the step that reads the last chunk: the reader (default
     :class:`memenv.readers.EvidenceReader`, offline and deterministic) answers every question from
-    the core plus the BM25 top-``reader_top_k`` entries of each list, and ``info["qa"]`` holds the
-    accuracy and per-question predictions and scores. Never truncates.
+    the core plus the BM25 top-``reader_top_k`` entries of each list. ``info["qa"]`` holds the
+    accuracy, the mean ``answer_recall`` and ``evidence_recall`` (and ``evidence_left_out``: questions
+    without evidence) and one row per question (question, answers, prediction, metric, category,
+    score, ``answer_recall``, ``evidence_recall``, ``context_ids``: the memory entries the reader was
+    given). Never truncates.
 
     ## Info
 
@@ -129,6 +133,13 @@ class MemAlphaEnv(MemoryEnv):
       with :func:`memenv.tasks.load` (``source`` in ``memalpha``, ``memoryagentbench``, ``locomo``,
       ``longmemeval``; ``dataset`` a local file/folder or a hub id).
     - ``reader``: ``"evidence"`` or a :class:`memenv.readers.Reader`; ``reader_top_k`` (20).
+    - ``qa_signal`` (``"reader"``): what ``r1_qa`` is — ``"reader"``: the reader's mean question score
+      (Mem-α); ``"answer_recall"`` or ``"evidence_recall"``: the mean reader-free recall of the gold
+      answer's tokens (or of the evidence statements' content words) in what the reader is given
+      (:func:`memenv.metrics.answer_recall`, :func:`memenv.metrics.evidence_recall`), so a writer can
+      be trained with RL on real data (LoCoMo, LongMemEval, MemoryAgentBench) without any LLM. The
+      rest of the reward is unchanged. ``"evidence_recall"`` needs episodes whose questions name
+      their evidence (checked at ``reset``).
     - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
     - ``visible_k`` (5): recent entries shown per list; ``related_k`` (0): older entries related to
       the chunk shown per list (Mem-α could never reach older entries; this lets a writer update them).
@@ -147,7 +158,8 @@ class MemAlphaEnv(MemoryEnv):
 
     ## Version History
 
-    - v0: initial release.
+    - v0: initial release (``qa_signal`` and the recall metrics added without changing the default
+      reward).
     """
 
     default_system_prompt = SYSTEM_PROMPT

@@ -141,7 +141,8 @@ class MemoryR1Env(MemoryEnv):
 
     ## Rewards
 
-    As in ``MemAlpha-v0``: ``r_t = r1 + r2_t + beta * r3 + gamma * r4_t`` — ``r1_qa`` (last step),
+    As in ``MemAlpha-v0``: ``r_t = r1 + r2_t + beta * r3 + gamma * r4_t`` — ``r1_qa`` (last step; a
+    reader-free recall with ``qa_signal``),
     ``r2_tool_call`` (share of this step's operations that executed, NONE included; 0 without an
     operation), ``r3_compression`` (last step) and ``r4_content`` (share of this step's changing
     operations the judge accepts; NONE is not judged). The judge sees ADD / UPDATE / DELETE as
@@ -161,8 +162,11 @@ class MemoryR1Env(MemoryEnv):
     offline :class:`memenv.readers.EvidenceReader` the selection step is the reader's own span
     scoring: it ranks the retrieved facts against the question and answers with the best one (no
     model involved). With ``reader=LLMReader(model, style="memory-r1")`` the model is prompted to
-    name the useful memories first and then answer, and only its answer is scored. ``info["qa"]``
-    holds the accuracy and per-question rows. Never truncates.
+    name the useful memories first and then answer, and only its answer is scored.
+    ``info["qa"]`` holds the accuracy, the mean ``answer_recall`` and ``evidence_recall`` (and
+    ``evidence_left_out``: questions without evidence) and one row per question (question, answers,
+    prediction, metric, category, score, ``answer_recall``, ``evidence_recall``, ``context_ids``: the
+    memory entries the reader was given). Never truncates.
 
     ## Info
 
@@ -191,6 +195,13 @@ class MemoryR1Env(MemoryEnv):
       (:func:`memenv.tasks.load`).
     - ``reader``: ``"evidence"`` or a :class:`memenv.readers.Reader`; ``reader_top_k`` (60): facts
       retrieved per question.
+    - ``qa_signal`` (``"reader"``): what ``r1_qa`` is — ``"reader"``: the reader's mean question score
+      (Mem-α); ``"answer_recall"`` or ``"evidence_recall"``: the mean reader-free recall of the gold
+      answer's tokens (or of the evidence statements' content words) in what the reader is given
+      (:func:`memenv.metrics.answer_recall`, :func:`memenv.metrics.evidence_recall`), so a writer can
+      be trained with RL on real data (LoCoMo, LongMemEval, MemoryAgentBench) without any LLM. The
+      rest of the reward is unchanged. ``"evidence_recall"`` needs episodes whose questions name
+      their evidence (checked at ``reset``).
     - ``beta`` (0.05), ``gamma`` (0.1): reward weights; ``judge``: the r4 judge.
     - ``similar_k`` (10): bank entries shown per step.
     - ``max_memory_tokens`` (None): a cap on the whole memory; a write that would grow it past the cap
