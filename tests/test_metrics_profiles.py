@@ -31,7 +31,7 @@ from memenv.metrics import (
     strip_reasoning,
     word_tokenize,
 )
-from memenv.qa import score_predictions
+from memenv.qa import QAReport, rescore
 from memenv.tasks.records import Question
 
 
@@ -167,11 +167,20 @@ def test_mem0_skips_adversarial_questions_and_renumbers_categories() -> None:
     assert score_question(locomo("x", 4), "x", profile="mem0").category == "open_domain"
     assert score_question(locomo("x", 1), "x").category == "multi_hop"
     # Skipped questions are left out of the mean: (1.0 + 0.0) / 2, not over 3.
-    report = score_predictions(
-        [locomo("vase", 4), locomo("Porto", 2), adversarial], ["vase", "Lisbon", "not mentioned"], scoring="mem0"
-    )
+    questions = [locomo("vase", 4), locomo("Porto", 2), adversarial]
+    rows = tuple({"prediction": p, "answer_recall": 1.0} for p in ["vase", "Lisbon", "not mentioned"])
+    report = rescore(QAReport(0.0, rows), questions, scoring="mem0")
     assert [row["score"] for row in report.per_question] == [1.0, 0.0, None]
+    assert [row["category"] for row in report.per_question] == ["open_domain", "temporal", "adversarial"]
     assert report.accuracy == 0.5
+    assert all(row["answer_recall"] == 1.0 for row in report.per_question)  # recall is kept
+    # Under LoCoMo's own protocol the adversarial reply is scored (it refuses: 1): (1 + 0 + 1) / 3.
+    report = rescore(report, questions, scoring="default")
+    assert [row["score"] for row in report.per_question] == [1.0, 0.0, 1.0]
+    assert report.accuracy == pytest.approx(2 / 3)
+    assert report.per_question[0]["category"] == "single_hop"
+    with pytest.raises(ValueError, match="2 questions for a report of 3 rows"):
+        rescore(report, questions[:2], scoring="mem0")
 
 
 def test_mem0_judge_uses_mem0s_prompt_and_json_label() -> None:
