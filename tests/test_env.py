@@ -13,6 +13,7 @@ from baselines.mem_alpha import MemAlphaHeuristic
 from baselines.memory_r1 import memory_r1_heuristic
 from memenv.memory import TIERS
 from memenv.parsing import render_tool_calls
+from memenv.readers import Reader, ReaderContext
 from memenv.tasks import COMPETENCIES
 from memenv.tasks.records import Episode, Question
 
@@ -333,6 +334,15 @@ def test_same_seed_same_heuristic_identical_trace(env_id):
     assert any(r["ok"] for step in traces[0][1:] for r in step[2]["tool_results"])  # the policy did write
 
 
+class EchoReader(Reader):
+    """Answers every question with the first passage it is shown, so the scores below are hand-computable."""
+
+    name = "echo"
+
+    def answer(self, question: Question, context: ReaderContext) -> str:
+        return context.passages[0].text if context.passages else ""
+
+
 def test_scoring_option_selects_the_evaluation_protocol():
     multi_hop = Question(
         "What does Mel like?",
@@ -352,11 +362,11 @@ def test_scoring_option_selects_the_evaluation_protocol():
     store = render_tool_calls([insert("episodic_memory", "Mel likes hiking and camping.")])
     results = {}
     for scoring in ("default", "mem0", "memenv"):
-        env = gym.make("MemAlpha-v0", scoring=scoring, **SMALL)
+        env = gym.make("MemAlpha-v0", scoring=scoring, reader=EchoReader(), **SMALL)
         env.reset(seed=0, options={"episode": episode})
         *_, info = env.step(store)
         rows = info["qa"]["per_question"]
-        # The offline reader answers both questions with the one stored span.
+        # The reader answers both questions with the one stored entry.
         assert [row["prediction"] for row in rows] == ["Mel likes hiking and camping."] * 2
         results[scoring] = (info["qa"]["accuracy"], [(row["score"], row["category"]) for row in rows])
         assert info["reward_components"]["r1_qa"] == info["qa"]["accuracy"]
