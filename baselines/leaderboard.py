@@ -15,7 +15,9 @@ SPEC`` the ``mem-alpha-llm``, ``mem1-llm``, ``memory-r1-llm`` variants written b
 The suite is the synthetic generator (``--tasks``, ``--episodes`` per competency, ``--seed``,
 ``--context-tokens``, ``--chunk-tokens``), or real data with ``--dataset PATH --source S
 [--split X]`` (loaded with :func:`memenv.tasks.load`; one column per ``Episode.source``;
-``--episodes`` then caps the episodes per source).
+``--episodes`` then caps the episodes per source). ``--scoring PROFILE`` scores the answers under
+another evaluation protocol (:data:`memenv.metrics.SCORING_PROFILES`; default: each dataset as its own
+paper's code scores it, see docs/scoring.md; ``mem0`` for Memory-R1's numbers).
 
 Writes ``OUT/results.json`` (the config, the columns, and per system: score per column, simple mean
 over columns, mean memory tokens, memory / stream, wall time, and one row per episode),
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 import time
@@ -36,6 +39,8 @@ from typing import Any, TextIO
 
 from baselines.systems import DEFAULT_SYSTEMS, LEARNED, SYSTEM_NAMES, RunResult, System, llm_systems, make_systems
 from memenv import metrics
+from memenv.metrics import SCORING_PROFILES
+from memenv.qa import rescore
 from memenv.readers import EvidenceReader, Reader
 from memenv.tasks.records import COMPETENCIES, Episode
 from memenv.tasks.synthetic import generate
@@ -106,10 +111,12 @@ def evaluate(
     reader: Reader,
     progress: bool = True,
     group: Callable[[Episode], str] | None = None,
+    scoring: str = "default",
 ) -> dict[str, dict[str, Any]]:
     """Run every system on every episode; return the ``systems`` part of results.json.
 
-    ``group`` names an episode's column (default: its competency).
+    ``group`` names an episode's column (default: its competency). ``scoring`` re-scores every
+    answer under that profile (:data:`memenv.metrics.SCORING_PROFILES`).
     """
     column = group or (lambda episode: episode.competency)
     bar = ProgressBar(len(systems) * len(suite)) if progress else None
@@ -117,7 +124,11 @@ def evaluate(
     for system in systems:
         runs: list[tuple[Episode, RunResult]] = []
         for episode in suite:
-            runs.append((episode, system.run(episode, reader)))
+            run = system.run(episode, reader)
+            if scoring != "default":  # the same answers, scored under another protocol
+                report = rescore(run.qa, episode.questions, scoring=scoring)
+                run = dataclasses.replace(run, accuracy=report.accuracy, qa=report)
+            runs.append((episode, run))
             if bar is not None:
                 bar.update(f"{system.name} {episode.id}")
         results[system.name] = summarize(runs, column)
@@ -362,6 +373,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--split", default=None, help="split of --dataset, where it has several")
     p.add_argument(
+        "--scoring",
+        default="default",
+        choices=list(SCORING_PROFILES),
+        help="evaluation protocol: default (each dataset as its paper scores it), memenv, locomo, mem0, ...",
+    )
+    p.add_argument(
         "--reader", default="evidence", help="evidence, or a chat model: hf:PATH, hf:default, openai:URL#MODEL"
     )
     p.add_argument(
@@ -427,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(system, "trajectory_dir"):
                 system.trajectory_dir = args.save_trajectories
 
-    results = evaluate(systems, suite, reader, progress=not args.no_progress, group=group)
+    results = evaluate(systems, suite, reader, progress=not args.no_progress, group=group, scoring=args.scoring)
     columns = columns_of(suite, group)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config |= {"systems": names, "tasks": tasks, "episodes_run": len(suite)}

@@ -14,17 +14,23 @@ Call formats, chosen by the markers present (first match wins):
 
    Several pairs per reply. Everything from the first ``✿RESULT✿`` (a tool result the model made up) or
    ``✿RETURN✿`` onward is dropped, calls included. A ``✿FUNCTION✿`` without ``✿ARGS✿`` has arguments
-   ``{}``; an ``✿ARGS✿`` without a ``✿FUNCTION✿`` before it is a failed call with no name.
+   ``{}``; several ``✿ARGS✿`` after one ``✿FUNCTION✿`` call it once each (as Qwen-Agent reads them); an
+   ``✿ARGS✿`` before any ``✿FUNCTION✿`` is a failed call with no name. Marker text inside the JSON
+   arguments (``"content": "mentions ✿FUNCTION✿"``) is content, not a marker.
 2. **Hermes / Qwen2.5 / Qwen3 native**: ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``,
-   several per reply. A last block cut off before ``</tool_call>`` is still read. ``arguments`` may be a
-   JSON string (OpenAI style). Everything from the first ``<tool_response>`` (a made-up result) is dropped.
+   several per reply. A last block cut off before ``</tool_call>`` is still read; a block with nothing in
+   it (``<tool_call></tool_call>``, or a trailing ``<tool_call>``) is not a call, as Qwen-Agent skips it.
+   ``arguments`` may be a JSON string (OpenAI style). Everything from the first ``<tool_response>`` (a
+   made-up result) is dropped.
 3. **Bare JSON**, only when the whole reply (after stripping) starts with ``{``, ``[`` or a ````` fence:
    an object, a list of objects, or objects one after another. Each object is ``{"name", "arguments"}``,
    OpenAI's ``{"type": "function", "function": {"name", "arguments": "<json>"}}``, or a
    ``{"tool_calls": [...]}`` wrapper around either.
 
 Free prose is never searched for JSON: "I'd store {x}" is not a call. A reasoning block ending in
-``</think>`` (Qwen3) is dropped before anything else, so drafts inside it are not calls.
+``</think>`` (Qwen3) is dropped before anything else, so drafts inside it are not calls. When markers of
+several formats occur, the one that comes first decides, and a reply that is one JSON value is bare JSON
+whatever marker text its strings hold.
 
 Every object goes through Python's JSON decoder first (raw control characters allowed) and, only if that
 fails, through ``json_repair`` (single quotes, trailing commas, missing closing braces, ...). Repair is
@@ -118,13 +124,13 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
     try:
         text = strip_thinking(text)
         budget = RepairBudget()
-        if FN_NAME in text or FN_ARGS in text:
+        style = _format_of(text)
+        if style == "qwen":
             return _parse_qwen(text, budget)
-        if TOOL_CALL_OPEN in text:
+        if style == "hermes":
             return _parse_hermes(text, budget)
-        stripped = text.strip()
-        if stripped.startswith(("{", "[", FENCE)):
-            return _parse_bare(stripped, budget)
+        if style == "json":
+            return _parse_bare(text.strip(), budget)
         return []
     except Exception as exc:  # last line of defence: a parser bug must not crash env.step
         return [ToolCall(name="", arguments={}, error=f"internal parser error: {exc!r}", raw=text)]
@@ -164,36 +170,113 @@ def render_tool_calls(calls: Iterable[ToolCall | Mapping[str, Any]], style: str 
 
 # --- the three formats ---------------------------------------------------------------------------------
 
+_QWEN_MARKERS = re.compile("|".join(re.escape(marker) for marker in (FN_NAME, FN_ARGS, FN_RESULT, FN_EXIT)))
+
+
+def _format_of(text: str) -> str | None:
+    """``"qwen"``, ``"hermes"``, ``"json"`` or None: which format the reply's calls are written in."""
+    stripped = text.strip()
+    if stripped.startswith(("{", "[", FENCE)):
+        body = unfence(stripped)
+        if body.startswith(("{", "[")):
+            try:
+                _, end = _DECODER.raw_decode(body)
+            except (ValueError, RecursionError):
+                end = -1
+            # One well-formed JSON value with nothing marker-like after it: its strings are content.
+            rest = body[end:] if end >= 0 else body
+            if end >= 0 and not _QWEN_MARKERS.search(rest) and TOOL_CALL_OPEN not in rest:
+                return "json"
+    qwen = min((i for i in (text.find(FN_NAME), text.find(FN_ARGS)) if i >= 0), default=-1)
+    hermes = text.find(TOOL_CALL_OPEN)
+    if qwen >= 0 and (hermes < 0 or qwen < hermes):
+        return "qwen"
+    if hermes >= 0:
+        return "hermes"
+    return "json" if stripped.startswith(("{", "[", FENCE)) else None
+
+
+def _json_end(text: str, start: int) -> int:
+    """Where the JSON object written after an ``✿ARGS✿`` ending at ``start`` ends (``start`` if none).
+
+    Skips an optional ``:``, whitespace and an opening code fence. Only a well-formed object counts, so
+    marker text inside its strings is never taken for a marker; a broken one ends at the next marker.
+    """
+    position = start
+    while position < len(text) and text[position].isspace():
+        position += 1
+    if text.startswith(":", position):
+        position += 1
+    while position < len(text) and text[position].isspace():
+        position += 1
+    if text.startswith(FENCE, position):
+        newline = text.find("\n", position)
+        position = len(text) if newline < 0 else newline + 1
+        while position < len(text) and text[position].isspace():
+            position += 1
+    if not text.startswith("{", position):
+        return start
+    try:
+        _, end = _DECODER.raw_decode(text, position)
+    except (ValueError, RecursionError):
+        return start
+    return end
+
+
+def _qwen_markers(text: str) -> list[tuple[str, int, int]]:
+    """``(marker, start, end)`` of every marker, in order, skipping markers inside ``✿ARGS✿`` JSON."""
+    found = []
+    position = 0
+    while (match := _QWEN_MARKERS.search(text, position)) is not None:
+        found.append((match.group(), match.start(), match.end()))
+        position = match.end()
+        if match.group() == FN_ARGS:
+            position = max(position, _json_end(text, match.end()))
+    return found
+
 
 def _parse_qwen(text: str, budget: RepairBudget) -> list[ToolCall]:
-    cuts = [i for i in (text.find(FN_RESULT), text.find(FN_EXIT)) if i >= 0]
-    if cuts:
-        text = text[: min(cuts)]
-    head, *segments = text.split(FN_NAME)
-    calls = [_orphan_args(piece) for piece in head.split(FN_ARGS)[1:]]
-    for segment in segments:
-        name_part, *args_parts = segment.split(FN_ARGS)
-        raw = (FN_NAME + name_part + (FN_ARGS + args_parts[0] if args_parts else "")).strip()
-        name = _qwen_name(name_part)
-        if not name:
-            calls.append(ToolCall(name="", arguments={}, error=f"{FN_NAME} is not followed by a name", raw=raw))
-        elif not args_parts:
-            calls.append(ToolCall(name=name, arguments={}, raw=raw))
+    markers = _qwen_markers(text)
+    for index, (marker, _start, _end) in enumerate(markers):
+        if marker in (FN_RESULT, FN_EXIT):  # a made-up tool result: it and everything after are dropped
+            text, markers = text[: markers[index][1]], markers[:index]
+            break
+    calls: list[ToolCall] = []
+    name: str | None = None  # the current ✿FUNCTION✿'s name; None before the first one
+    name_raw = ""
+    called = True  # whether the current ✿FUNCTION✿ has had its ✿ARGS✿
+    for index, (marker, _start, end) in enumerate(markers):
+        body = text[end : markers[index + 1][1] if index + 1 < len(markers) else len(text)]
+        if marker == FN_NAME:
+            if not called:
+                calls.append(_qwen_call(name or "", name_raw, None, budget))
+            name, name_raw, called = _qwen_name(body), FN_NAME + body, False
+        elif name is None:
+            calls.append(
+                ToolCall(
+                    name="",
+                    arguments={},
+                    error=f"{FN_ARGS} without a {FN_NAME} before it",
+                    raw=(FN_ARGS + body).strip(),
+                )
+            )
         else:
-            arguments, error = _qwen_arguments(args_parts[0], budget)
-            calls.append(ToolCall(name=name, arguments=arguments, error=error, raw=raw))
-        # A second ✿ARGS✿ in one segment has no ✿FUNCTION✿ of its own.
-        calls.extend(_orphan_args(piece) for piece in args_parts[1:])
+            calls.append(_qwen_call(name, name_raw, body, budget))
+            called = True
+    if not called:
+        calls.append(_qwen_call(name or "", name_raw, None, budget))
     return calls
 
 
-def _orphan_args(piece: str) -> ToolCall:
-    return ToolCall(
-        name="",
-        arguments={},
-        error=f"{FN_ARGS} without a {FN_NAME} before it",
-        raw=(FN_ARGS + piece).strip(),
-    )
+def _qwen_call(name: str, name_raw: str, args_body: str | None, budget: RepairBudget) -> ToolCall:
+    """One call of the function named in ``name_raw``, with the text after an ``✿ARGS✿`` (or none)."""
+    raw = (name_raw + ("" if args_body is None else FN_ARGS + args_body)).strip()
+    if not name:
+        return ToolCall(name="", arguments={}, error=f"{FN_NAME} is not followed by a name", raw=raw)
+    if args_body is None:
+        return ToolCall(name=name, arguments={}, raw=raw)
+    arguments, error = _qwen_arguments(args_body, budget)
+    return ToolCall(name=name, arguments=arguments, error=error, raw=raw)
 
 
 def _qwen_name(name_part: str) -> str:
@@ -230,6 +313,8 @@ def _parse_hermes(text: str, budget: RepairBudget) -> list[ToolCall]:
     for piece in text.split(TOOL_CALL_OPEN)[1:]:
         close = piece.find(TOOL_CALL_CLOSE)
         content = piece if close < 0 else piece[:close]
+        if not content.strip():
+            continue  # an empty block holds no call (Qwen-Agent skips it too)
         raw = TOOL_CALL_OPEN + content + (TOOL_CALL_CLOSE if close >= 0 else "")
         calls.extend(_calls_from_json_text(unfence(content.strip()), raw, "the <tool_call> block", budget))
     return calls

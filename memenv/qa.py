@@ -2,7 +2,10 @@
 
 Every system goes through :func:`answer_questions` — the environments with their memory, and the
 memory-free reference baselines with their own view of the raw stream — so that only the memory
-differs between systems, never the reader or the metric.
+differs between systems, never the reader or the metric. The scoring profile (``scoring=``, see
+:mod:`memenv.metrics` and docs/scoring.md) says which evaluation protocol scores the answers; by
+default each question is scored as its own benchmark's code scores it. :func:`rescore` re-scores a
+report's answers under another protocol without asking the reader again.
 
 Besides the reader's score, every question gets two reader-free numbers computed on exactly the
 context the reader was given (:func:`memenv.metrics.answer_recall`,
@@ -12,6 +15,7 @@ reader makes of it, and bound any reader from above.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,11 +38,15 @@ class QAReport:
     """Terminal question-answering results.
 
     Attributes:
-        accuracy: mean reader score over the questions.
+        accuracy: mean reader score over the scored questions; a question the scoring profile leaves
+            out (Mem0's protocol skips LoCoMo's adversarial category) has ``score`` None and does not
+            count; 0.0 when no question is scored.
         per_question: one row per question: ``question``, ``answers``, ``prediction``, ``metric``,
-            ``category``, ``score``, ``answer_recall``, ``evidence_recall`` (None without evidence) and
-            ``context_ids`` (the passages the reader was given: ``"core"``, ``"<tier>:<id>"``,
-            ``"chunk:<index>"``).
+            ``category`` (as the scoring profile names it), ``score``, ``scoring`` (the name of the
+            rule that scored it), ``extra_scores`` (only where the protocol reports more than one
+            number, e.g. Mem0's BLEU-1), ``answer_recall``, ``evidence_recall`` (None without
+            evidence) and ``context_ids`` (the passages the reader was given: ``"core"``,
+            ``"<tier>:<id>"``, ``"chunk:<index>"``).
         answer_recall: mean ``answer_recall`` over the questions.
         evidence_recall: mean ``evidence_recall`` over the questions that have evidence (None if none).
         evidence_left_out: how many questions had no evidence and were left out of that mean.
@@ -107,10 +115,23 @@ def context_ids(context: ReaderContext) -> list[str]:
     return (["core"] if context.core.strip() else []) + [p.ref for p in context.passages]
 
 
-def answer_questions(questions: Sequence[Question], context: ContextFn, reader: Reader) -> QAReport:
-    """Ask every question through ``reader``, score it with the question's metric, and measure recall."""
+def answer_questions(
+    questions: Sequence[Question],
+    context: ContextFn,
+    reader: Reader,
+    *,
+    scoring: str = "default",
+    judge: metrics.Judge | metrics.JudgeModel | None = None,
+) -> QAReport:
+    """Ask every question through ``reader``, score it under the ``scoring`` profile, and measure recall.
+
+    ``scoring`` is a name in :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each
+    question as its own benchmark's evaluation code does. ``judge`` serves LLM-judged questions (an
+    offline stand-in without it).
+    """
     if not questions:
         raise ValueError("answer_questions needs at least one question")
+    metrics.check_profile(scoring)
     contexts = [context(q) for q in questions]
     predictions = reader.answer_batch(list(questions), contexts)
     tokens: dict[str, frozenset[str]] = {}  # contexts share passages: tokenize each text once
@@ -126,24 +147,55 @@ def answer_questions(questions: Sequence[Question], context: ContextFn, reader: 
     rows = []
     for q, ctx, prediction in zip(questions, contexts, predictions, strict=True):
         seen = context_tokens(ctx)
-        rows.append(
-            {
-                "question": q.question,
-                "answers": list(q.answers),
-                "prediction": prediction,
-                "metric": q.metric,
-                "category": q.category,
-                "score": metrics.score(q.metric, prediction, q.answers, question=q.question),
-                "answer_recall": metrics.answer_recall(q.answers, seen, pooled=q.metric == "keyword_hit"),
-                "evidence_recall": metrics.evidence_recall(q.evidence, seen),
-                "context_ids": context_ids(ctx),
-            }
-        )
+        row = {"question": q.question, "answers": list(q.answers), "prediction": prediction, "metric": q.metric}
+        row |= _scored(q, prediction, scoring, judge)
+        row["answer_recall"] = metrics.answer_recall(q.answers, seen, pooled=q.metric == "keyword_hit")
+        row["evidence_recall"] = metrics.evidence_recall(q.evidence, seen)
+        row["context_ids"] = context_ids(ctx)
+        rows.append(row)
     with_evidence = [r["evidence_recall"] for r in rows if r["evidence_recall"] is not None]
     return QAReport(
-        accuracy=sum(r["score"] for r in rows) / len(rows),
+        accuracy=_accuracy(rows),
         per_question=tuple(rows),
         answer_recall=math.fsum(r["answer_recall"] for r in rows) / len(rows),
         evidence_recall=math.fsum(with_evidence) / len(with_evidence) if with_evidence else None,
         evidence_left_out=len(rows) - len(with_evidence),
     )
+
+
+def _scored(
+    question: Question, prediction: str, scoring: str, judge: metrics.Judge | metrics.JudgeModel | None
+) -> dict[str, Any]:
+    """The score fields of a report row: ``category``, ``score``, ``scoring`` and maybe ``extra_scores``."""
+    result = metrics.score_question(question, prediction, profile=scoring, judge=judge)
+    fields: dict[str, Any] = {"category": result.category, "score": result.score, "scoring": result.rule}
+    if result.extras:
+        fields["extra_scores"] = dict(result.extras)
+    return fields
+
+
+def _accuracy(rows: Sequence[dict[str, Any]]) -> float:
+    scored = [row["score"] for row in rows if row["score"] is not None]
+    return math.fsum(scored) / len(scored) if scored else 0.0
+
+
+def rescore(
+    report: QAReport,
+    questions: Sequence[Question],
+    *,
+    scoring: str,
+    judge: metrics.Judge | metrics.JudgeModel | None = None,
+) -> QAReport:
+    """``report`` with the same answers scored under the ``scoring`` profile (the reader is not asked again).
+
+    ``questions`` are the report's questions, in its row order. The recall fields, which do not
+    depend on the protocol, are kept.
+    """
+    metrics.check_profile(scoring)
+    if len(questions) != len(report.per_question):
+        raise ValueError(f"got {len(questions)} questions for a report of {len(report.per_question)} rows")
+    rows = []
+    for question, row in zip(questions, report.per_question, strict=True):
+        row = {key: value for key, value in row.items() if key != "extra_scores"}
+        rows.append(row | _scored(question, row["prediction"], scoring, judge))
+    return dataclasses.replace(report, accuracy=_accuracy(rows), per_question=tuple(rows))

@@ -13,6 +13,7 @@ from baselines.mem_alpha import MemAlphaHeuristic
 from baselines.memory_r1 import memory_r1_heuristic
 from memenv.memory import TIERS
 from memenv.parsing import render_tool_calls
+from memenv.readers import Reader, ReaderContext
 from memenv.tasks import COMPETENCIES
 from memenv.tasks.records import Episode, Question
 
@@ -331,3 +332,53 @@ def test_same_seed_same_heuristic_identical_trace(env_id):
         traces.append(trace)
     assert traces[0] == traces[1]
     assert any(r["ok"] for step in traces[0][1:] for r in step[2]["tool_results"])  # the policy did write
+
+
+class EchoReader(Reader):
+    """Answers every question with the first passage it is shown, so the scores below are hand-computable."""
+
+    name = "echo"
+
+    def answer(self, question: Question, context: ReaderContext) -> str:
+        return context.passages[0].text if context.passages else ""
+
+
+def test_scoring_option_selects_the_evaluation_protocol():
+    multi_hop = Question(
+        "What does Mel like?",
+        ("hiking, camping",),
+        "token_f1",
+        category="multi_hop",
+        metadata={"benchmark": "locomo", "locomo_category": 1},
+    )
+    adversarial = Question(
+        "What did Mel paint?",
+        ("not mentioned", "no information available"),
+        "subem",
+        category="adversarial",
+        metadata={"benchmark": "locomo", "locomo_category": 5},
+    )
+    episode = Episode("locomo-1", ("Mel likes hiking and camping.",), (multi_hop, adversarial), "accurate_retrieval")
+    store = render_tool_calls([insert("episodic_memory", "Mel likes hiking and camping.")])
+    results = {}
+    for scoring in ("default", "mem0", "memenv"):
+        env = gym.make("MemAlpha-v0", scoring=scoring, reader=EchoReader(), **SMALL)
+        env.reset(seed=0, options={"episode": episode})
+        *_, info = env.step(store)
+        rows = info["qa"]["per_question"]
+        # The reader answers both questions with the one stored entry.
+        assert [row["prediction"] for row in rows] == ["Mel likes hiking and camping."] * 2
+        results[scoring] = (info["qa"]["accuracy"], [(row["score"], row["category"]) for row in rows])
+        assert info["reward_components"]["r1_qa"] == info["qa"]["accuracy"]
+    # LoCoMo: gold parts [hiking], [camping] vs [mel, like, hike, camp]: each P 1/4, R 1 -> 0.4, mean 0.4;
+    # the adversarial check finds no refusal -> 0; accuracy 0.2.
+    assert results["default"][0] == pytest.approx(0.2)
+    assert results["default"][1] == [(pytest.approx(0.4), "multi_hop"), (0.0, "adversarial")]
+    # Mem0: {mel, likes, hiking, and, camping} vs {hiking, camping}: P 2/5, R 1 -> 4/7; category 5 is not
+    # scored, so the accuracy is 4/7; Mem0 names category 1 single-hop.
+    assert results["mem0"][0] == pytest.approx(4 / 7)
+    assert results["mem0"][1] == [(pytest.approx(4 / 7), "single_hop"), (None, "adversarial")]
+    # memenv's SQuAD F1 is 4/7 as well here, and SubEM 0 for the adversarial question: (4/7) / 2.
+    assert results["memenv"][0] == pytest.approx(2 / 7)
+    with pytest.raises(ValueError, match="unknown scoring profile"):
+        gym.make("MemAlpha-v0", scoring="paper")

@@ -250,3 +250,37 @@ def test_real_data_leaderboard_breaks_scores_down_by_the_sources_categories(tmp_
     table = (tmp_path / "leaderboard.md").read_text()
     assert "| system | temporal (n=" in table or "temporal (n=" in table.split("By question category")[1]
     assert "category:temporal:answer_recall" in rows[0]
+
+
+def test_scoring_flag_rescores_the_same_answers(tmp_path: Path) -> None:
+    from baselines.leaderboard import load_suite
+
+    suite = load_suite(str(FIXTURES / "locomo10_tiny.json"), "locomo")
+    mem0 = evaluate(make_systems(["store-all"]), suite, EvidenceReader(), progress=False, scoring="mem0")["store-all"]
+    assert len(mem0["per_episode"]) == len(suite)
+    argv = ["--dataset", str(FIXTURES / "locomo10_tiny.json"), "--source", "locomo", "--systems", "store-all"]
+    argv += ["--scoring", "mem0", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    document, _ = read_outputs(tmp_path)
+    assert document["config"]["scoring"] == "mem0"
+    assert document["systems"]["store-all"]["mean"] == pytest.approx(mem0["mean"])
+    with pytest.raises(SystemExit):
+        main(["--scoring", "paper"])
+
+
+def test_rescoring_matches_scoring_each_prediction() -> None:
+    from baselines.leaderboard import load_suite
+    from baselines.systems import make_systems as systems_of
+    from memenv.metrics import score_question
+
+    suite = load_suite(str(FIXTURES / "locomo10_tiny.json"), "locomo")
+    [system] = systems_of(["store-all"])
+    run = system.run(suite[0], EvidenceReader())
+    for profile in ("mem0", "locomo", "memenv"):
+        expected = [
+            score_question(q, row["prediction"], profile=profile).score
+            for q, row in zip(suite[0].questions, run.qa.per_question, strict=True)
+        ]
+        scored = [value for value in expected if value is not None]
+        result = evaluate([system], suite[:1], EvidenceReader(), progress=False, scoring=profile)["store-all"]
+        assert result["per_episode"][0]["accuracy"] == pytest.approx(sum(scored) / len(scored))

@@ -299,7 +299,29 @@ def test_llm_judge_reads_yes_or_no() -> None:
     assert judge("Where?", ("Berlin",), "Berlin") is True
     assert judge("Where?", ("Berlin",), "Paris") is False
     assert judge("Where?", ("Berlin",), "?") is False
-    assert "Reference answer: Berlin" in model.calls[0][0][0]["content"]
+    # Called directly it asks LongMemEval's default template.
+    assert "\n\nCorrect Answer: Berlin\n\nModel Response: Berlin\n\n" in model.calls[0][0][0]["content"]
+
+
+def test_llm_judge_gets_each_profiles_prompt_and_verdict_rule() -> None:
+    from memenv.metrics import score_question
+    from memenv.tasks.records import Question
+
+    question = Question(
+        "How many days?",
+        ("3 days",),
+        "llm_judge",
+        metadata={"benchmark": "longmemeval", "question_type": "temporal-reasoning", "abstention": False},
+    )
+    # LongMemEval reads 'yes' anywhere in the reply: "Yes, although no..." is a yes.
+    model = ScriptedChatModel(["Yes, although no exact date."])
+    assert score_question(question, "four days", judge=LLMJudge(model)).score == 1.0
+    prompt = model.calls[0][0][0]["content"]
+    assert "do not penalize off-by-one errors" in prompt and prompt.endswith("Answer yes or no only.")
+    # Mem-α's rule refuses a reply that also says "no"; the same reply scores 0 under its profile.
+    model = ScriptedChatModel(["Yes, although no exact date."])
+    assert score_question(question, "four days", profile="memalpha", judge=LLMJudge(model)).score == 0.0
+    assert "Rubric: 3 days" in model.calls[0][0][0]["content"]
 
 
 # --------------------------------------------------------------------------------------------------

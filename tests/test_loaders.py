@@ -74,7 +74,8 @@ def test_memalpha_training_set_fixture():
     # Chunks are used exactly as shipped (templates included).
     assert squad.chunks[1].startswith("[Dialogue between User and Assistant on 2024-01-02 00:00]\n<User>")
     assert squad.questions[1].answers == ("1867", "in 1867")
-    assert squad.questions[2].metadata == {"evidence_idx": 1}
+    # Mem-α rows are scored as Mem-α scores their data_source (see memenv.metrics' memalpha profile).
+    assert squad.questions[2].metadata == {"evidence_idx": 1, "benchmark": "memalpha", "data_source": "squad"}
     assert pubmed.questions[1].answers == ("2",)  # an integer label becomes its text
     assert booksum.questions[0].answers == ("Mara", "lighthouse", "storm", "log")  # keywords
     assert booksum.metadata == {"book": "The Keeper", "prompt": json.loads(MEMALPHA_TRAIN.read_text())[0]["prompt"]}
@@ -165,13 +166,15 @@ def test_memoryagentbench_chunk_budgets():
 
 def test_memoryagentbench_longmemeval_rows_keep_question_metadata():
     lme = load("memoryagentbench", MAB, split="Accurate_Retrieval")[1]
+    scoring = {"benchmark": "memoryagentbench", "data_source": "longmemeval_s*"}
     assert [q.metadata for q in lme.questions] == [
-        {"question_id": "q1", "question_type": "single-session-user", "question_date": "2023/07/01"},
+        {"question_id": "q1", "question_type": "single-session-user", "question_date": "2023/07/01", **scoring},
         {
             "question_id": "q2_abs",
             "question_type": "single-session-user",
             "question_date": "2023/07/01",
             "abstention": True,
+            **scoring,
         },
     ]
     assert lme.questions[0].category == "single-session-user"
@@ -207,7 +210,12 @@ def test_locomo_categories_and_adversarial_switch():
     ]
     assert {q.metric for q in conv1.questions} == {"token_f1"}
     assert conv1.questions[0].hops == 2 and conv1.questions[3].hops == 1
-    assert conv1.questions[0].metadata == {"locomo_category": 1, "evidence": ["D1:3", "D2:2"]}
+    assert conv1.questions[0].metadata == {
+        "locomo_category": 1,
+        "evidence": ["D1:3", "D2:2"],
+        "benchmark": "locomo",
+        "data_source": "locomo",
+    }
     assert conv1.questions[4].answers == ("2022",)  # integer answer in the data
     assert conv1.metadata == {"num_sessions": 2, "chunk_tokens": 4096, "speaker_a": "Nadia", "speaker_b": "Tomas"}
 
@@ -274,6 +282,8 @@ def test_longmemeval_episodes_questions_and_metadata():
         "question_type": "temporal-reasoning",
         "question_date": "2023/05/30 (Tue) 18:00",
         "abstention": False,
+        "benchmark": "longmemeval",
+        "data_source": "longmemeval",
         "answer_session_ids": ["answer_x1", "answer_x2"],
     }
     assert second.questions[0].metadata["abstention"] is True
@@ -312,6 +322,9 @@ def test_longmemeval_sessions_keep_dates_and_boundaries():
         ("ruler_qa2_421K", "normalized_subem", "accurate_retrieval"),
         ("factconsolidation_mh_262k", "normalized_subem", "conflict_resolution"),
         ("locomo", "token_f1", "accurate_retrieval"),
+        ("detective_qa", "exact_match", "accurate_retrieval"),  # MemoryAgentBench reports exact_match
+        ("eventqa_full", "normalized_subem", "accurate_retrieval"),
+        ("recsys_redial_full", "recall_at_5", "test_time_learning"),
         ("some_new_set", "subem", "accurate_retrieval"),
     ],
 )
@@ -698,3 +711,47 @@ def test_memalpha_evidence_idx_is_the_chunk_and_evidence_survives_a_round_trip(t
     )
     path = loaders.save_memalpha([episode], tmp_path / "out.parquet")
     assert load("memalpha", path)[0].questions[0].evidence == ("the fact a.", "b")
+
+
+# ------------------------------------------------------------------------------------------------
+# What the scoring profiles read
+
+
+def test_longmemeval_abstention_is_an_abs_anywhere_in_the_id(tmp_path):
+    entries = json.loads(LONGMEMEVAL.read_text())
+    for entry, question_id in zip(entries, ("7161e7e2_abs", "abs7161e7e2"), strict=True):
+        entry["question_id"] = question_id
+    path = tmp_path / "lme.json"
+    path.write_text(json.dumps(entries))
+    first, second = load("longmemeval", path)
+    assert first.questions[0].metadata["abstention"] is True  # LongMemEval: '_abs' in question_id
+    assert second.questions[0].metadata["abstention"] is False
+
+
+def test_recsys_rows_carry_the_entity_catalog(tmp_path):
+    rows = [
+        {
+            "context": "User: I loved Heat. Recommender: Try Aliens.",
+            "questions": ["User: something with a heist?"],
+            "answers": [["1", "5"]],
+            "metadata": {"source": "recsys_redial_full"},
+        }
+    ]
+    data = tmp_path / "Test_Time_Learning.json"
+    data.write_text(json.dumps(rows))
+    catalog = tmp_path / "entity2id.json"
+    catalog.write_text(json.dumps({"Heat (1995)": 1, "Aliens": 5, "Up": 2}))
+    [episode] = load("memoryagentbench", data, recsys_entities=catalog)
+    [question] = episode.questions
+    assert question.metric == "recall_at_5"
+    assert question.metadata["catalog"] == str(catalog)
+    from memenv.metrics import score_question
+
+    # Gold ids 1, 5 -> Heat, Aliens; the list snaps "heat" and "Alien" to Heat and Aliens: both in top 5.
+    assert score_question(question, "1. heat\n2. Alien").score == 1.0
+    [plain] = load("memoryagentbench", data).pop().questions
+    assert "catalog" not in plain.metadata
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="entity -> id"):
+        load("memoryagentbench", data, recsys_entities=bad)

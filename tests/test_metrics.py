@@ -36,11 +36,13 @@ def test_metric_names_are_the_agreed_ones() -> None:
     assert set(METRICS) == {
         "subem",
         "normalized_subem",
+        "exact_match",
         "boxed_label_em",
         "keyword_hit",
         "token_f1",
         "bleu1",
         "llm_judge",
+        "recall_at_5",
     }
 
 
@@ -189,6 +191,9 @@ def test_normalized_subem(prediction: str, answers: list[str], expected: float) 
         (r"\boxed{07}", ["7"], 0.0),  # exact string: leading zero differs
         (r"\boxed{2}", ["1", "2"], 1.0),  # aliases
         (r"\boxed{Positive}", ["positive"], 1.0),  # word labels: whole text, case-insensitive
+        (r"<think>maybe \boxed{3}</think> \boxed{4}", ["4"], 1.0),  # the draft inside the reasoning is not read
+        (r"<think>maybe \boxed{3}</think> \boxed{4}", ["3"], 0.0),
+        (r"<think>maybe \boxed{4}", ["4"], 0.0),  # reasoning never closed: no answer
     ],
 )
 def test_boxed_label_em(prediction: str, answers: list[str], expected: float) -> None:
@@ -362,21 +367,47 @@ def test_parse_judge_verdict(reply: str, expected: bool) -> None:
     assert parse_judge_verdict(reply) is expected
 
 
-def test_judge_prompt_shows_question_gold_and_response() -> None:
-    prompt = judge_prompt("Where is the tower?", ["Paris", "Lutetia"], "In Paris.")
-    assert "Question: Where is the tower?" in prompt
-    assert "Reference answer: Paris | Lutetia" in prompt
-    assert "Assistant's response: In Paris." in prompt
-    assert prompt.endswith("Reply with one word: yes or no.")
+def test_judge_prompt_is_longmemevals_default_template_word_for_word() -> None:
+    # The template of LongMemEval's evaluate_qa.py for single-session-user, -assistant and multi-session.
+    expected = (
+        "I will give you a question, a correct answer, and a response from a model. Please answer yes if the "
+        "response contains the correct answer. Otherwise, answer no. If the response is equivalent to the "
+        "correct answer or contains all the intermediate steps to get the correct answer, you should also "
+        "answer yes. If the response only contains a subset of the information required by the answer, answer "
+        "no. \n\nQuestion: Where is the tower?\n\nCorrect Answer: Paris | Lutetia\n\nModel Response: In Paris."
+        "\n\nIs the model response correct? Answer yes or no only."
+    )
+    assert judge_prompt("Where is the tower?", ["Paris", "Lutetia"], "In Paris.") == expected
+    for kind in ("single-session-user", "single-session-assistant", "multi-session", "", "unknown-type"):
+        assert judge_prompt("Where is the tower?", ["Paris", "Lutetia"], "In Paris.", question_type=kind) == expected
+
+
+@pytest.mark.parametrize(
+    ("question_type", "phrase", "gold_label"),
+    [
+        ("temporal-reasoning", "do not penalize off-by-one errors for the number of days", "Correct Answer:"),
+        ("knowledge-update", "as long as the updated answer is the required answer.\n\n", "Correct Answer:"),
+        ("single-session-preference", "recalls and utilizes the user's personal information correctly", "Rubric:"),
+    ],
+)
+def test_judge_prompt_per_question_type(question_type: str, phrase: str, gold_label: str) -> None:
+    prompt = judge_prompt("Q?", "gold", "resp", question_type=question_type)
+    assert phrase in prompt
+    assert f"\n\n{gold_label} gold\n\nModel Response: resp\n\n" in prompt
+    assert prompt.endswith("Is the model response correct? Answer yes or no only.")
 
 
 def test_judge_prompt_abstention_asks_whether_the_response_declines() -> None:
     normal = judge_prompt("What is my cat's name?", "never mentioned", "Tom")
     abstain = judge_prompt("What is my cat's name?", "never mentioned", "Tom", abstention=True)
     assert abstain != normal
-    assert "Why it cannot be answered: never mentioned" in abstain
-    assert "Reference answer" not in abstain
-    assert abstain.endswith("Reply with one word: yes or no.")
+    assert abstain.startswith("I will give you an unanswerable question, an explanation, and a response")
+    assert "\n\nExplanation: never mentioned\n\nModel Response: Tom\n\n" in abstain
+    assert abstain.endswith("Does the model correctly identify the question as unanswerable? Answer yes or no only.")
+    # The abstention template wins over the question type.
+    assert judge_prompt("Q", "x", "y", question_type="temporal-reasoning", abstention=True).startswith(
+        "I will give you an unanswerable question"
+    )
 
 
 # --------------------------------------------------------------------------------------------------

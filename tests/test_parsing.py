@@ -55,6 +55,45 @@ def test_qwen_agent_stops_at_return():
     assert calls_of(text) == [("f", {"a": "1"})]
 
 
+def test_qwen_agent_marker_text_inside_json_arguments_is_content():
+    # Issue 12: the marker inside a JSON string made a second, bogus call (and cost r2).
+    text = (
+        "✿FUNCTION✿: new_memory_insert\n"
+        '✿ARGS✿: {"memory_type": "semantic_memory", "content": "mentions ✿FUNCTION✿ inside"}'
+    )
+    assert calls_of(text) == [
+        ("new_memory_insert", {"memory_type": "semantic_memory", "content": "mentions ✿FUNCTION✿ inside"})
+    ]
+    # Every marker, with its colon, inside one argument string; the next real pair is still read.
+    content = "see ✿FUNCTION✿: x, ✿ARGS✿: {} and ✿RESULT✿: y"
+    text = (
+        f'✿FUNCTION✿: new_memory_insert\n✿ARGS✿: {{"memory_type": "episodic", "content": "{content}"}}\n'
+        '✿FUNCTION✿: memory_delete\n✿ARGS✿: {"memory_type": "core"}'
+    )
+    assert calls_of(text) == [
+        ("new_memory_insert", {"memory_type": "episodic", "content": content}),
+        ("memory_delete", {"memory_type": "core"}),
+    ]
+    # In a fenced argument block too.
+    text = '✿FUNCTION✿: f\n✿ARGS✿: ```json\n{"a": "x ✿ARGS✿ y"}\n```'
+    assert calls_of(text) == [("f", {"a": "x ✿ARGS✿ y"})]
+
+
+def test_marker_text_inside_hermes_or_bare_json_does_not_switch_format():
+    hermes = '<tool_call>{"name": "f", "arguments": {"content": "a ✿FUNCTION✿: b"}}</tool_call>'
+    assert calls_of(hermes) == [("f", {"content": "a ✿FUNCTION✿: b"})]
+    bare = '{"name": "f", "arguments": {"content": "✿ARGS✿: {}"}}'
+    assert calls_of(bare) == [("f", {"content": "✿ARGS✿: {}"})]
+    # A fenced Qwen-Agent reply is still read as Qwen-Agent.
+    assert calls_of('```\n✿FUNCTION✿: f\n✿ARGS✿: {"a": 1}\n```') == [("f", {"a": 1})]
+
+
+def test_qwen_agent_several_args_call_the_function_again():
+    # Qwen-Agent turns each ✿ARGS✿ after one ✿FUNCTION✿ into a call of that function.
+    text = '✿FUNCTION✿: new_memory_insert\n✿ARGS✿: {"content": "a"}\n✿ARGS✿: {"content": "b"}'
+    assert calls_of(text) == [("new_memory_insert", {"content": "a"}), ("new_memory_insert", {"content": "b"})]
+
+
 def test_qwen_agent_function_without_args_has_empty_arguments():
     assert calls_of("✿FUNCTION✿: memory_delete\nI will now delete.") == [("memory_delete", {})]
 
@@ -131,10 +170,16 @@ def test_qwen3_thinking_block_is_not_read():
     assert calls_of(text) == [("final", {"x": "1"})]
 
 
-def test_hermes_empty_block_is_a_failed_call():
-    [call] = parse_tool_calls("<tool_call></tool_call>")
-    assert (call.name, call.arguments, call.error) == ("", {}, "the <tool_call> block is empty")
-    assert call.raw == "<tool_call></tool_call>"
+def test_hermes_empty_block_is_not_a_call():
+    # Qwen-Agent's parser skips a block with nothing in it; a failed call would cost r2.
+    assert parse_tool_calls("<tool_call></tool_call>") == []
+    assert parse_tool_calls("<tool_call>\n  \n</tool_call>") == []
+    text = '<tool_call>{"name": "memory_delete", "arguments": {"memory_type": "core"}}</tool_call>\n'
+    assert calls_of(text + "<tool_call></tool_call>") == [("memory_delete", {"memory_type": "core"})]
+    assert calls_of(text + "<tool_call>") == [("memory_delete", {"memory_type": "core"})]
+    # A block with something unreadable in it is still a failed call.
+    [call] = parse_tool_calls("<tool_call>```json\n```</tool_call>")
+    assert (call.name, call.error) == ("", "the <tool_call> block is empty")
 
 
 def test_broken_block_reports_error_and_guesses_name():

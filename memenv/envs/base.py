@@ -21,6 +21,7 @@ from gymnasium import spaces
 from memenv import metrics, tokenizer
 from memenv.envs.spaces import AnyText
 from memenv.memory import Memory
+from memenv.metrics import check_profile
 from memenv.parsing import parse_tool_calls
 from memenv.qa import QA_SIGNALS, ContextFn, answer_questions, memory_context
 from memenv.readers import EvidenceReader, Reader
@@ -74,6 +75,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         feedback_tool_results: bool,
         system_prompt: str | None,
         render_mode: str | None,
+        scoring: str = "default",
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -117,6 +119,8 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self.feedback_tool_results = feedback_tool_results
         self.system_prompt = self._check_system_prompt(system_prompt)
         self.render_mode = render_mode
+        # Which evaluation protocol scores the questions (memenv.metrics.SCORING_PROFILES).
+        self.scoring = check_profile(scoring)
 
         self.observation_space = spaces.Dict({"chunk": AnyText(), "memory": AnyText()})
         self.action_space = AnyText()
@@ -237,7 +241,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         }
         qa = None
         if terminated:
-            qa = answer_questions(self.episode.questions, self._reader_context(), self.reader)
+            qa = answer_questions(self.episode.questions, self._reader_context(), self.reader, scoring=self.scoring)
             components["r1_qa"] = qa.signal(self.qa_signal)
             components["r3_compression"] = compression_reward(self.memory.tokens(), self._stream_tokens)
         reward = total_reward(components, self.beta, self.gamma)

@@ -162,6 +162,9 @@ class Mem1Env(MemoryEnv):
       ablations, small models); it may use ``{budget}``, ``{tool}`` and ``{argument}``; checked at
       construction.
     - ``render_mode``: ``"ansi"`` or None.
+    - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
+      :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
+      benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
 
     ## Version History
 
@@ -193,6 +196,7 @@ class Mem1Env(MemoryEnv):
         feedback_tool_results: bool = False,
         system_prompt: str | None = None,
         render_mode: str | None = None,
+        scoring: str = "default",
     ) -> None:
         self.memory_token_budget = memory_token_budget
         super().__init__(
@@ -216,6 +220,7 @@ class Mem1Env(MemoryEnv):
             feedback_tool_results=feedback_tool_results,
             system_prompt=system_prompt,
             render_mode=render_mode,
+            scoring=scoring,
         )
 
     def _parse(self, text: str) -> list[ToolCall]:

@@ -155,6 +155,9 @@ class MemAlphaEnv(MemoryEnv):
       ablations, small models); it must contain ``{memory}`` (the memory is shown there) and may use
       ``{core_limit}``; checked at construction.
     - ``render_mode``: ``"ansi"`` or None.
+    - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
+      :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
+      benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
 
     ## Version History
 
@@ -191,6 +194,7 @@ class MemAlphaEnv(MemoryEnv):
         feedback_tool_results: bool = False,
         system_prompt: str | None = None,
         render_mode: str | None = None,
+        scoring: str = "default",
     ) -> None:
         if unknown_id_delete not in ("error", "ignore"):
             raise ValueError(f"unknown_id_delete must be 'error' or 'ignore', got {unknown_id_delete!r}")
@@ -220,6 +224,7 @@ class MemAlphaEnv(MemoryEnv):
             feedback_tool_results=feedback_tool_results,
             system_prompt=system_prompt,
             render_mode=render_mode,
+            scoring=scoring,
         )
 
     def _new_memory(self, seed: int) -> Memory:

@@ -213,6 +213,9 @@ class MemoryR1Env(MemoryEnv):
       ablations, small models); it has no fields (write literal braces as ``{{ }}``); checked at
       construction.
     - ``render_mode``: ``"ansi"`` or None.
+    - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
+      :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
+      benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
 
     ## Version History
 
@@ -244,6 +247,7 @@ class MemoryR1Env(MemoryEnv):
         feedback_tool_results: bool = False,
         system_prompt: str | None = None,
         render_mode: str | None = None,
+        scoring: str = "default",
     ) -> None:
         if similar_k < 0:
             raise ValueError(f"similar_k must be >= 0, got {similar_k}")
@@ -268,6 +272,7 @@ class MemoryR1Env(MemoryEnv):
             feedback_tool_results=feedback_tool_results,
             system_prompt=system_prompt,
             render_mode=render_mode,
+            scoring=scoring,
         )
 
     # The base's reader context (core + BM25 top-``reader_top_k`` per list tier) is exactly the answer

@@ -46,8 +46,9 @@ class EvidenceReader(Reader):
       no example shares a word with the sample.
     * ``keyword_hit`` (summaries): the core, then the passages in order, joined by newlines and cut
       to ``summary_tokens`` tokens.
-    * any other metric (``subem``, ``normalized_subem``, ``token_f1``, ``bleu1``, ``llm_judge``: QA):
-      finds the evidence sentence, then answers with a short span of it typed to the question.
+    * any other metric (``subem``, ``normalized_subem``, ``exact_match``, ``token_f1``, ``bleu1``,
+      ``llm_judge``, ``recall_at_5``: QA): finds the evidence sentence, then answers with a short span
+      of it typed to the question.
 
       1. *Sentences.* The core and the passages are split into lines, then sentences (each distinct
          sentence once, in order). A line that is one bracketed expression holding a date

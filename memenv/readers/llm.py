@@ -10,6 +10,9 @@ Two prompt shapes, after the papers (our wording):
   memories that matter, then writes ``Answer: ...`` on its last line. The reader returns what follows the
   last ``Answer:`` (the whole reply when there is none), so the selection step is not scored as answer.
 
+Either way a reasoning block (``<think>...</think>``, Qwen3) is removed first, as a serving stack with a
+reasoning parser does; a reply whose reasoning never closes has no answer (``""``).
+
 Any :class:`memenv.llm.ChatModel` works: a local Hugging Face model, the embedded SmolLM2, or an
 OpenAI-compatible server (e.g. the Qwen3-32B reader Mem-α used, served by vLLM)::
 
@@ -19,8 +22,9 @@ OpenAI-compatible server (e.g. the Qwen3-32B reader Mem-α used, served by vLLM)
     reader = LLMReader(make_chat_model("hf:default"))
     reader.answer(question, context)
 
-:class:`LLMJudge` turns the same kind of model into the yes/no judge that :func:`memenv.metrics.score`
-accepts for the ``llm_judge`` metric (LongMemEval).
+:class:`LLMJudge` turns the same kind of model into the judge of the ``llm_judge`` questions: each scoring
+profile sends it its reference prompt (LongMemEval's per question type, Mem-α's, Mem0's) and reads the
+reply with its own verdict rule (:data:`memenv.metrics.JUDGE_TEMPLATES`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from collections.abc import Sequence
 
 from memenv import tokenizer
 from memenv.llm import ChatModel, Message
-from memenv.metrics import answer_tail, judge_prompt, parse_judge_verdict
+from memenv.metrics import answer_tail, judge_prompt, parse_judge_verdict, strip_reasoning
 from memenv.readers.base import Passage, Reader, ReaderContext
 from memenv.tasks.records import Question
 
@@ -218,6 +222,7 @@ class LLMReader(Reader):
         return answers
 
     def _final_answer(self, reply: str) -> str:
+        reply = strip_reasoning(reply)
         if self.style == "memory-r1":
             tail = answer_tail(reply)
             if tail is not None:
@@ -226,22 +231,32 @@ class LLMReader(Reader):
 
 
 class LLMJudge:
-    """A yes/no correctness judge (LongMemEval style) backed by a chat model.
+    """A correctness judge backed by a chat model (greedy decoding, so verdicts repeat).
 
-    An instance is a :data:`memenv.metrics.Judge`: call it as ``judge(question, answers, prediction)``
-    or pass it to ``memenv.metrics.score("llm_judge", ..., judge=judge)``. The prompt is
-    :func:`memenv.metrics.judge_prompt`; the verdict is read with
-    :func:`memenv.metrics.parse_judge_verdict` (unclear = no). Greedy decoding, so verdicts repeat.
+    It is a :class:`memenv.metrics.JudgeModel`: pass it as ``judge=`` to
+    :func:`memenv.metrics.score_question` (or :func:`memenv.qa.answer_questions`) and each scoring
+    profile sends :meth:`complete` its own reference prompt and reads the reply with its own verdict
+    rule and reply budget. Called directly, ``judge(question, answers, prediction)`` asks
+    LongMemEval's default prompt (:func:`memenv.metrics.judge_prompt`) and reads the first standalone
+    yes/no (:func:`memenv.metrics.parse_judge_verdict`; unclear = no).
+
+    Args:
+        model: the chat model that judges.
+        max_new_tokens: reply budget when the caller gives none (a profile gives its own: 10 tokens
+            for the yes/no protocols, as LongMemEval; 256 for Mem0's reason-then-label reply).
     """
 
-    def __init__(self, model: ChatModel, max_new_tokens: int = 8) -> None:
+    def __init__(self, model: ChatModel, max_new_tokens: int = 10) -> None:
         self.model = model
         self.max_new_tokens = max_new_tokens
 
+    def complete(self, prompt: str, max_new_tokens: int | None = None) -> str:
+        """The model's reply to ``prompt``, sent as one user message."""
+        budget = self.max_new_tokens if max_new_tokens is None else max_new_tokens
+        return self.model.generate([{"role": "user", "content": prompt}], max_new_tokens=budget)
+
     def __call__(self, question: str, answers: tuple[str, ...], prediction: str) -> bool:
-        prompt = judge_prompt(question, answers, prediction)
-        reply = self.model.generate([{"role": "user", "content": prompt}], max_new_tokens=self.max_new_tokens)
-        return parse_judge_verdict(reply)
+        return parse_judge_verdict(self.complete(judge_prompt(question, answers, prediction)))
 
 
 __all__ = [

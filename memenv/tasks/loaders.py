@@ -35,12 +35,17 @@ Sources and the schema each reads (one row-level parser per source; every record
 ``longmemeval``
     ``longmemeval_s`` / ``longmemeval_m`` / ``longmemeval_oracle`` JSON: one episode per entry, its
     ``haystack_sessions`` (with ``haystack_dates``) chunked like LoCoMo sessions, one question
-    whose metadata keeps ``question_type``, ``question_date``, ``abstention`` (id ends in
-    ``_abs``) and ``answer_session_ids``.
+    whose metadata keeps ``question_type``, ``question_date``, ``abstention`` (the id contains
+    ``_abs``, LongMemEval's rule) and ``answer_session_ids``.
+
+Every question's metadata also names its ``benchmark`` (the source above) and ``data_source`` (the
+sub-dataset), which the scoring profiles of :mod:`memenv.metrics` route on: by default each
+question is scored as its own paper's evaluation code scores it (see docs/scoring.md).
 
 Options (keyword arguments of :func:`load`): ``chunk_tokens`` (override the chunk budget of the
 sources that are chunked here; Memalpha chunks are used as shipped), ``include_adversarial``
-(LoCoMo), ``limit`` (read only the first N instances).
+(LoCoMo), ``limit`` (read only the first N instances), ``recsys_entities`` (MemoryAgentBench's
+``entity2id.json``, so recommendation answers are matched to movie names as MemoryAgentBench does).
 
 Errors: any problem with a file or a record raises :class:`memenv.errors.DatasetError` naming the
 file, the record (index and id) and the field, with what was expected. Every record is parsed
@@ -57,12 +62,14 @@ from typing import Any
 
 from memenv import tokenizer
 from memenv.errors import DatasetError, MemEnvError
+from memenv.metrics import METRICS as _METRIC_FUNCTIONS
+from memenv.metrics import load_recsys_catalog
 from memenv.tasks import chunking
 from memenv.tasks.records import COMPETENCIES, Episode, Question
 
 SOURCES = ("memalpha", "memoryagentbench", "locomo", "longmemeval")
 
-METRICS = ("subem", "normalized_subem", "boxed_label_em", "keyword_hit", "token_f1", "bleu1", "llm_judge")
+METRICS = tuple(_METRIC_FUNCTIONS)
 
 # MemoryAgentBench split name -> memenv competency.
 SPLIT_COMPETENCY = {
@@ -105,15 +112,18 @@ def metric_for_source(data_source: str) -> str:
     ``booksum``, ``infbench_sum*``                            ``keyword_hit``
     ``lme_*``, ``longmemeval*``                               ``llm_judge``
     ``ruler_*``, ``factconsolidation*``, ``eventqa*``,
-    ``infbench_qa*``, ``detective*``                          ``normalized_subem``
+    ``infbench_qa*``                                          ``normalized_subem``
+    ``detective*``                                            ``exact_match``
+    ``recsys*``                                               ``recall_at_5``
     ``locomo``                                                ``token_f1``
     anything else                                             ``subem``
     ========================================================  ====================
 
-    The MemoryAgentBench sets without a Mem-α metric (conflict resolution, EventQA, InfBench QA,
-    DetectiveQA) use MemoryAgentBench's own normalized SubEM. ``llm_judge`` falls back to
-    normalized SubEM offline (see :mod:`memenv.metrics`). Unknown names get plain SubEM, the most
-    lenient exact metric, rather than an error, so new data sources load.
+    This is the question's metric family (what a reader is asked for); the exact rule each source's
+    own evaluation applies (LoCoMo's category rules, Mem-α's per-source scoring, MemoryAgentBench's
+    answer parsing) is chosen at scoring time by :func:`memenv.metrics.score_question`. Unknown
+    names get plain SubEM, the most lenient exact metric, rather than an error, so new data sources
+    load.
     """
     name = data_source.strip().lower()
     if name.startswith(("icl_", "pubmed")) or name in ("ttl_train", "test_time_learning"):
@@ -122,7 +132,11 @@ def metric_for_source(data_source: str) -> str:
         return "keyword_hit"
     if name.startswith(("lme_", "longmemeval")):
         return "llm_judge"
-    if name.startswith(("ruler_", "factconsolidation", "eventqa", "infbench_qa", "detective")):
+    if name.startswith("detective"):
+        return "exact_match"
+    if name.startswith("recsys"):
+        return "recall_at_5"
+    if name.startswith(("ruler_", "factconsolidation", "eventqa", "infbench_qa")):
         return "normalized_subem"
     if name in ("conflict_resolution", "cr_train"):
         return "normalized_subem"
@@ -281,6 +295,8 @@ def parse_memalpha_row(record: _Record) -> Episode:
     qas = record.check_list("questions_and_answers", record.json_field("questions_and_answers"))
     metadata = record.json_field("metadata", required=False, default={})
     metadata = _decode_tuples(dict(record.check_dict("metadata", {} if metadata is None else metadata)))
+    # A row memenv wrote keeps its questions' metadata as saved; a Mem-α row is scored as Mem-α scores it.
+    native = _MEMENV_KEY not in metadata
     memenv_block = record.check_dict(f"metadata.{_MEMENV_KEY}", metadata.pop(_MEMENV_KEY, {}))
     competency = memenv_block.get("competency") or competency_for_source(data_source)
     record.check_string(f"metadata.{_MEMENV_KEY}.competency", competency)
@@ -289,7 +305,9 @@ def parse_memalpha_row(record: _Record) -> Episode:
         metadata["prompt"] = prompt
     default_metric = metric_for_source(data_source)
     questions = tuple(
-        _memalpha_question(record, f"questions_and_answers[{i}]", qa, default_metric, chunks)
+        _memalpha_question(
+            record, f"questions_and_answers[{i}]", qa, default_metric, chunks, data_source if native else None
+        )
         for i, qa in enumerate(qas)
     )
     for field, actual in (("num_chunks", len(chunks)), ("num_questions", len(qas))):
@@ -315,7 +333,9 @@ def _is_integer(value: Any) -> bool:
     return type(value).__name__.startswith(("int", "uint")) and hasattr(value, "__index__")
 
 
-def _memalpha_question(record: _Record, field: str, qa: Any, default_metric: str, chunks: Sequence[str]) -> Question:
+def _memalpha_question(
+    record: _Record, field: str, qa: Any, default_metric: str, chunks: Sequence[str], data_source: str | None
+) -> Question:
     qa = record.check_dict(field, qa)
     if "question" not in qa:
         raise record.error(f"{field}.question", "missing required field")
@@ -342,6 +362,9 @@ def _memalpha_question(record: _Record, field: str, qa: Any, default_metric: str
         evidence = (chunks[index],) if valid else ()
         if index is not None and not valid:
             meta["evidence_unresolved"] = 1
+    if data_source is not None:  # a Mem-α row is scored as Mem-α scores its data_source
+        meta.setdefault("benchmark", "memalpha")
+        meta.setdefault("data_source", data_source)
     return Question(question, answers, metric, category=category, hops=hops, metadata=meta, evidence=evidence)
 
 
@@ -444,7 +467,9 @@ _MAB_PER_QUESTION = {
 }
 
 
-def parse_memoryagentbench_row(record: _Record, split: str | None, chunk_tokens: int | None = None) -> Episode:
+def parse_memoryagentbench_row(
+    record: _Record, split: str | None, chunk_tokens: int | None = None, recsys_entities: str | Path | None = None
+) -> Episode:
     """One MemoryAgentBench row -> Episode (context sentence-packed; one alias list per question)."""
     context = record.string("context")
     questions_raw = record.check_list("questions", record.get("questions"))
@@ -475,8 +500,11 @@ def parse_memoryagentbench_row(record: _Record, split: str | None, chunk_tokens:
         question = record.check_string(f"questions[{i}]", text)
         answers = record.answers(f"answers[{i}]", gold)
         meta = {single: _plain(values[i]) for single, values in per_question.items()}
-        if "question_id" in meta and str(meta["question_id"]).endswith("_abs"):
+        meta |= {"benchmark": "memoryagentbench", "data_source": source}
+        if "question_id" in meta and "_abs" in str(meta["question_id"]):
             meta["abstention"] = True
+        if recsys_entities is not None and metric == "recall_at_5":
+            meta["catalog"] = str(recsys_entities)
         # The leaderboard breaks scores down by category: a question type where the row has one, else the
         # MemoryAgentBench competency (its split).
         category = str(meta.get("question_type", "") or "") or competency
@@ -635,6 +663,7 @@ def _locomo_question(record: _Record, field: str, qa: Any, turn_texts: dict[tupl
     category = LOCOMO_CATEGORIES[number]
     evidence = record.check_list(f"{field}.evidence", qa.get("evidence", []), nonempty=False)
     meta: dict[str, Any] = {"locomo_category": number, "evidence": [str(e) for e in evidence]}
+    meta |= {"benchmark": "locomo", "data_source": "locomo"}
     # The turns the evidence ids name, each once; ids that name no turn of the conversation are counted.
     keys = [key for e in evidence for key in _dia_keys(str(e))]
     resolved = tuple(dict.fromkeys(turn_texts[key] for key in keys if key in turn_texts))
@@ -705,7 +734,9 @@ def parse_longmemeval_entry(record: _Record, chunk_tokens: int | None = None) ->
         "question_id": question_id,
         "question_type": question_type,
         "question_date": question_date,
-        "abstention": question_id.endswith("_abs"),
+        "abstention": "_abs" in question_id,
+        "benchmark": "longmemeval",
+        "data_source": "longmemeval",
         "answer_session_ids": [str(s) for s in answer_session_ids],
     }
     budget = chunk_tokens or LARGE_CHUNK_TOKENS
@@ -853,6 +884,7 @@ def load(
     chunk_tokens: int | None = None,
     include_adversarial: bool = False,
     limit: int | None = None,
+    recsys_entities: str | Path | None = None,
 ) -> list[Episode]:
     """Load a published dataset as a list of episodes.
 
@@ -870,6 +902,9 @@ def load(
             its chunks and ignores it.
         include_adversarial: keep LoCoMo category-5 questions (scored by SubEM on "not mentioned").
         limit: read only the first ``limit`` instances (over all files, in order).
+        recsys_entities: MemoryAgentBench's ``entity2id.json``; recommendation questions
+            (``recsys*``) then carry it as ``metadata["catalog"]``, so Recall@5 maps gold ids to movie
+            names and snaps each recommendation to its nearest name, as MemoryAgentBench does.
 
     Raises:
         DatasetError: a file or record does not match the schema (names file, record, field).
@@ -881,7 +916,9 @@ def load(
         raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
-    parse = _parser(source, chunk_tokens, include_adversarial)
+    if recsys_entities is not None:
+        load_recsys_catalog(str(recsys_entities))  # fail now, naming the file, not at scoring time
+    parse = _parser(source, chunk_tokens, include_adversarial, recsys_entities)
     id_field = {"memalpha": "instance_id", "locomo": "sample_id", "longmemeval": "question_id"}.get(source)
     episodes: list[Episode] = []
     for name, file_split, records in _sources_of_records(path_or_id, split):
@@ -901,12 +938,12 @@ def load(
 
 
 def _parser(
-    source: str, chunk_tokens: int | None, include_adversarial: bool
+    source: str, chunk_tokens: int | None, include_adversarial: bool, recsys_entities: str | Path | None = None
 ) -> Callable[[_Record, str | None], Episode]:
     if source == "memalpha":
         return lambda record, _split: parse_memalpha_row(record)
     if source == "memoryagentbench":
-        return lambda record, split: parse_memoryagentbench_row(record, split, chunk_tokens)
+        return lambda record, split: parse_memoryagentbench_row(record, split, chunk_tokens, recsys_entities)
     if source == "locomo":
         return lambda record, _split: parse_locomo_sample(record, chunk_tokens, include_adversarial)
     return lambda record, _split: parse_longmemeval_entry(record, chunk_tokens)
