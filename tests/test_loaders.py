@@ -755,3 +755,18 @@ def test_recsys_rows_carry_the_entity_catalog(tmp_path):
     bad.write_text("[1, 2]")
     with pytest.raises(ValueError, match="entity -> id"):
         load("memoryagentbench", data, recsys_entities=bad)
+
+
+def test_the_locomo_like_benchmark_file_is_schema_true(tmp_path):
+    from benchmarks.locomo_like import main as make_locomo_like
+
+    out = tmp_path / "like.json"
+    assert make_locomo_like(["--out", str(out), "--conversations", "2", "--sessions", "6"]) == 0
+    episodes = load("locomo", out, include_adversarial=True)
+    assert [e.id for e in episodes] == ["like-0", "like-1"]
+    questions = [q for e in episodes for q in e.questions]
+    assert {q.category for q in questions} >= {"temporal", "single_hop"}
+    assert all(q.evidence and "evidence_unresolved" not in q.metadata for q in questions)
+    assert all(chunk.startswith("[Dialogue at ") for e in episodes for chunk in e.chunks)
+    make_locomo_like(["--out", str(tmp_path / "again.json"), "--conversations", "2", "--sessions", "6"])
+    assert (tmp_path / "again.json").read_text() == out.read_text()  # deterministic

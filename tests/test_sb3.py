@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -66,3 +67,23 @@ def test_ppo_beats_random_on_held_out_episodes():
     )  # fmt: skip
     assert set(result) == {"ppo", "random"} | {f"always_{op}" for op in SUPPORTED["mem_alpha"]}
     assert result["ppo"] > result["random"]
+
+
+def test_the_example_trains_on_a_reader_free_recall():
+    example = load_example()
+    env = example.make_env(example.Args(qa_signal="answer_recall"))
+    assert env.unwrapped.qa_signal == "answer_recall"
+    env.reset(seed=0)
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step(2)  # store_facts
+        done = terminated or truncated
+    assert info["reward_components"]["r1_qa"] == info["qa"]["answer_recall"] > 0
+
+
+@pytest.mark.skipif(os.environ.get("MEMENV_SLOW") != "1", reason="about 4 minutes; set MEMENV_SLOW=1")
+def test_ppo_on_answer_recall_beats_every_fixed_policy():
+    example = load_example()
+    result = example.main(["--timesteps", "80000", "--seed", "0", "--curve-every", "0", "--qa-signal", "answer_recall"])
+    best_fixed = max(v for k, v in result.items() if k != "ppo")
+    assert result["ppo"] > best_fixed
