@@ -43,6 +43,10 @@ WRONG_VALUES = [
     ({"reader_top_k": -1}, "reader_top_k must be >= 0"),
     ({"max_memory_tokens": 0}, "max_memory_tokens must be >= 1"),
     ({"episodes": []}, "episodes is empty"),
+    (
+        {"episodes": [EPISODE.__class__("x", ("ok", "cut \ud83d"), EPISODE.questions, "accurate_retrieval")]},
+        "lone surrogate",
+    ),
 ]
 
 

@@ -205,3 +205,17 @@ def test_caps_are_checked_options(option):
         gym.make("MEM1-v0", **{option: 0})
     with pytest.raises(TypeError, match=f"{option} must be an int"):
         gym.make("MEM1-v0", **{option: 1.5})
+
+
+# --- item 3: a huge whitespace run (tiktoken panicked) through env.step and memenv.tasks.load ---------
+
+
+def test_a_million_whitespace_reply_is_stored_without_a_panic():
+    env = gym.make("MEM1-v0", **SMALL, max_reply_chars=2_000_000, max_entry_chars=2_000_000)
+    env.reset(seed=0)
+    try:
+        _, _, _, _, info = env.step("Alice" + " " * 1_000_000 + "lives in Berlin.")  # a plain reply is enough
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        pytest.fail(f"env.step raised {type(exc).__name__}")
+    assert info["tool_results"][0]["ok"]
+    assert env.unwrapped.memory.core.startswith("Alice") and 0 < env.unwrapped.memory.tokens("core") <= 1024

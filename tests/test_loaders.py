@@ -873,3 +873,17 @@ def test_locomo_zero_padded_session_keys_load_like_plain_ones(tmp_path):
     padded = load("locomo", path)[0]
     plain = load("locomo", LOCOMO)[0]
     assert padded.chunks == plain.chunks and padded.questions == plain.questions
+
+
+def test_a_million_whitespace_turn_loads_without_a_panic(tmp_path):
+    path = _mutated(
+        tmp_path,
+        LOCOMO,
+        0,
+        lambda r: r["conversation"]["session_1"][0].__setitem__("text", "hi" + " " * 1_000_000 + "there"),
+    )
+    try:
+        episode = load("locomo", path)[0]
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        pytest.fail(f"load raised {type(exc).__name__}")
+    assert any("hi" in chunk for chunk in episode.chunks)

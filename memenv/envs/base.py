@@ -21,6 +21,7 @@ from gymnasium import spaces
 from memenv import metrics, tokenizer
 from memenv.envs.options import (
     check_bool,
+    check_episode,
     check_episodes,
     check_int,
     check_judge,
@@ -232,6 +233,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             self.episode = options["episode"]
             if not isinstance(self.episode, Episode):
                 raise TypeError(f"options['episode'] must be a memenv.tasks.Episode, got {type(self.episode).__name__}")
+            check_episode(self.episode, "options['episode']")
         elif self.episodes is not None:
             self.episode = self.episodes[int(self.np_random.integers(len(self.episodes)))]
         else:

@@ -114,8 +114,10 @@ class MemAlphaEnv(MemoryEnv):
 
     Every step: ``messages``, ``tools``, ``tool_results`` (one record per call: name, arguments,
     ok, error kind — ``parse_error``, ``unknown_tool``, ``missing_argument``,
-    ``invalid_argument``, ``unknown_id``, ``duplicate``, ``core_insert`` — message, memory_id),
-    ``parse_error`` (why calls could not be read, or None), ``reward_components``, ``step``,
+    ``invalid_argument``, ``unknown_id``, ``duplicate``, ``core_insert``, ``over_budget``,
+    ``too_long``, or for a whole refused reply ``reply_too_long`` / ``too_many_calls`` — message,
+    memory_id; arguments are a fresh copy with well-formed text, so ``info`` always pickles and
+    encodes as UTF-8), ``parse_error`` (why calls could not be read, or None), ``reward_components``, ``step``,
     ``num_chunks``, ``memory_tokens``, ``competency``, ``episode_id``. Last step: ``qa`` and
     ``memory`` (the final memory as plain data).
 

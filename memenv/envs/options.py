@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from memenv.envs.spaces import MAX_TEXT_LENGTH
+from memenv.limits import well_formed
 from memenv.tasks import Episode
 
 
@@ -90,7 +91,7 @@ def check_episodes(value: Any) -> list[Episode] | None:
 
 
 def check_episode(episode: Episode, where: str) -> None:
-    """Chunks must be strings the observation space can hold."""
+    """Chunks must be well-formed strings the observation space can hold (and a model can read)."""
     for j, chunk in enumerate(episode.chunks):
         if not isinstance(chunk, str):
             raise TypeError(f"{where}.chunks[{j}] must be a str, got {type(chunk).__name__}")
@@ -99,3 +100,5 @@ def check_episode(episode: Episode, where: str) -> None:
                 f"{where}.chunks[{j}] has {len(chunk):,} characters, over the observation space's "
                 f"{MAX_TEXT_LENGTH:,}; split the stream into smaller chunks"
             )
+        if well_formed(chunk) is not chunk:
+            raise ValueError(f"{where}.chunks[{j}] is not valid Unicode (it holds a lone surrogate)")
