@@ -166,6 +166,7 @@ def test_bad_arguments_raise(kwargs, message):
         "{draft} Caroline moved to Berlin in 2019.",
         '{"memory": [{"event": "ADD", "text": "Caroline moved to Berlin."}]}',  # JSON, but no call in it
         "[1, 2, 3] are the lucky numbers.",
+        '{"name": "Caroline", "city": "Berlin"}',  # a JSON record, not a call
     ],
 )
 def test_plain_paragraph_starting_with_a_bracket_is_kept(paragraph):
@@ -179,7 +180,7 @@ def test_a_json_call_that_names_a_tool_is_still_a_call():
     env = fresh()
     _, _, _, _, info = env.step('{"name": "memory_rewrite", "arguments": {"new_memory": "from json"}}')
     assert env.unwrapped.memory.core == "from json"
-    _, _, _, _, info = env.step('[{"name": "memory_wipe", "arguments": {}}]')
+    _, _, _, _, info = env.step('[{"name": "memory_wipe", "arguments": {"all": true}}]')
     assert [r["error"] for r in info["tool_results"]] == ["unknown_tool"]
     assert env.unwrapped.memory.core == "from json"
 

@@ -67,9 +67,10 @@ def parse_reply(text: str) -> list[ToolCall]:
         return []
     if paragraph.startswith(("{", "[")):
         calls = parse_tool_calls(paragraph)
-        # Only a JSON call that names a tool is a call: a dialogue header such as "[Dialogue at ...]"
-        # or a note in braces is the paragraph itself.
-        if any(call.name for call in calls):
+        # Only JSON shaped like a call is a call: it names memory_rewrite, or names a tool and passes it
+        # arguments. A dialogue header ("[Dialogue at ...]"), a note in braces or a JSON record such as
+        # {"name": "Caroline", "city": "Berlin"} is the paragraph itself.
+        if any(call.name == REWRITE_TOOL or (call.name and (call.arguments or call.error)) for call in calls):
             return calls
     return [ToolCall(REWRITE_TOOL, {REWRITE_ARGUMENT: paragraph}, raw=text)]
 
@@ -124,12 +125,13 @@ class Mem1Env(MemoryEnv):
     - A tool call — ``<tool_call>{"name": "memory_rewrite", "arguments": {"new_memory": ...}}
       </tool_call>``, a Qwen-Agent ``✿FUNCTION✿``/``✿ARGS✿`` pair, or a reply that is a JSON call
       object/list — is read with :func:`memenv.parsing.parse_tool_calls` whenever such markers are
-      present, or the reply starts with ``{`` / ``[`` and holds a JSON call that names a tool. Several
-      calls run in order (the last wins). Another tool name is ``unknown_tool``, a missing
+      present, or the reply starts with ``{`` / ``[`` and holds a JSON call: one that names
+      ``memory_rewrite``, or names a tool and gives it arguments. Several calls run in order (the last
+      wins). Another tool name is ``unknown_tool``, a missing
       ``new_memory`` is ``missing_argument``, a non-string one ``invalid_argument``, unreadable JSON
       inside markers ``parse_error``; none of them changes the paragraph. A reply that starts with
-      ``[`` / ``{`` but names no tool — a ``[Dialogue at ...]`` header, a note in braces — is plain
-      text like any other.
+      ``[`` / ``{`` but holds no call — a ``[Dialogue at ...]`` header, a note in braces, a JSON
+      record such as ``{"name": "Caroline", "city": "Berlin"}`` — is plain text like any other.
     - A policy that copies chunk text into its paragraph should reply with
       :func:`paragraph_reply`, which wraps text that would otherwise read as calls in an explicit,
       escaped ``memory_rewrite`` call: chunk text is data, never executed.
