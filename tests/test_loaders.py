@@ -707,7 +707,10 @@ def test_memalpha_evidence_idx_is_the_chunk_and_evidence_survives_a_round_trip(t
     assert broken.questions[0].evidence == () and broken.questions[0].metadata["evidence_unresolved"] == 1
 
     episode = Episode(
-        "e", ("chunk one", "chunk two"), (Question("q?", ("a",), "subem", evidence=("the fact a.", "b")),), "x"
+        "e",
+        ("chunk one", "chunk two"),
+        (Question("q?", ("a",), "subem", evidence=("the fact a.", "b")),),
+        "accurate_retrieval",
     )
     path = loaders.save_memalpha([episode], tmp_path / "out.parquet")
     assert load("memalpha", path)[0].questions[0].evidence == ("the fact a.", "b")
