@@ -38,6 +38,7 @@ from typing import Any
 
 from baselines.facts import diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
 from memenv import tokenizer
+from memenv.envs.mem1 import paragraph_reply
 
 
 def merge_units(kept: list[str], new: list[str]) -> list[str]:
@@ -113,7 +114,8 @@ class Mem1Rewriter:
         if not units:
             return ""
         kept = select_units(units, unit_scores(units, self.recency), self.budget_tokens - self.margin_tokens)
-        return "\n".join(kept)
+        # Chunk text in the paragraph must stay data: text that would read as a call goes in an escaped one.
+        return paragraph_reply("\n".join(kept))
 
 
 mem1_heuristic = Mem1Rewriter()

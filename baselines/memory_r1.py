@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baselines.facts import diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
+from memenv.parsing import dump_json
 
 
 def shown_entries(view: str) -> list[tuple[str, str]]:
@@ -122,7 +123,8 @@ class MemoryR1Manager:
                 changed.op = {"id": changed.id, "text": unit, "event": "UPDATE", "old_memory": changed.text}
                 ops.append(changed.op)
             changed.text, changed.words = unit, words
-        return json.dumps({"memory": ops}, ensure_ascii=False) if ops else ""
+        # dump_json escapes "<" and "✿", so chunk text in a fact can never pass for a call marker.
+        return dump_json({"memory": ops}) if ops else ""
 
 
 memory_r1_heuristic = MemoryR1Manager()

@@ -54,6 +54,7 @@ SYSTEM_PROMPT = (
 
 DEMO = {
     "output_dir": "runs/grpo_demo",
+    "overwrite": True,  # a rerun of the demo starts over
     "model": "default",
     "threads": 2,
     "dtype": "bfloat16",

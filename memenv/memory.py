@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memenv import tokenizer
+from memenv.limits import MAX_ENTRY_CHARS, well_formed
 from memenv.retrieval import BM25Index
 
 TIERS = ("core", "semantic", "episodic")
@@ -34,6 +35,7 @@ UNKNOWN_ID = "unknown_id"
 DUPLICATE = "duplicate"
 CORE_INSERT = "core_insert"
 OVER_BUDGET = "over_budget"
+TOO_LONG = "too_long"
 
 
 @dataclass(frozen=True)
@@ -63,17 +65,31 @@ class Memory:
         token_budget: a cap on the whole memory (all tiers). A write that would leave the memory above
             it *and* larger than before is refused with ``over_budget``; shrinking writes always pass.
             ``None`` (default): no cap beyond the core's.
+        max_entry_chars: the longest text one write may carry (an entry, or the core before it is cut
+            to its token cap); a longer one is refused with ``too_long`` before it is tokenised.
+
+    Text is stored as well-formed Unicode: lone surrogates become U+FFFD
+    (:func:`memenv.limits.well_formed`), so the memory always encodes as UTF-8.
     """
 
     def __init__(
-        self, *, core_token_limit: int = 512, seed: int = 0, indexed: bool = False, token_budget: int | None = None
+        self,
+        *,
+        core_token_limit: int = 512,
+        seed: int = 0,
+        indexed: bool = False,
+        token_budget: int | None = None,
+        max_entry_chars: int = MAX_ENTRY_CHARS,
     ) -> None:
         if core_token_limit < tokenizer.count_tokens(TRUNCATION_MARKER) + 1:
             raise ValueError(f"core_token_limit must leave room for the truncation marker, got {core_token_limit}")
         if token_budget is not None and token_budget < 1:
             raise ValueError(f"token_budget must be >= 1 or None, got {token_budget}")
+        if max_entry_chars < 1:
+            raise ValueError(f"max_entry_chars must be >= 1, got {max_entry_chars}")
         self.core_token_limit = core_token_limit
         self.token_budget = token_budget
+        self.max_entry_chars = max_entry_chars
         self._core = ""
         self._core_tokens = 0
         # id -> entry; dicts keep insertion order and delete in O(1).
@@ -130,7 +146,7 @@ class Memory:
         if tier == "core":
             raise MemoryOpError(CORE_INSERT, "the core memory takes memory_update, not new_memory_insert")
         entries = self._list(tier)
-        text = _clean(text, "content")
+        text = self._clean(text, "content")
         if text in self._texts[tier]:
             raise MemoryOpError(DUPLICATE, f"{tier} memory already holds this text as [{self._texts[tier][text]}]")
         tokens = tokenizer.count_tokens(text)
@@ -154,7 +170,7 @@ class Memory:
         old = entries.get(memory_id)
         if old is None:
             raise MemoryOpError(UNKNOWN_ID, f"{tier} memory has no entry [{memory_id}]")
-        text = _clean(text, "new_content")
+        text = self._clean(text, "new_content")
         holder = self._texts[tier].get(text)
         if holder is not None and holder != memory_id:
             raise MemoryOpError(DUPLICATE, f"{tier} memory already holds this text as [{holder}]")
@@ -191,7 +207,8 @@ class Memory:
         """Replace the core; returns whether it had to be truncated to the cap."""
         if not isinstance(text, str):
             raise MemoryOpError(INVALID_ARGUMENT, f"new_content must be a string, got {type(text).__name__}")
-        text, cut = tokenizer.truncate(text, self.core_token_limit, TRUNCATION_MARKER)
+        self._check_length(text, "new_content")
+        text, cut = tokenizer.truncate(well_formed(text), self.core_token_limit, TRUNCATION_MARKER)
         tokens = tokenizer.count_tokens(text)
         self._check_budget(tokens - self._core_tokens)
         self._core, self._core_tokens = text, tokens
@@ -227,6 +244,21 @@ class Memory:
 
     # -- internals ---------------------------------------------------------------------------------
 
+    def _clean(self, text: object, argument: str) -> str:
+        if not isinstance(text, str):
+            raise MemoryOpError(INVALID_ARGUMENT, f"{argument} must be a string, got {type(text).__name__}")
+        self._check_length(text, argument)
+        text = well_formed(text).strip()
+        if not text:
+            raise MemoryOpError(INVALID_ARGUMENT, f"{argument} is empty")
+        return text
+
+    def _check_length(self, text: str, argument: str) -> None:
+        if len(text) > self.max_entry_chars:
+            raise MemoryOpError(
+                TOO_LONG, f"{argument} has {len(text):,} characters, over the cap of {self.max_entry_chars:,} per entry"
+            )
+
     def _check_budget(self, growth: int) -> None:
         """Refuse a write that would grow the memory past :attr:`token_budget` (before anything changes)."""
         if self.token_budget is None or growth <= 0:
@@ -254,15 +286,6 @@ class Memory:
             if candidate not in self._used_ids:
                 self._used_ids.add(candidate)
                 return candidate
-
-
-def _clean(text: object, argument: str) -> str:
-    if not isinstance(text, str):
-        raise MemoryOpError(INVALID_ARGUMENT, f"{argument} must be a string, got {type(text).__name__}")
-    text = text.strip()
-    if not text:
-        raise MemoryOpError(INVALID_ARGUMENT, f"{argument} is empty")
-    return text
 
 
 def normalize_id(memory_id: object) -> str | None:

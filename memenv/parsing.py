@@ -504,7 +504,15 @@ def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple
     return name, arguments
 
 
-def _dumps(value: Any) -> str:
-    # "<" and "✿" only ever occur inside JSON strings here, so escaping them keeps the JSON equal while
-    # no argument text can look like <tool_call>, </think>, <tool_response> or a ✿ marker.
+def dump_json(value: Any) -> str:
+    """``value`` as JSON text in which no string can pass for a call marker.
+
+    Written with ``ensure_ascii=False``, except that ``<`` and ``✿`` are escaped as ``\\u003c`` and
+    ``\\u273f``: they only ever occur inside JSON strings, so the JSON decodes to the same value while
+    no text in it can look like ``<tool_call>``, ``</think>``, ``<tool_response>`` or a ``✿`` marker.
+    Policies that put chunk text into a JSON reply use it, so chunk text stays data.
+    """
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace("✿", "\\u273f")
+
+
+_dumps = dump_json

@@ -20,6 +20,7 @@ from memenv.memory import (
     INVALID_ARGUMENT,
     MISSING_ARGUMENT,
     OVER_BUDGET,
+    TOO_LONG,
     UNKNOWN_ID,
     Memory,
     MemoryOpError,
@@ -30,6 +31,9 @@ from memenv.memory import (
 # Why a call failed; ``None`` on success. Stable strings: trainers and tests match on them.
 PARSE_ERROR = "parse_error"
 UNKNOWN_TOOL = "unknown_tool"
+# A whole reply refused before any of its calls ran (see memenv.limits for the caps).
+REPLY_TOO_LONG = "reply_too_long"
+TOO_MANY_CALLS = "too_many_calls"
 ERROR_KINDS = (
     PARSE_ERROR,
     UNKNOWN_TOOL,
@@ -39,6 +43,9 @@ ERROR_KINDS = (
     DUPLICATE,
     CORE_INSERT,
     OVER_BUDGET,
+    TOO_LONG,
+    REPLY_TOO_LONG,
+    TOO_MANY_CALLS,
 )
 
 

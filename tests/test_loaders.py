@@ -707,7 +707,10 @@ def test_memalpha_evidence_idx_is_the_chunk_and_evidence_survives_a_round_trip(t
     assert broken.questions[0].evidence == () and broken.questions[0].metadata["evidence_unresolved"] == 1
 
     episode = Episode(
-        "e", ("chunk one", "chunk two"), (Question("q?", ("a",), "subem", evidence=("the fact a.", "b")),), "x"
+        "e",
+        ("chunk one", "chunk two"),
+        (Question("q?", ("a",), "subem", evidence=("the fact a.", "b")),),
+        "accurate_retrieval",
     )
     path = loaders.save_memalpha([episode], tmp_path / "out.parquet")
     assert load("memalpha", path)[0].questions[0].evidence == ("the fact a.", "b")
@@ -770,3 +773,120 @@ def test_the_locomo_like_benchmark_file_is_schema_true(tmp_path):
     assert all(chunk.startswith("[Dialogue at ") for e in episodes for chunk in e.chunks)
     make_locomo_like(["--out", str(tmp_path / "again.json"), "--conversations", "2", "--sessions", "6"])
     assert (tmp_path / "again.json").read_text() == out.read_text()  # deterministic
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue 13, item 8: the last loader errors that were not DatasetError, and values accepted silently.
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def _rename_sessions(row):
+    conversation = row["conversation"]
+    for n in (1, 2):
+        conversation[f"session_0{n}"] = conversation.pop(f"session_{n}")
+        conversation[f"session_0{n}_date_time"] = conversation.pop(f"session_{n}_date_time")
+
+
+HARDENED = [
+    # (source, fixture, record index, mutation, record label, field, words in the problem)
+    (
+        "locomo",
+        LOCOMO,
+        0,
+        lambda r: r["qa"][2].__setitem__("category", [3]),
+        "0 (sample_id='conv-1')",
+        "qa[2].category",
+        "integer 1-5, got list",
+    ),
+    (
+        "locomo",
+        LOCOMO,
+        0,
+        lambda r: r["conversation"].__setitem__("session_01", r["conversation"]["session_1"]),
+        "0 (sample_id='conv-1')",
+        "conversation.session_01",
+        "session 1 appears twice",
+    ),
+    (
+        "memalpha",
+        MEMALPHA_TRAIN,
+        0,
+        _set("metadata", json.dumps({"memenv": {"competency": "telepathy"}})),
+        "0 (instance_id='squad-0')",
+        "metadata.memenv.competency",
+        "expected one of accurate_retrieval",
+    ),
+    (
+        "memalpha",
+        MEMALPHA_TRAIN,
+        0,
+        _set("metadata", DEEP_JSON),
+        "0 (instance_id='squad-0')",
+        "metadata",
+        "nested too deeply",
+    ),
+    (
+        "memalpha",
+        MEMALPHA_TRAIN,
+        0,
+        _set("chunks", json.dumps(["fine", "cut \ud83d"])),
+        "0 (instance_id='squad-0')",
+        "chunks[1]",
+        "lone surrogate (\\ud83d) at character 4",
+    ),
+    (
+        "longmemeval",
+        LONGMEMEVAL,
+        0,
+        _set("answer", float("nan")),
+        "0 (question_id='a1b2c3')",
+        "answer",
+        "got the number nan",
+    ),
+    (
+        "longmemeval",
+        LONGMEMEVAL,
+        0,
+        _set("answer", [3, float("inf")]),
+        "0 (question_id='a1b2c3')",
+        "answer[1]",
+        "got the number inf",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "fixture", "index", "mutate", "record", "field", "problem"), HARDENED)
+def test_hardened_record_errors_are_dataset_errors(tmp_path, source, fixture, index, mutate, record, field, problem):
+    test_malformed_record_raises_one_clear_error(tmp_path, source, fixture, index, mutate, record, field, problem)
+
+
+def test_deeply_nested_file_is_a_dataset_error(tmp_path):
+    for name, text in (("deep.json", DEEP_JSON), ("deep.jsonl", '{"a": 1}\n' + DEEP_JSON + "\n")):
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(DatasetError, match="nested too deeply") as caught:
+            load("locomo", path)
+        assert caught.value.path == str(path)
+    assert caught.value.record == "line 2"
+
+
+def test_locomo_zero_padded_session_keys_load_like_plain_ones(tmp_path):
+    path = _mutated(tmp_path, LOCOMO, 0, _rename_sessions)
+    padded = load("locomo", path)[0]
+    plain = load("locomo", LOCOMO)[0]
+    assert padded.chunks == plain.chunks and padded.questions == plain.questions
+
+
+def test_a_million_whitespace_turn_loads_without_a_panic(tmp_path):
+    path = _mutated(
+        tmp_path,
+        LOCOMO,
+        0,
+        lambda r: r["conversation"]["session_1"][0].__setitem__("text", "hi" + " " * 1_000_000 + "there"),
+    )
+    try:
+        episode = load("locomo", path)[0]
+    except BaseException as exc:  # pyo3's PanicException is a BaseException
+        pytest.fail(f"load raised {type(exc).__name__}")
+    assert any("hi" in chunk for chunk in episode.chunks)

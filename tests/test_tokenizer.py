@@ -49,3 +49,25 @@ def test_truncate_respects_the_limit_and_marks_the_cut(limit):
     assert tokenizer.truncate("short", 10) == ("short", False)
     with pytest.raises(ValueError):
         tokenizer.truncate("x", -1)
+
+
+# Issue 13, item 3: a million-character whitespace run made tiktoken panic (a BaseException).
+@pytest.mark.parametrize("run", [" ", " \t\n\u3000"])
+def test_huge_whitespace_runs_encode_without_a_panic(run):
+    text = "start" + run * (1_000_000 // len(run)) + "end"
+    try:
+        ids = tokenizer.encode(text)
+    except BaseException as exc:  # PanicException is not an Exception
+        pytest.fail(f"encoding raised {type(exc).__name__}")
+    assert tokenizer.decode(ids) == text
+    assert tokenizer.count_tokens_batch([text]) == [len(ids)]
+    cut, was_cut = tokenizer.truncate(text, 64, marker=" [cut]")
+    assert was_cut and cut.startswith("start") and tokenizer.count_tokens(cut) <= 64
+
+
+def test_text_without_long_runs_encodes_exactly_as_tiktoken():
+    prose = "Mira Okafor lives in Port Senna.   Tabs\tand\n\nnewlines. " * 2000  # longer than one run, no long run
+    assert len(prose) > tokenizer.MAX_WHITESPACE_RUN
+    assert tokenizer.encode(prose) == tokenizer.encoding().encode_ordinary(prose)
+    run = " " * tokenizer.MAX_WHITESPACE_RUN  # a run at the limit is still encoded whole
+    assert tokenizer.encode("a" + run + "b") == tokenizer.encoding().encode_ordinary("a" + run + "b")

@@ -83,3 +83,37 @@ def test_make_vec_rejects_bad_arguments():
         make_vec("MemAlpha-v0", 2, "vector_entry_point")
     with pytest.raises(ValueError, match="num_envs"):
         make_vec("MemAlpha-v0", 0)
+
+
+# Issue 13, item 6: plain Gymnasium calls must not return garbage text from shared memory.
+def test_gym_make_vec_async_refuses_shared_memory_for_text_at_once():
+    from memenv.envs.spaces import TextInSharedMemoryError
+
+    with pytest.raises(ValueError, match="shared_memory=False") as caught:
+        gym.make_vec("MemAlpha-v0", 2, vectorization_mode="async", **KWARGS)
+    assert isinstance(caught.value.__cause__, TextInSharedMemoryError)
+    assert "memenv.make_vec" in str(caught.value.__cause__)
+    with pytest.raises(ValueError, match="shared_memory=False"):
+        AsyncVectorEnv([lambda: gym.make("MEM1-v0", **KWARGS)] * 2)
+
+
+def test_gym_make_vec_async_without_shared_memory_matches_sync():
+    async_envs = gym.make_vec(
+        "MemAlpha-v0", 2, vectorization_mode="async", vector_kwargs={"shared_memory": False}, **KWARGS
+    )
+    sync_envs = gym.make_vec("MemAlpha-v0", 2, vectorization_mode="sync", **KWARGS)
+    try:
+        assert isinstance(async_envs, AsyncVectorEnv)
+        a_obs, _ = async_envs.reset(seed=3)
+        s_obs, _ = sync_envs.reset(seed=3)
+        assert a_obs["chunk"] == s_obs["chunk"] and all(len(c) < 10_000 and c.strip("0") for c in a_obs["chunk"])
+        actions = tuple(store(c) for c in a_obs["chunk"])
+        a_obs, *_ = async_envs.step(actions)
+        s_obs, *_ = sync_envs.step(actions)
+        assert (
+            a_obs["memory"] == s_obs["memory"]
+            and "<episodic_memory> (showing 1 most recent of 1)" in a_obs["memory"][0]
+        )
+    finally:
+        async_envs.close()
+        sync_envs.close()

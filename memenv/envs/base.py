@@ -19,7 +19,26 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from memenv import metrics, tokenizer
+from memenv.envs.options import (
+    check_bool,
+    check_episode,
+    check_episodes,
+    check_int,
+    check_judge,
+    check_number,
+    check_optional_int,
+    check_path,
+    check_str,
+)
 from memenv.envs.spaces import AnyText
+from memenv.limits import (
+    MAX_CALLS_PER_STEP,
+    MAX_CONTEXT_TOKENS,
+    MAX_ENTRY_CHARS,
+    MAX_REPLY_CHARS,
+    bounded_call,
+    well_formed,
+)
 from memenv.memory import Memory
 from memenv.metrics import check_profile
 from memenv.parsing import parse_tool_calls
@@ -35,7 +54,8 @@ from memenv.reward import (
     total_reward,
 )
 from memenv.tasks import COMPETENCIES, SOURCES, Episode, generate, load
-from memenv.tools import PARSE_ERROR, ToolCall, ToolResult, result_record
+from memenv.tasks.synthetic import MAX_QUESTIONS, MIN_CHUNK_TOKENS
+from memenv.tools import PARSE_ERROR, REPLY_TOO_LONG, TOO_MANY_CALLS, ToolCall, ToolResult, result_record
 
 TASKS = (*COMPETENCIES, "mixed")
 
@@ -76,32 +96,48 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         system_prompt: str | None,
         render_mode: str | None,
         scoring: str = "default",
+        max_reply_chars: int = MAX_REPLY_CHARS,
+        max_calls_per_step: int = MAX_CALLS_PER_STEP,
+        max_entry_chars: int = MAX_ENTRY_CHARS,
     ) -> None:
+        # -- argument checks: types and ranges, so a wrong option fails here (memenv.envs.options) --
+        task = check_str("task", task)
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        if reader_top_k < 0:
-            raise ValueError(f"reader_top_k must be >= 0, got {reader_top_k}")
+        context_tokens = check_int("context_tokens", context_tokens, minimum=1, maximum=MAX_CONTEXT_TOKENS)
+        chunk_tokens = check_int("chunk_tokens", chunk_tokens, minimum=1)
+        num_questions = check_int("num_questions", num_questions, minimum=1)
+        reader_top_k = check_int("reader_top_k", reader_top_k, minimum=0)
         if qa_signal not in QA_SIGNALS:
             raise ValueError(f"qa_signal must be one of {QA_SIGNALS}, got {qa_signal!r}")
-        if max_memory_tokens is not None and max_memory_tokens < 1:
-            raise ValueError(f"max_memory_tokens must be >= 1 or None, got {max_memory_tokens}")
+        beta, gamma = check_number("beta", beta), check_number("gamma", gamma)
+        judge = check_judge(judge)
+        core_token_limit = check_int("core_token_limit", core_token_limit, minimum=1)
+        max_memory_tokens = check_optional_int("max_memory_tokens", max_memory_tokens, minimum=1)
+        feedback_tool_results = check_bool("feedback_tool_results", feedback_tool_results)
+        max_reply_chars = check_int("max_reply_chars", max_reply_chars, minimum=1)
+        max_calls_per_step = check_int("max_calls_per_step", max_calls_per_step, minimum=1)
+        max_entry_chars = check_int("max_entry_chars", max_entry_chars, minimum=1)
+        episodes = check_episodes(episodes)
+        dataset = check_path("dataset", dataset)
+        source = check_str("source", source, optional=True)
+        dataset_split = check_str("dataset_split", dataset_split, optional=True)
         if dataset is not None:
             if episodes is not None:
                 raise ValueError("pass either episodes or dataset, not both")
             if source is None:
                 raise ValueError(f"dataset={dataset!r} needs source=, one of {SOURCES}")
-            episodes = load(source, dataset, split=dataset_split)
-        if episodes is not None:
-            episodes = list(episodes)
-            if not episodes:
-                raise ValueError("episodes is empty")
-        elif not 1 <= chunk_tokens <= context_tokens or num_questions < 1:
-            # Fail at construction, not at the first reset.
+            episodes = check_episodes(load(source, dataset, split=dataset_split))
+        if episodes is None and (
+            not MIN_CHUNK_TOKENS <= chunk_tokens <= context_tokens or num_questions > MAX_QUESTIONS
+        ):
+            # The generator's own rules, checked at construction rather than at the first reset.
             raise ValueError(
-                "need 1 <= chunk_tokens <= context_tokens and num_questions >= 1, got "
-                f"chunk_tokens={chunk_tokens}, context_tokens={context_tokens}, num_questions={num_questions}"
+                f"need {MIN_CHUNK_TOKENS} <= chunk_tokens <= context_tokens and 1 <= num_questions <= "
+                f"{MAX_QUESTIONS}, got chunk_tokens={chunk_tokens}, context_tokens={context_tokens}, "
+                f"num_questions={num_questions}"
             )
         self.task = task
         self.context_tokens = context_tokens
@@ -117,6 +153,9 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self.core_token_limit = core_token_limit
         self.max_memory_tokens = max_memory_tokens
         self.feedback_tool_results = feedback_tool_results
+        self.max_reply_chars = max_reply_chars
+        self.max_calls_per_step = max_calls_per_step
+        self.max_entry_chars = max_entry_chars
         self.system_prompt = self._check_system_prompt(system_prompt)
         self.render_mode = render_mode
         # Which evaluation protocol scores the questions (memenv.metrics.SCORING_PROFILES).
@@ -155,7 +194,12 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
     # -- hooks ---------------------------------------------------------------------------------------
 
     def _new_memory(self, seed: int) -> Memory:
-        return Memory(core_token_limit=self.core_token_limit, seed=seed, token_budget=self.max_memory_tokens)
+        return Memory(
+            core_token_limit=self.core_token_limit,
+            seed=seed,
+            token_budget=self.max_memory_tokens,
+            max_entry_chars=self.max_entry_chars,
+        )
 
     def _parse(self, text: str) -> list[ToolCall]:
         """The operations in a reply, in order."""
@@ -189,6 +233,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             self.episode = options["episode"]
             if not isinstance(self.episode, Episode):
                 raise TypeError(f"options['episode'] must be a memenv.tasks.Episode, got {type(self.episode).__name__}")
+            check_episode(self.episode, "options['episode']")
         elif self.episodes is not None:
             self.episode = self.episodes[int(self.np_random.integers(len(self.episodes)))]
         else:
@@ -222,9 +267,10 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         if self._step >= len(self.episode.chunks):
             raise RuntimeError("the episode has terminated; call reset()")
         chunk = self.episode.chunks[self._step]
-        results: list[ToolResult] = []
+        calls, refusal = self._read_reply(action)
+        results: list[ToolResult] = [] if refusal is None else [refusal]
         writes: list[Write] = []
-        for call in self._parse(action if isinstance(action, str) else ""):
+        for call in calls:
             result, write = self._execute(call)
             results.append(result)
             if write is not None:
@@ -253,7 +299,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         if not isinstance(action, str):
             info["parse_error"] = f"action must be a str, got {type(action).__name__}"
         else:
-            errors = [r.message for r in results if r.error_kind == PARSE_ERROR]
+            errors = [r.message for r in results if r.error_kind in (PARSE_ERROR, REPLY_TOO_LONG, TOO_MANY_CALLS)]
             info["parse_error"] = "; ".join(errors) if errors else None
         if qa is not None:
             info["qa"] = qa.as_info()
@@ -268,6 +314,27 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         return f"{header}\n{self._observation()['memory']}\n"
 
     # -- internals -----------------------------------------------------------------------------------
+
+    def _read_reply(self, action: object) -> tuple[list[ToolCall], ToolResult | None]:
+        """The calls of a reply within the caps (:mod:`memenv.limits`), or why none of them runs.
+
+        Lone surrogates become U+FFFD before parsing; a reply over ``max_reply_chars`` is not parsed,
+        one with more than ``max_calls_per_step`` calls runs none (either way one failed call stands
+        for the reply); a call whose arguments nest too deep becomes a parse error. What is returned
+        holds fresh, well-formed, shallow data only, so ``info`` always pickles and encodes.
+        """
+        if not isinstance(action, str):
+            return [], None
+        if len(action) > self.max_reply_chars:
+            message = (
+                f"the reply has {len(action):,} characters, over the cap of {self.max_reply_chars:,}; none was read"
+            )
+            return [], ToolResult(ToolCall(name=""), False, REPLY_TOO_LONG, message)
+        calls = self._parse(well_formed(action))
+        if len(calls) > self.max_calls_per_step:
+            message = f"the reply holds {len(calls):,} calls, over the cap of {self.max_calls_per_step:,}; none ran"
+            return [], ToolResult(ToolCall(name=""), False, TOO_MANY_CALLS, message)
+        return [bounded_call(call) for call in calls], None
 
     @property
     def current_chunk(self) -> str:

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from memenv.envs.base import MemoryEnv
+from memenv.envs.options import check_int
+from memenv.limits import MAX_CALLS_PER_STEP, MAX_ENTRY_CHARS, MAX_REPLY_CHARS
 from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT, MemoryOpError
-from memenv.parsing import FN_ARGS, FN_NAME, TOOL_CALL_OPEN, parse_tool_calls, strip_thinking
+from memenv.parsing import FN_ARGS, FN_NAME, TOOL_CALL_OPEN, parse_tool_calls, render_tool_calls, strip_thinking
 from memenv.qa import ContextFn
 from memenv.readers import Reader, ReaderContext
 from memenv.reward import BETA, GAMMA, ContentJudge, Write
@@ -53,6 +55,43 @@ Section {step} of {total}:
 Write the updated memory paragraph."""
 
 
+def parse_reply(text: str) -> list[ToolCall]:
+    """The calls in a ``MEM1-v0`` reply: tool calls where there are any, else the plain paragraph.
+
+    See the Action Space section of :class:`Mem1Env`. Never raises on a string.
+    """
+    if FN_NAME in text or FN_ARGS in text or TOOL_CALL_OPEN in text:
+        return parse_tool_calls(text)
+    paragraph = strip_thinking(text).strip()
+    if not paragraph:
+        return []
+    if paragraph.startswith(("{", "[")):
+        calls = parse_tool_calls(paragraph)
+        # Only JSON shaped like a call is a call: it names memory_rewrite, or names a tool and passes it
+        # arguments. A dialogue header ("[Dialogue at ...]"), a note in braces or a JSON record such as
+        # {"name": "Caroline", "city": "Berlin"} is the paragraph itself.
+        if any(call.name == REWRITE_TOOL or (call.name and (call.arguments or call.error)) for call in calls):
+            return calls
+    return [ToolCall(REWRITE_TOOL, {REWRITE_ARGUMENT: paragraph}, raw=text)]
+
+
+def paragraph_reply(paragraph: str) -> str:
+    """A reply that ``MEM1-v0`` reads as exactly ``paragraph`` (stripped), whatever text it holds.
+
+    ``paragraph`` itself when it reads back as that paragraph (any ordinary text); otherwise — text
+    that holds tool-call markers, ``</think>``, or a JSON call, e.g. copied from a chunk — an explicit
+    ``memory_rewrite`` call written by :func:`memenv.parsing.render_tool_calls`, whose JSON escapes keep
+    such text inert. Policies that pass chunk text through use it, so chunk text stays data. An empty
+    or whitespace-only paragraph gives ``""`` (no call: the memory stays as it is).
+    """
+    text = paragraph.strip()
+    if not text:
+        return ""
+    if parse_reply(paragraph) == [ToolCall(REWRITE_TOOL, {REWRITE_ARGUMENT: text}, raw=paragraph)]:
+        return paragraph
+    return render_tool_calls([{"name": REWRITE_TOOL, "arguments": {REWRITE_ARGUMENT: text}}])
+
+
 class Mem1Env(MemoryEnv):
     """
     ## Description
@@ -86,10 +125,16 @@ class Mem1Env(MemoryEnv):
     - A tool call — ``<tool_call>{"name": "memory_rewrite", "arguments": {"new_memory": ...}}
       </tool_call>``, a Qwen-Agent ``✿FUNCTION✿``/``✿ARGS✿`` pair, or a reply that is a JSON call
       object/list — is read with :func:`memenv.parsing.parse_tool_calls` whenever such markers are
-      present (or the reply starts with ``{`` / ``[``). Several calls run in order (the last wins).
-      Another tool name is ``unknown_tool``, a missing ``new_memory`` is ``missing_argument``, a
-      non-string one ``invalid_argument``, unreadable JSON ``parse_error``; none of them changes the
-      paragraph. A JSON-looking reply that holds no call at all is taken as plain text.
+      present, or the reply starts with ``{`` / ``[`` and holds a JSON call: one that names
+      ``memory_rewrite``, or names a tool and gives it arguments. Several calls run in order (the last
+      wins). Another tool name is ``unknown_tool``, a missing
+      ``new_memory`` is ``missing_argument``, a non-string one ``invalid_argument``, unreadable JSON
+      inside markers ``parse_error``; none of them changes the paragraph. A reply that starts with
+      ``[`` / ``{`` but holds no call — a ``[Dialogue at ...]`` header, a note in braces, a JSON
+      record such as ``{"name": "Caroline", "city": "Berlin"}`` — is plain text like any other.
+    - A policy that copies chunk text into its paragraph should reply with
+      :func:`paragraph_reply`, which wraps text that would otherwise read as calls in an explicit,
+      escaped ``memory_rewrite`` call: chunk text is data, never executed.
     - An empty or whitespace-only reply is no call: the paragraph stays as it is (r2 = 0).
 
     ## Rewards
@@ -165,6 +210,12 @@ class Mem1Env(MemoryEnv):
     - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
       :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
       benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
+    - ``max_reply_chars`` (1,000,000), ``max_calls_per_step`` (1,024), ``max_entry_chars`` (100,000):
+      size caps on model output (:mod:`memenv.limits`). A longer reply is not read (one failed call,
+      ``reply_too_long``); a reply with more calls runs none of them (one failed call,
+      ``too_many_calls``); a write whose text is longer fails with ``too_long``. Arguments nested
+      deeper than 32 levels are a ``parse_error``. ``context_tokens`` is at most 4,194,304. Every
+      option's type is checked at construction (``TypeError`` / ``ValueError`` naming it).
 
     ## Version History
 
@@ -197,8 +248,11 @@ class Mem1Env(MemoryEnv):
         system_prompt: str | None = None,
         render_mode: str | None = None,
         scoring: str = "default",
+        max_reply_chars: int = MAX_REPLY_CHARS,
+        max_calls_per_step: int = MAX_CALLS_PER_STEP,
+        max_entry_chars: int = MAX_ENTRY_CHARS,
     ) -> None:
-        self.memory_token_budget = memory_token_budget
+        self.memory_token_budget = check_int("memory_token_budget", memory_token_budget, minimum=1)
         super().__init__(
             task=task,
             context_tokens=context_tokens,
@@ -215,25 +269,19 @@ class Mem1Env(MemoryEnv):
             gamma=gamma,
             judge=judge,
             # Memory validates the cap (it must leave room for the truncation marker).
-            core_token_limit=memory_token_budget,
+            core_token_limit=self.memory_token_budget,
             max_memory_tokens=max_memory_tokens,
             feedback_tool_results=feedback_tool_results,
             system_prompt=system_prompt,
             render_mode=render_mode,
             scoring=scoring,
+            max_reply_chars=max_reply_chars,
+            max_calls_per_step=max_calls_per_step,
+            max_entry_chars=max_entry_chars,
         )
 
     def _parse(self, text: str) -> list[ToolCall]:
-        if FN_NAME in text or FN_ARGS in text or TOOL_CALL_OPEN in text:
-            return parse_tool_calls(text)
-        paragraph = strip_thinking(text).strip()
-        if not paragraph:
-            return []
-        if paragraph.startswith(("{", "[")):
-            calls = parse_tool_calls(paragraph)
-            if calls:
-                return calls
-        return [ToolCall(REWRITE_TOOL, {REWRITE_ARGUMENT: paragraph}, raw=text)]
+        return parse_reply(text)
 
     def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:
         if call.error is not None:

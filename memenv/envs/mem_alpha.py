@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from memenv.envs.base import MemoryEnv
+from memenv.envs.options import check_int
+from memenv.limits import MAX_CALLS_PER_STEP, MAX_ENTRY_CHARS, MAX_REPLY_CHARS
 from memenv.memory import LIST_TIERS, Memory, normalize_id, tier_of
 from memenv.readers import Reader
 from memenv.reward import BETA, GAMMA, ContentJudge, Write
@@ -112,8 +114,10 @@ class MemAlphaEnv(MemoryEnv):
 
     Every step: ``messages``, ``tools``, ``tool_results`` (one record per call: name, arguments,
     ok, error kind — ``parse_error``, ``unknown_tool``, ``missing_argument``,
-    ``invalid_argument``, ``unknown_id``, ``duplicate``, ``core_insert`` — message, memory_id),
-    ``parse_error`` (why calls could not be read, or None), ``reward_components``, ``step``,
+    ``invalid_argument``, ``unknown_id``, ``duplicate``, ``core_insert``, ``over_budget``,
+    ``too_long``, or for a whole refused reply ``reply_too_long`` / ``too_many_calls`` — message,
+    memory_id; arguments are a fresh copy with well-formed text, so ``info`` always pickles and
+    encodes as UTF-8), ``parse_error`` (why calls could not be read, or None), ``reward_components``, ``step``,
     ``num_chunks``, ``memory_tokens``, ``competency``, ``episode_id``. Last step: ``qa`` and
     ``memory`` (the final memory as plain data).
 
@@ -158,6 +162,12 @@ class MemAlphaEnv(MemoryEnv):
     - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
       :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
       benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
+    - ``max_reply_chars`` (1,000,000), ``max_calls_per_step`` (1,024), ``max_entry_chars`` (100,000):
+      size caps on model output (:mod:`memenv.limits`). A longer reply is not read (one failed call,
+      ``reply_too_long``); a reply with more calls runs none of them (one failed call,
+      ``too_many_calls``); a write whose text is longer fails with ``too_long``. Arguments nested
+      deeper than 32 levels are a ``parse_error``. ``context_tokens`` is at most 4,194,304. Every
+      option's type is checked at construction (``TypeError`` / ``ValueError`` naming it).
 
     ## Version History
 
@@ -195,12 +205,14 @@ class MemAlphaEnv(MemoryEnv):
         system_prompt: str | None = None,
         render_mode: str | None = None,
         scoring: str = "default",
+        max_reply_chars: int = MAX_REPLY_CHARS,
+        max_calls_per_step: int = MAX_CALLS_PER_STEP,
+        max_entry_chars: int = MAX_ENTRY_CHARS,
     ) -> None:
         if unknown_id_delete not in ("error", "ignore"):
             raise ValueError(f"unknown_id_delete must be 'error' or 'ignore', got {unknown_id_delete!r}")
-        for name, value in (("visible_k", visible_k), ("related_k", related_k)):
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value}")
+        visible_k = check_int("visible_k", visible_k, minimum=0)
+        related_k = check_int("related_k", related_k, minimum=0)
         self.visible_k = visible_k
         self.related_k = related_k
         self.unknown_id_delete = unknown_id_delete
@@ -225,6 +237,9 @@ class MemAlphaEnv(MemoryEnv):
             system_prompt=system_prompt,
             render_mode=render_mode,
             scoring=scoring,
+            max_reply_chars=max_reply_chars,
+            max_calls_per_step=max_calls_per_step,
+            max_entry_chars=max_entry_chars,
         )
 
     def _new_memory(self, seed: int) -> Memory:
@@ -233,6 +248,7 @@ class MemAlphaEnv(MemoryEnv):
             seed=seed,
             indexed=self.related_k > 0,
             token_budget=self.max_memory_tokens,
+            max_entry_chars=self.max_entry_chars,
         )
 
     def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:

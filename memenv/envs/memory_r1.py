@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from memenv.envs.base import MemoryEnv
+from memenv.envs.options import check_int
+from memenv.limits import MAX_CALLS_PER_STEP, MAX_ENTRY_CHARS, MAX_REPLY_CHARS
 from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT, Memory, MemoryEntry, MemoryOpError, normalize_id
 
 # The tolerant JSON decoding (C decoder, then json_repair under a character-count budget) and the
@@ -216,6 +218,12 @@ class MemoryR1Env(MemoryEnv):
     - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
       :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
       benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
+    - ``max_reply_chars`` (1,000,000), ``max_calls_per_step`` (1,024), ``max_entry_chars`` (100,000):
+      size caps on model output (:mod:`memenv.limits`). A longer reply is not read (one failed call,
+      ``reply_too_long``); a reply with more calls runs none of them (one failed call,
+      ``too_many_calls``); a write whose text is longer fails with ``too_long``. Arguments nested
+      deeper than 32 levels are a ``parse_error``. ``context_tokens`` is at most 4,194,304. Every
+      option's type is checked at construction (``TypeError`` / ``ValueError`` naming it).
 
     ## Version History
 
@@ -248,9 +256,11 @@ class MemoryR1Env(MemoryEnv):
         system_prompt: str | None = None,
         render_mode: str | None = None,
         scoring: str = "default",
+        max_reply_chars: int = MAX_REPLY_CHARS,
+        max_calls_per_step: int = MAX_CALLS_PER_STEP,
+        max_entry_chars: int = MAX_ENTRY_CHARS,
     ) -> None:
-        if similar_k < 0:
-            raise ValueError(f"similar_k must be >= 0, got {similar_k}")
+        similar_k = check_int("similar_k", similar_k, minimum=0)
         self.similar_k = similar_k
         super().__init__(
             task=task,
@@ -273,6 +283,9 @@ class MemoryR1Env(MemoryEnv):
             system_prompt=system_prompt,
             render_mode=render_mode,
             scoring=scoring,
+            max_reply_chars=max_reply_chars,
+            max_calls_per_step=max_calls_per_step,
+            max_entry_chars=max_entry_chars,
         )
 
     # The base's reader context (core + BM25 top-``reader_top_k`` per list tier) is exactly the answer

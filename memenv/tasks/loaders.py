@@ -55,6 +55,7 @@ before anything is returned, so a bad record never leaves a half-loaded list beh
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -62,6 +63,7 @@ from typing import Any
 
 from memenv import tokenizer
 from memenv.errors import DatasetError, MemEnvError
+from memenv.limits import well_formed
 from memenv.metrics import METRICS as _METRIC_FUNCTIONS
 from memenv.metrics import load_recsys_catalog
 from memenv.tasks import chunking
@@ -86,6 +88,9 @@ LOCOMO_CATEGORIES = {1: "multi_hop", 2: "temporal", 3: "open_domain", 4: "single
 # LoCoMo scores an adversarial question as right when the answer says the conversation does not
 # contain it; SubEM over these aliases is that rule.
 LOCOMO_ADVERSARIAL_ANSWERS = ("not mentioned", "no information available")
+
+# json.loads and the metadata walks recurse once per level; Python's limit (~1000) is the real cap.
+_TOO_DEEP = "JSON nested too deeply to read (more than about 1000 levels)"
 
 SMALL_CHUNK_TOKENS = 512
 LARGE_CHUNK_TOKENS = 4096
@@ -212,6 +217,9 @@ class _Record:
             raise self.error(field, f"expected a string, got {_kind(value)}")
         if nonempty and not value.strip():
             raise self.error(field, "expected a non-empty string, got an empty one")
+        if well_formed(value) is not value:
+            at = next(i for i, char in enumerate(value) if 0xD800 <= ord(char) <= 0xDFFF)
+            raise self.error(field, f"not valid Unicode: a lone surrogate (\\u{ord(value[at]):04x}) at character {at}")
         return value
 
     def identifier(self, field: str) -> str:
@@ -244,6 +252,8 @@ class _Record:
                 return json.loads(value)
             except json.JSONDecodeError as exc:
                 raise self.error(field, f"invalid JSON string ({exc.msg} at character {exc.pos})") from None
+            except RecursionError:
+                raise self.error(field, _TOO_DEEP) from None
         return value
 
     def answers(self, field: str, value: Any, *, nonempty_list: bool = True) -> tuple[str, ...]:
@@ -257,7 +267,9 @@ class _Record:
             sub = f"{field}[{i}]" if is_list else field
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise self.error(sub, f"expected an answer string, got {_kind(item)}")
-            text = _number_text(item) if not isinstance(item, str) else item
+            if isinstance(item, float) and not math.isfinite(item):
+                raise self.error(sub, f"expected an answer string, got the number {item}")
+            text = _number_text(item) if not isinstance(item, str) else self.check_string(sub, item, nonempty=False)
             if not text.strip():
                 raise self.error(sub, "expected a non-empty answer, got an empty string")
             out.append(text)
@@ -300,6 +312,10 @@ def parse_memalpha_row(record: _Record) -> Episode:
     memenv_block = record.check_dict(f"metadata.{_MEMENV_KEY}", metadata.pop(_MEMENV_KEY, {}))
     competency = memenv_block.get("competency") or competency_for_source(data_source)
     record.check_string(f"metadata.{_MEMENV_KEY}.competency", competency)
+    if competency not in COMPETENCIES:
+        raise record.error(
+            f"metadata.{_MEMENV_KEY}.competency", f"expected one of {', '.join(COMPETENCIES)}, got {competency!r}"
+        )
     prompt = record.string("prompt", required=False)
     if prompt:
         metadata["prompt"] = prompt
@@ -570,7 +586,7 @@ def chunk_sessions(sessions: Sequence[tuple[str, Sequence[str]]], max_tokens: in
 # --------------------------------------------------------------------------------------------------
 # LoCoMo.
 
-_LOCOMO_SESSION = re.compile(r"^session_(\d+)$")
+_LOCOMO_SESSION = re.compile(r"^session_(\d{1,6})$")
 
 
 def parse_locomo_sample(record: _Record, chunk_tokens: int | None = None, include_adversarial: bool = False) -> Episode:
@@ -581,15 +597,24 @@ def parse_locomo_sample(record: _Record, chunk_tokens: int | None = None, includ
     for key in ("speaker_a", "speaker_b"):
         if key in conversation:
             speakers[key] = record.check_string(f"conversation.{key}", conversation[key])
-    numbers = sorted(int(m.group(1)) for k in conversation if (m := _LOCOMO_SESSION.match(k)))
+    # Session keys by number; "session_01" is session 1 too, and its date is "session_01_date_time".
+    keys: dict[int, str] = {}
+    for key in conversation:
+        match = _LOCOMO_SESSION.match(key)
+        if match is None:
+            continue
+        n = int(match.group(1))
+        if n in keys:
+            raise record.error(f"conversation.{key}", f"session {n} appears twice (also as {keys[n]!r})")
+        keys[n] = key
     sessions = []
     turn_texts: dict[tuple[int, int], str] = {}  # (session, turn) of a dia_id -> what the turn says
-    for n in numbers:
-        field = f"conversation.session_{n}"
-        turns = record.check_list(field, conversation[f"session_{n}"], nonempty=False)
+    for n in sorted(keys):
+        field = f"conversation.{keys[n]}"
+        turns = record.check_list(field, conversation[keys[n]], nonempty=False)
         if not turns:
             continue  # an empty session carries nothing to remember
-        date_key = f"session_{n}_date_time"
+        date_key = f"{keys[n]}_date_time"
         if conversation.get(date_key) is None:
             raise record.error(f"conversation.{date_key}", "missing required field")
         date = record.check_string(f"conversation.{date_key}", conversation[date_key])
@@ -658,7 +683,7 @@ def _locomo_question(record: _Record, field: str, qa: Any, turn_texts: dict[tupl
         raise record.error(f"{field}.question", "missing required field")
     question = record.check_string(f"{field}.question", qa["question"])
     number = qa.get("category")
-    if isinstance(number, bool) or number not in LOCOMO_CATEGORIES:
+    if isinstance(number, bool) or not isinstance(number, int) or number not in LOCOMO_CATEGORIES:
         raise record.error(f"{field}.category", f"expected an integer 1-5, got {_kind(number)}")
     category = LOCOMO_CATEGORIES[number]
     evidence = record.check_list(f"{field}.evidence", qa.get("evidence", []), nonempty=False)
@@ -798,6 +823,8 @@ def read_records(path: Path) -> list[Any]:
                     records.append(json.loads(line))
                 except json.JSONDecodeError as exc:
                     raise DatasetError(str(path), f"line {number}", None, f"invalid JSON ({exc.msg})") from None
+                except RecursionError:
+                    raise DatasetError(str(path), f"line {number}", None, _TOO_DEEP) from None
         return records
     try:
         data = json.loads(text)
@@ -805,6 +832,8 @@ def read_records(path: Path) -> list[Any]:
         raise DatasetError(
             str(path), None, None, f"invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise DatasetError(str(path), None, None, _TOO_DEEP) from None
     if isinstance(data, dict):
         data = [data]  # a single instance saved on its own
     if not isinstance(data, list):
@@ -934,6 +963,8 @@ def load(
                 raise
             except ValueError as exc:  # Episode's own checks (no chunks / no questions)
                 raise record.error(None, str(exc)) from None
+            except RecursionError:  # metadata nested past what the per-field walks can follow
+                raise record.error(None, _TOO_DEEP) from None
     return episodes
 
 

@@ -29,8 +29,18 @@ Before step 1, optionally: an SFT warm start on a heuristic writer's episodes
 (:mod:`memenv.train.sft`) and an evaluation (the "before RL" number).
 
 Exact resume: a checkpoint holds the trainable weights, the optimiser state, the Python / NumPy /
-torch RNG states, the step counter and the training-seed cursor, so ``resume="latest"`` continues
-with the numbers an uninterrupted run would have produced (on the same device and library versions).
+torch RNG states, the step counter, the training-seed cursor and the run's config, so
+``resume="latest"`` continues with the numbers an uninterrupted run would have produced (on the same
+device and library versions).
+
+Safe resume: everything is checked before any file of the run changes — the checkpoint loads (with
+``torch.load(weights_only=True)``: a checkpoint is data, never code), has every part and fits the
+model; its config equals this one except for :data:`RESUME_MAY_CHANGE`; the log reads (a torn last
+line, from a run killed mid-write, is dropped). A failed check raises :class:`RunError` naming the file
+and what is wrong, and leaves ``log.jsonl``, ``config.json`` and the checkpoints as they were. A fresh
+run into a folder that already holds a run is refused unless ``overwrite=True`` (which then deletes
+that run's log, config, checkpoints, reference and final model), so ``resume="latest"`` can never pick
+up another run's checkpoint.
 
 Run it: ``python -m memenv.train --help`` or :func:`train` with a :class:`GRPOConfig`.
 """
@@ -53,6 +63,7 @@ import numpy as np
 import torch
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.errors import MemEnvError
 from memenv.train.losses import (
     LOSS_AGGREGATIONS,
     REWARD_MODES,
@@ -69,6 +80,29 @@ from memenv.train.sft import collect_demonstrations, heuristic_policy, train_sft
 # held-out evaluation never sees a training or demonstration episode.
 EVAL_SEED_OFFSET = 1_000_000
 SFT_SEED_OFFSET = 2_000_000
+
+# Config fields a resumed run may change; any other difference means another run, and is refused.
+RESUME_MAY_CHANGE = frozenset(
+    {
+        "output_dir",
+        "resume",
+        "overwrite",
+        "total_steps",
+        "progress",
+        "threads",
+        "device",
+        "checkpoint_every",
+        "eval_every",
+        "eval_episodes",
+        "save_model",
+    }
+)
+# What a run leaves in output_dir (a fresh run refuses a folder holding any of them, unless overwrite).
+RUN_FILES = ("config.json", "log.jsonl", "log.csv", "reference.pt", "checkpoints", "final")
+
+
+class RunError(MemEnvError, ValueError):
+    """A run folder, checkpoint or log that cannot be used as asked; the message names the file."""
 
 
 @dataclass
@@ -131,6 +165,7 @@ class GRPOConfig:
     # checkpoints
     checkpoint_every: int = 0  # 0 = no checkpoints
     resume: str = ""  # "" = fresh run, "latest" = newest checkpoint in output_dir, or a checkpoint folder
+    overwrite: bool = False  # a fresh run may replace a run already in output_dir (else that is refused)
     save_model: bool = True  # save_pretrained the final model (adapters only with LoRA) to output_dir/final
 
     def __post_init__(self) -> None:
@@ -165,7 +200,10 @@ def seed_everything(seed: int) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The RNG states as plain data and tensors (what ``torch.load(weights_only=True)`` reads back)."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    numpy_state = (name, [int(k) for k in keys], int(position), int(has_gauss), float(cached))
+    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -173,7 +211,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), position, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -231,11 +270,20 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor], source: Path | str = "") -> None:
+    """Copy ``state`` into the model's trainable parameters; checks names and shapes before changing any."""
+    where = f"{source}: " if source else ""
     params = dict(model.named_parameters())
     missing = [name for name, p in params.items() if p.requires_grad and name not in state]
     if missing:
-        raise ValueError(f"checkpoint lacks trainable parameters {missing[:3]}... (was it made with another config?)")
+        raise RunError(f"{where}lacks trainable parameters {missing[:3]}... (was it made with another config?)")
+    unknown = [name for name in state if name not in params]
+    if unknown:
+        raise RunError(f"{where}holds parameters the model does not have: {unknown[:3]}...")
+    for name, value in state.items():
+        if not isinstance(value, torch.Tensor) or value.shape != params[name].shape:
+            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise RunError(f"{where}parameter {name} is {got}, the model's is {tuple(params[name].shape)}")
     with torch.no_grad():
         for name, value in state.items():
             params[name].copy_(value.to(params[name].device))
@@ -248,18 +296,44 @@ def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor])
 class RunLog:
     """Appends one JSON record per event to ``log.jsonl`` and keeps ``log.csv`` (all columns) in step."""
 
-    def __init__(self, output_dir: Path, keep_until_step: int | None = None) -> None:
+    def __init__(self, output_dir: Path, records: list[dict[str, Any]] | None = None) -> None:
         self.jsonl = output_dir / "log.jsonl"
         self.csv = output_dir / "log.csv"
-        self.records: list[dict[str, Any]] = []
-        if keep_until_step is not None and self.jsonl.exists():
-            # Resuming: drop what the interrupted run logged after the checkpoint.
-            for line in self.jsonl.read_text().splitlines():
-                record = json.loads(line)
-                if record.get("step", 0) <= keep_until_step:
-                    self.records.append(record)
-        self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+        self.records: list[dict[str, Any]] = list(records or [])
+        tmp = self.jsonl.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+        tmp.replace(self.jsonl)  # the old log stays whole until the new one is complete
         self._write_csv()
+
+    @staticmethod
+    def read(path: Path, until_step: int) -> list[dict[str, Any]]:
+        """The records of ``path`` up to ``until_step`` (a resume drops what came after its checkpoint).
+
+        A last line that does not parse is a write cut off by a kill, and is dropped; any other line that
+        does not parse raises :class:`RunError` naming the file and line.
+        """
+        if not path.exists():
+            return []
+        try:
+            lines = path.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RunError(f"{path}: cannot read the run log ({exc})") from None
+        records = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, RecursionError) as exc:
+                if all(not rest.strip() for rest in lines[number:]):
+                    break  # a torn last line
+                raise RunError(f"{path}, line {number}: not a log record ({exc})") from None
+            step = record.get("step", 0)
+            if isinstance(step, int) and step <= until_step:
+                records.append(record)
+        return records
 
     def write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
@@ -430,7 +504,9 @@ def checkpoint_dir(output_dir: Path, step: int) -> Path:
     return output_dir / "checkpoints" / f"step_{step:06d}"
 
 
-def save_checkpoint(path: Path, model: Any, optimizer: torch.optim.Optimizer, step: int, cursor: int) -> None:
+def save_checkpoint(
+    path: Path, model: Any, optimizer: torch.optim.Optimizer, step: int, cursor: int, config: GRPOConfig
+) -> None:
     path.mkdir(parents=True, exist_ok=True)
     state = {
         "model": trainable_state(model),
@@ -438,6 +514,7 @@ def save_checkpoint(path: Path, model: Any, optimizer: torch.optim.Optimizer, st
         "rng": rng_state(),
         "step": step,
         "cursor": cursor,
+        "config": asdict(config),
     }
     torch.save(state, path / "state.pt.tmp")
     (path / "state.pt.tmp").replace(path / "state.pt")  # a half-written checkpoint is never "latest"
@@ -445,11 +522,70 @@ def save_checkpoint(path: Path, model: Any, optimizer: torch.optim.Optimizer, st
 
 def find_checkpoint(output_dir: Path, resume: str) -> Path:
     if resume != "latest":
-        return Path(resume)
+        path = Path(resume)
+        if not (path / "state.pt").is_file():
+            raise RunError(
+                f"{path / 'state.pt'}: no such checkpoint file (resume= takes 'latest' or a checkpoint folder)"
+            )
+        return path
     found = sorted((output_dir / "checkpoints").glob("step_*/state.pt"))
     if not found:
-        raise FileNotFoundError(f"resume='latest' but {output_dir / 'checkpoints'} holds no checkpoint")
+        raise RunError(f"{output_dir / 'checkpoints'}: resume='latest' but this folder holds no checkpoint")
     return found[-1].parent
+
+
+def load_tensors(file: Path) -> Any:
+    """``torch.load(file, weights_only=True)``: tensors and plain data only, never code; errors name the file."""
+    try:
+        return torch.load(file, weights_only=True, map_location="cpu")
+    except FileNotFoundError:
+        raise RunError(f"{file}: no such file") from None
+    except Exception as exc:  # torch raises UnpicklingError, EOFError, RuntimeError, ... for a bad file
+        raise RunError(f"{file}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:300]})") from None
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The state saved by :func:`save_checkpoint` in folder ``path``, checked part by part."""
+    file = path / "state.pt"
+    state = load_tensors(file)
+    if not isinstance(state, dict):
+        raise RunError(f"{file}: not a memenv checkpoint (holds {type(state).__name__}, expected a dict)")
+    parts = {"model": dict, "optimizer": dict, "rng": dict, "step": int, "cursor": int, "config": dict}
+    for key, kind in parts.items():
+        if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
+            found = "nothing" if key not in state else type(state[key]).__name__
+            raise RunError(f"{file}: field {key!r} should be a {kind.__name__}, found {found}")
+    if state["step"] < 0 or state["cursor"] < 0:
+        raise RunError(f"{file}: step and cursor must be >= 0, found {state['step']}, {state['cursor']}")
+    if not {"python", "numpy", "torch"} <= set(state["rng"]):
+        raise RunError(f"{file}: field 'rng' lacks the python, numpy or torch state")
+    return state
+
+
+def check_resumable(saved: dict[str, Any], config: GRPOConfig, file: Path) -> None:
+    """Refuse to continue a run made with other settings (all but :data:`RESUME_MAY_CHANGE` must match)."""
+    current = asdict(config)
+    differ = sorted(
+        k for k in set(current) | set(saved) if k not in RESUME_MAY_CHANGE and saved.get(k) != current.get(k)
+    )
+    if differ:
+        changes = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in differ)
+        raise RunError(
+            f"{file}: this checkpoint belongs to a run with other settings ({changes}); resume with the run's "
+            f"settings (see its config.json), or start a new run in another output_dir"
+        )
+
+
+def check_fresh_output_dir(output_dir: Path, overwrite: bool) -> list[Path]:
+    """The files of an earlier run in ``output_dir``; refuses a fresh run over them unless ``overwrite``."""
+    found = [output_dir / name for name in RUN_FILES if (output_dir / name).exists()]
+    if found and not overwrite:
+        names = ", ".join(p.name for p in found)
+        raise RunError(
+            f"{output_dir}: already holds a run ({names}); pass resume='latest' to continue it, overwrite=True to "
+            "replace it, or another output_dir"
+        )
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -466,11 +602,32 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     :func:`~memenv.train.losses.step_rewards` with the env's beta and gamma.
     """
     output_dir = Path(config.output_dir)
+    # -- check everything before any file of the run changes --
+    resume_from: Path | None = None
+    state: dict[str, Any] | None = None
+    kept_records: list[dict[str, Any]] = []
+    reference_state: dict[str, torch.Tensor] | None = None
+    stale: list[Path] = []
+    if config.resume:
+        resume_from = find_checkpoint(output_dir, config.resume)
+        state = load_checkpoint(resume_from)
+        check_resumable(state["config"], config, resume_from / "state.pt")
+        if state["step"] > config.total_steps:
+            raise RunError(
+                f"{resume_from / 'state.pt'}: the checkpoint is at step {state['step']}, past total_steps="
+                f"{config.total_steps}; raise total_steps to train on"
+            )
+        kept_records = RunLog.read(output_dir / "log.jsonl", until_step=state["step"])
+        if config.kl_coef > 0:
+            reference_state = load_tensors(output_dir / "reference.pt")
+            if not isinstance(reference_state, dict):
+                raise RunError(f"{output_dir / 'reference.pt'}: expected a dict of tensors")
+    else:
+        stale = check_fresh_output_dir(output_dir, config.overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
-    (output_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
 
     chat = load_policy(config)
     model, tokenizer = chat.model, chat.tokenizer
@@ -481,8 +638,20 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     beta, gamma = probe.unwrapped.beta, probe.unwrapped.gamma
     probe.close()
 
-    resume_from = find_checkpoint(output_dir, config.resume) if config.resume else None
-    log = RunLog(output_dir, keep_until_step=_checkpoint_step(resume_from) if resume_from else None)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    if state is not None and resume_from is not None:
+        load_trainable_state(model, state["model"], resume_from / "state.pt")
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise RunError(f"{resume_from / 'state.pt'}: the optimiser state does not fit this model ({exc})") from None
+
+    # -- from here on the run's files change --
+    for path in stale:  # overwrite=True: the earlier run's files go, so nothing of it can be resumed later
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (output_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    log = RunLog(output_dir, kept_records)
 
     # -- SFT warm start and the "before RL" evaluation (done once; a resumed run has them in its log) --
     if resume_from is None:
@@ -513,17 +682,14 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     reference = None
     if config.kl_coef > 0:
         reference = copy.deepcopy(model)
-        load_trainable_state(reference, torch.load(output_dir / "reference.pt", weights_only=False))
+        if reference_state is None:
+            reference_state = load_tensors(output_dir / "reference.pt")
+        load_trainable_state(reference, reference_state, output_dir / "reference.pt")
         for p in reference.parameters():
             p.requires_grad_(False)
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     step, cursor = 0, 0
-    if resume_from is not None:
-        state = torch.load(resume_from / "state.pt", weights_only=False)
-        load_trainable_state(model, state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+    if state is not None:
         set_rng_state(state["rng"])
         step, cursor = state["step"], state["cursor"]
 
@@ -604,7 +770,7 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
         }
         log.write(record)
         if config.checkpoint_every and step % config.checkpoint_every == 0:
-            save_checkpoint(checkpoint_dir(output_dir, step), model, optimizer, step, cursor)
+            save_checkpoint(checkpoint_dir(output_dir, step), model, optimizer, step, cursor, config)
         last = step == config.total_steps
         if config.eval_episodes > 0 and ((config.eval_every and step % config.eval_every == 0) or last):
             log.write({"step": step, "phase": "eval", **evaluate(chat, encode, make_env, config)})
@@ -620,10 +786,6 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
         model.save_pretrained(final)
         tokenizer.save_pretrained(final)
     return log.records
-
-
-def _checkpoint_step(path: Path) -> int:
-    return int(torch.load(path / "state.pt", weights_only=False)["step"])
 
 
 def config_fields() -> list[Any]:

@@ -1,0 +1,116 @@
+"""The chat-model protocol every backend implements, its errors, and a scripted stand-in for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from memenv.errors import MemEnvError
+
+Message = dict[str, Any]
+"""One OpenAI-style chat message: ``{"role": ..., "content": ...}`` (assistant messages may carry
+``tool_calls``; tool results use ``role="tool"``)."""
+
+
+class EndpointError(MemEnvError, RuntimeError):
+    """An OpenAI-compatible endpoint could not be reached or gave an unusable answer.
+
+    Attributes:
+        url: the URL that was requested.
+        cause: what went wrong, in words (connection refused, timeout, HTTP 400 with the body, ...).
+        status: the HTTP status, or ``None`` when no response came back.
+        attempts: how many requests were made before giving up.
+    """
+
+    def __init__(self, url: str, cause: str, *, status: int | None = None, attempts: int = 1) -> None:
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        hint = "" if status is not None else " (is the server running, and is the base URL right?)"
+        super().__init__(f"chat endpoint {url} failed{tries}: {cause}{hint}")
+        self.url = url
+        self.cause = cause
+        self.status = status
+        self.attempts = attempts
+
+
+class ModelUnavailableError(MemEnvError, RuntimeError):
+    """A local model (or the packages needed to run one) is not installed; the message says what to install."""
+
+
+# --------------------------------------------------------------------------------------------------
+# The protocol
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """Anything that turns chat messages into a reply.
+
+    Implementations set :attr:`name` (shown in reports) and implement :meth:`generate`; those that can
+    batch (a local model, a server that takes concurrent requests) override :meth:`generate_batch`.
+    Subclassing is optional: any object with these methods is a ``ChatModel``.
+    """
+
+    name: str
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict] | None = None,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> str:
+        """The reply to ``messages`` as text (tool calls included as text).
+
+        Args:
+            messages: OpenAI-style messages, oldest first.
+            tools: tool schemas (OpenAI style) the model may call, or ``None``.
+            max_new_tokens: the most tokens the reply may have.
+            temperature: ``0.0`` = greedy (deterministic); above 0 samples.
+            seed: makes sampling repeatable where the backend allows it.
+        """
+        ...
+
+    def generate_batch(
+        self,
+        batch: Sequence[list[Message]],
+        *,
+        tools: list[dict] | None = None,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> list[str]:
+        """One reply per conversation in ``batch``, in order (by default one :meth:`generate` each)."""
+        return [
+            self.generate(m, tools=tools, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+            for m in batch
+        ]
+
+
+class ScriptedChatModel(ChatModel):
+    """A stand-in model that returns canned replies in order and records what it was asked.
+
+    For tests of code that drives a model (readers, LLM writer policies, judges): the prompts it saw are
+    in :attr:`calls` as ``(messages, tools)`` pairs, so a test can assert on them exactly. When the
+    replies run out, it repeats the last one (or returns ``""`` if it was given none).
+    """
+
+    def __init__(self, replies: Sequence[str] = (), name: str = "scripted") -> None:
+        self.replies = list(replies)
+        self.name = name
+        self.calls: list[tuple[list[Message], list[dict] | None]] = []
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict] | None = None,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> str:
+        index = len(self.calls)
+        self.calls.append((messages, tools))
+        if not self.replies:
+            return ""
+        return self.replies[min(index, len(self.replies) - 1)]
