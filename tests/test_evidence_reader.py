@@ -242,3 +242,42 @@ def test_summary_is_cut_to_summary_tokens() -> None:
     # "The| code| word| is|\n|one| two" is 7 tokens.
     assert EvidenceReader(summary_tokens=7).answer(summary, context) == "The code word is\none two"
     assert READER.answer(summary, ctx()) == ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Short answers (the default)
+# --------------------------------------------------------------------------------------------------
+
+DIALOGUE = (
+    "[Dialogue at 1:56 pm on 8 May, 2023]\n"
+    "[D1:1] Melanie: Hey Caroline! How have you been?\n"
+    "[D1:2] Caroline: I went to a LGBTQ support group yesterday and it was so powerful.\n"
+    "[D1:3] Melanie: What are your plans for the summer?\n"
+    "[D1:4] Caroline: Researching adoption agencies. It's been a dream to have a family.\n"
+)
+
+
+def test_a_relative_date_is_resolved_against_the_chunk_header() -> None:
+    question = Question("When did Caroline go to the LGBTQ support group?", ("7 May 2023",), "token_f1")
+    assert READER.answer(question, ctx(DIALOGUE)) == "7 May 2023"
+
+
+def test_a_question_in_the_dialogue_is_answered_by_the_turn_after_it() -> None:
+    question = Question("What are Caroline's plans for the summer?", ("researching adoption agencies",), "token_f1")
+    assert READER.answer(question, ctx(DIALOGUE)) == "Researching adoption agencies"
+
+
+def test_without_a_time_expression_when_answers_the_day_it_was_said() -> None:
+    text = "[Dialogue at 9:00 am on 2 June, 2023]\n[D2:1] Caroline: I adopted a cat named Miso."
+    question = Question("When did Caroline adopt a cat?", ("2 June 2023",), "token_f1")
+    assert READER.answer(question, ctx(text)) == "2 June 2023"
+
+
+def test_a_later_header_dates_the_turns_below_it_only() -> None:
+    text = DIALOGUE + "[Dialogue at 10:00 am on 20 May, 2023]\n[D2:1] Caroline: We baked bread yesterday.\n"
+    assert READER.answer(Question("When did Caroline bake bread?", ("19 May 2023",), "token_f1"), ctx(text)) == (
+        "19 May 2023"
+    )
+    assert READER.answer(Question("When did Caroline go to the support group?", ("x",), "token_f1"), ctx(text)) == (
+        "7 May 2023"
+    )

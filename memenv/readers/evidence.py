@@ -228,7 +228,7 @@ class Evidence:
     def best_sentence(self, question: str) -> str:
         """The sentence sharing the most distinct (stemmed) content words with ``question`` (the first on
         ties); the whole text when no sentence shares one (a reply that does not repeat the question)."""
-        wanted = {stem(w) for w in tokenize(question) if w not in STOP_WORDS}
+        wanted = {stem(w) for w in tokenize(question) if w not in STOP_WORDS and len(w) > 1}  # not the "s" of "'s"
         shared = [len(wanted & {stem(w) for w in tokenize(s)}) for s in self.sentences]
         if not shared or max(shared) == 0:
             return self.text
