@@ -41,67 +41,17 @@ __all__ = ["question_kind", "short_answer", "stem"]
 
 Rarity = Callable[[str], float]
 
-_AUXILIARIES = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "am",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "would",
-        "will",
-        "should",
-        "shall",
-        "has",
-        "have",
-        "had",
-        "may",
-        "might",
-        "must",
-    ]
-)
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_AUXILIARIES = _words("is are was were am do does did can could would will should shall has have had may might must")
 _WORD = re.compile(r"[$£€]?\w+(?:['’.-]\w+)*%?")
-_NUMBER_WORDS = frozenset(
-    [
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "million",
-        "dozen",
-        "once",
-        "twice",
-    ]
+_NUMBER_WORDS = _words(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred thousand million dozen once twice"
 )
 _UNITS = r"(?:second|minute|hour|day|night|week|weekend|month|year|decade)s?"
 _AMOUNT = (
@@ -111,59 +61,14 @@ _AMOUNT = (
 _DURATION_AGO = re.compile(rf"\b{_AMOUNT}\s+(?:more\s+)?{_UNITS}\s+ago\b", re.IGNORECASE)
 _DURATION = re.compile(rf"\b(?:since\s+(?:\d{{4}}|\w+)|{_AMOUNT}\s+(?:more\s+)?{_UNITS})\b", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor)\b|n['’]t\b", re.IGNORECASE)
-_PLACE_PREPOSITIONS = frozenset(
-    ["in", "at", "to", "from", "near", "around", "visited", "visit", "inside", "outside", "into", "across"]
-)
+_PLACE_PREPOSITIONS = _words("in at to from near around visited visit inside outside into across")
 # Time adverbs: an answer to "when", never to "what", "who" or "where".
-_TIME_WORDS = frozenset(
-    [
-        "ago",
-        "yesterday",
-        "today",
-        "tonight",
-        "tomorrow",
-        "recently",
-        "lately",
-        "now",
-        "later",
-        "earlier",
-        "soon",
-        "week",
-        "weeks",
-        "weekend",
-        "month",
-        "months",
-        "year",
-        "years",
-        "day",
-        "days",
-        "night",
-        "morning",
-        "evening",
-        "afternoon",
-    ]
+_TIME_WORDS = _words(
+    "ago yesterday today tonight tomorrow recently lately now later earlier soon week weeks weekend "
+    "month months year years day days night morning evening afternoon"
 )
 # Words that open sentences in speech and are capitalised for that reason only.
-_OPENERS = frozenset(
-    [
-        "thanks",
-        "thank",
-        "sure",
-        "wow",
-        "hey",
-        "hi",
-        "hello",
-        "yeah",
-        "yes",
-        "no",
-        "oh",
-        "okay",
-        "ok",
-        "great",
-        "awesome",
-        "cool",
-    ]
-)
+_OPENERS = _words("thanks thank sure wow hey hi hello yeah yes no oh okay ok great awesome cool")
 
 
 def stem(word: str) -> str:
