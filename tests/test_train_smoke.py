@@ -122,3 +122,41 @@ def test_cli_runs_one_step(tiny, tmp_path, capsys):
     assert [e["step"] for e in evals] == [0, 1] and evals[0]["eval_accuracy"] == 0.0
     assert (tmp_path / "final" / "config.json").exists()
     assert json.loads((tmp_path / "config.json").read_text())["loss_aggregation"] == "dr_grpo"
+
+
+def test_episode_plan_keeps_training_held_out_and_sft_episodes_apart(tmp_path):
+    import dataclasses
+
+    from memenv.tasks import generate, save_memalpha
+    from memenv.train.grpo import EVAL_SEED_OFFSET, EpisodePlan
+
+    # Generated episodes: three disjoint seed ranges; a seed whose training range reaches the held-out range fails.
+    plan = EpisodePlan(GRPOConfig(seed=3, total_steps=5, episodes_per_step=2, eval_episodes=4, sft_episodes=3))
+    train_seeds = plan.train_seeds(0, 10)
+    assert train_seeds == list(range(300_000, 300_010)) and plan.train_seeds(4, 2) == [300_004, 300_005]
+    assert plan.eval_seeds() == [EVAL_SEED_OFFSET + i for i in range(4)]
+    assert not set(train_seeds) & set(plan.eval_seeds()) and not set(plan.sft_seeds()) & set(train_seeds)
+    with pytest.raises(ValueError, match="would reach the held-out seeds"):
+        GRPOConfig(seed=10, eval_episodes=20)
+
+    # A dataset: the last eval_episodes rows are held out; training walks the others by row, each once per epoch.
+    base = generate("accurate_retrieval", seed=0, context_tokens=128, chunk_tokens=64, num_questions=2)
+    episodes = [dataclasses.replace(base, id=f"row-{i}") for i in range(20)]
+    path = save_memalpha(episodes, tmp_path / "data.parquet")
+    kwargs = json.dumps({"dataset": str(path), "source": "memalpha"})
+    config = GRPOConfig(seed=1, eval_episodes=5, sft_episodes=4, env_kwargs=kwargs)
+    plan = EpisodePlan(config)
+    assert plan.eval_seeds() == [15, 16, 17, 18, 19]
+    epoch0, epoch1 = plan.train_seeds(0, 15), plan.train_seeds(15, 15)
+    assert sorted(epoch0) == sorted(epoch1) == list(range(15)) and epoch0 != epoch1
+    assert plan.train_seeds(3, 4) == epoch0[3:7]  # a resumed cursor continues the same order
+    assert set(plan.sft_seeds()) <= set(range(15)) and len(plan.sft_seeds()) == 4
+    assert [plan.episodes[i].id for i in plan.eval_seeds()] == [f"row-{i}" for i in range(15, 20)]
+    # The env the trainer builds does not read the file (the plan did, once).
+    env = env_factory(config)()
+    assert env.unwrapped.episodes is None
+    env.close()
+    with pytest.raises(ValueError, match="leaves no training row"):
+        EpisodePlan(GRPOConfig(eval_episodes=20, env_kwargs=kwargs))
+    with pytest.raises(ValueError, match="needs source="):
+        EpisodePlan(GRPOConfig(env_kwargs=json.dumps({"dataset": str(path)})))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -93,3 +95,119 @@ def test_one_grpo_trainer_step_through_the_adapter(tmp_path):
     assert logged["memenv/r3_compression"] == pytest.approx(1.0)
     assert logged["frac_reward_zero_std"] == 0.0
     assert any(not torch.equal(before[n], p) for n, p in model.named_parameters())
+
+
+# -- multi-process safety, datasets, chat template options (no trainer needed) ---------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer(tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    path = build_tiny_model(tmp_path_factory.mktemp("tok") / "tiny", hidden_size=32, num_layers=1)
+    return AutoTokenizer.from_pretrained(path)
+
+
+def _episodes(chunk_counts: list[int]) -> list:
+    """Episodes with the given chunk counts (a generated episode's first chunks, each its own id)."""
+    import dataclasses
+
+    from memenv.tasks import generate
+
+    base = generate("accurate_retrieval", seed=0, context_tokens=512, chunk_tokens=64, num_questions=2)
+    return [dataclasses.replace(base, id=f"cut-{i}", chunks=base.chunks[:n]) for i, n in enumerate(chunk_counts)]
+
+
+def test_lockstep_play_makes_identical_generate_calls_whatever_the_episode_lengths(tiny_tokenizer):
+    """Two "ranks" whose episodes have 1 and 3 chunks make the same generate calls with the same prompt counts."""
+    import gymnasium as gym
+
+    from memenv.integrations.trl import _renderer
+    from memenv.train.rollout import PromptEncoder, play
+
+    episodes = _episodes([1, 3, 2, 3])
+    encode = PromptEncoder(tiny_tokenizer, _renderer(tiny_tokenizer), include_tools=False)
+    reply = tiny_tokenizer("hello<|im_end|>", add_special_tokens=False)["input_ids"]
+
+    def run(rows: list[int], lockstep: int | None) -> tuple[list[int], list]:
+        calls: list[int] = []
+
+        def sampler(prompts):
+            calls.append(len(prompts))
+            return [(list(reply), False, [-1.0] * len(reply)) for _ in prompts]
+
+        rollouts = play(
+            None,
+            tiny_tokenizer,
+            encode,
+            lambda: gym.make("MemAlpha-v0"),
+            rows,
+            group_size=2,
+            max_new_tokens=8,
+            temperature=1.0,
+            batch_size=3,
+            sampler=sampler,
+            episodes=episodes,
+            lockstep_steps=lockstep,
+        )
+        return calls, rollouts
+
+    rank0, rollouts0 = run([0, 1], lockstep=3)  # episodes of 1 and 3 chunks
+    rank1, rollouts1 = run([2, 3], lockstep=3)  # 2 and 3 chunks
+    assert rank0 == rank1 == [3, 1] * 3  # 3 steps x 4 prompts in batches of 3
+    # Fillers never reach an env: every rollout has exactly its episode's steps, on the right episode.
+    assert [len(r.rows) for r in rollouts0] == [1, 1, 3, 3]
+    assert [len(r.rows) for r in rollouts1] == [2, 2, 3, 3]
+    assert [r.seed for r in rollouts0] == [0, 0, 1, 1]
+    # Without lockstep the call pattern follows the episodes (what desynchronises vLLM server mode).
+    free0, _ = run([0, 1], lockstep=None)
+    free1, _ = run([2, 3], lockstep=None)
+    assert free0 == [3, 1, 2, 2] and free1 == [3, 1, 3, 1, 2]
+    with pytest.raises(ValueError, match="more than lockstep_steps=2"):
+        run([1], lockstep=2)
+    with pytest.raises(ValueError, match="row indices"):
+        run([4], lockstep=3)
+
+
+def test_dataset_env_loads_once_and_names_episodes_by_row(tmp_path, monkeypatch):
+    import memenv.integrations.trl as adapter
+    from memenv.tasks import save_memalpha
+
+    episodes = _episodes([2, 3, 1])
+    path = save_memalpha(episodes, tmp_path / "train.parquet")
+    loads: list[str] = []
+    real_load = adapter.load
+
+    def counting_load(*args, **kwargs):
+        loads.append(str(args[1]))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(adapter, "load", counting_load)
+    rollout = MemenvRollout("MemAlpha-v0", {"dataset": str(path), "source": "memalpha"}, rollouts_per_episode=2)
+    assert loads == [str(path)]
+    assert rollout.chunks_per_episode == 3 and rollout.num_generations() == 6  # the longest episode
+    assert [e.id for e in rollout.episodes] == [e.id for e in episodes]
+    dataset = rollout.episode_dataset()
+    assert [episode_seed(p) for p in dataset["prompt"]] == [0, 1, 2]  # one row per episode, by row
+    assert [episode_seed(p) for p in rollout.episode_dataset(2, seed_offset=1)["prompt"]] == [1, 2]
+    with pytest.raises(ValueError, match="do not fit"):
+        rollout.episode_dataset(3, seed_offset=1)
+    with pytest.raises(ValueError, match="needs source="):
+        MemenvRollout("MemAlpha-v0", {"dataset": str(path)})
+    # Building envs never touches the file again (gym.make gets no dataset= and no episode list).
+    for _ in range(3):
+        rollout.make_env().close()
+    assert loads == [str(path)]
+
+
+def test_chat_template_kwargs_reach_the_prompt(tiny_tokenizer):
+    from memenv.integrations.trl import _renderer
+
+    tokenizer = copy.copy(tiny_tokenizer)
+    tokenizer.chat_template = (
+        "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+        "{% if enable_thinking is defined and not enable_thinking %}<think></think>{% endif %}"
+    )
+    messages = [{"role": "user", "content": "chunk"}]
+    assert _renderer(tokenizer)(messages, None) == "chunk\n"
+    assert _renderer(tokenizer, {"enable_thinking": False})(messages, None) == "chunk\n<think></think>"

@@ -21,9 +21,23 @@ multi-step — one completion per chunk — so the adapter maps it onto that sha
 
 Generation: with ``use_vllm=True`` the adapter asks TRL's vLLM backend (``trainer.vllm_generation``);
 otherwise it samples with the trainer's own model (unwrapped for generation) at the trainer's
-temperature with top-k/top-p off. Each process plays the groups in its own prompt slice, so a
-process's slice must hold whole groups (TRL's default sampler gives that when
-``per_device_train_batch_size × steps_per_generation`` is a multiple of ``num_generations``).
+temperature with top-k/top-p off. Prompts go through the chat template with the trainer's
+``chat_template_kwargs`` (e.g. ``{"enable_thinking": False}`` for Qwen3). Each process plays the
+groups in its own prompt slice, so a process's slice must hold whole groups (TRL's default sampler
+gives that when ``per_device_train_batch_size × steps_per_generation`` is a multiple of
+``num_generations``).
+
+Several processes (``accelerate launch``): vLLM server mode gathers the prompts of every rank in each
+``generate`` call, and a ZeRO-3 forward gathers parameters, so all ranks must make the same number
+of calls with the same number of prompts. The adapter therefore plays every rollout for exactly
+``chunks_per_episode`` steps (``lockstep=True``, the default): a rollout whose episode has ended
+keeps its seat with a one-token filler prompt whose completion is dropped, so episodes with
+different chunk counts cost a little filler generation and never desynchronise the ranks.
+
+Real data: ``env_kwargs={"dataset": path, "source": "memalpha", ...}`` loads the episodes once, at
+construction, and a dataset row ``memenv seed=N`` then names *row* N (build the TRL dataset with
+:meth:`MemenvRollout.episode_dataset`, one row per episode; TRL's sampler walks the rows without
+replacement each epoch). ``chunks_per_episode`` defaults to the longest episode's chunk count.
 
 Example (see ``examples/trl_grpo.py``)::
 
@@ -44,6 +58,7 @@ from typing import Any
 import gymnasium as gym
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.tasks import Episode, load
 from memenv.train.losses import step_rewards
 from memenv.train.rollout import PromptEncoder, play, sample, stop_token_ids
 
@@ -89,13 +104,18 @@ class MemenvRollout:
 
     Args:
         env_id: a registered memenv env (``MemAlpha-v0``, ``MEM1-v0``, ``MemoryR1-v0``).
-        env_kwargs: ``gym.make`` keyword arguments.
+        env_kwargs: ``gym.make`` keyword arguments. With ``dataset`` (+ ``source``, optionally
+            ``dataset_split``) the episodes are loaded here, once, and dataset rows name row indices.
         rollouts_per_episode: G, the rollouts played per episode.
-        chunks_per_episode: rows planned per rollout; ``None`` = the chunk count of the episode with
-            seed 0 (synthetic episodes of one size all have the same count).
+        chunks_per_episode: rows planned per rollout (and, with ``lockstep``, steps played); ``None``
+            = the longest loaded episode's chunk count, or for generated episodes the chunk count of
+            the episode with seed 0 (synthetic episodes of one size all have the same count).
         reward_mode: ``"step"`` (Mem-α) or ``"trajectory"``.
         include_tools: put ``info["tools"]`` schemas into the prompt.
-        generation_batch_size: prompts per ``generate`` call (HF backend).
+        generation_batch_size: prompts per ``generate`` call (HF backend and vLLM alike).
+        lockstep: play exactly ``chunks_per_episode`` steps with one prompt per rollout each (filler
+            prompts for finished rollouts), so every rank makes identical generate calls. Needed with
+            several processes; harmless (a few filler completions) on one.
     """
 
     def __init__(
@@ -108,18 +128,41 @@ class MemenvRollout:
         reward_mode: str = "step",
         include_tools: bool = False,
         generation_batch_size: int = 16,
+        lockstep: bool = True,
     ) -> None:
+        if rollouts_per_episode < 1:
+            raise ValueError(f"rollouts_per_episode must be >= 1, got {rollouts_per_episode}")
+        if chunks_per_episode is not None and chunks_per_episode < 1:
+            raise ValueError(f"chunks_per_episode must be >= 1 or None, got {chunks_per_episode}")
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
+        self.episodes: list[Episode] | None = None
+        if self.env_kwargs.get("dataset") is not None:
+            # Read the file once here; every rollout then resets onto a row of this list.
+            dataset = self.env_kwargs.pop("dataset")
+            source = self.env_kwargs.pop("source", None)
+            if source is None:
+                raise ValueError(f"env_kwargs dataset={dataset!r} needs source=, one of the memenv.tasks SOURCES")
+            self.episodes = load(source, dataset, split=self.env_kwargs.pop("dataset_split", None))
+            if not self.episodes:
+                raise ValueError(f"dataset {dataset!r} (source {source!r}) holds no episode")
+            # The list is not handed to gym.make (which deep-copies its kwargs on every call): each reset
+            # gets its episode through options={"episode": ...} instead.
         self.rollouts_per_episode = rollouts_per_episode
         self.reward_mode = reward_mode
         self.include_tools = include_tools
         self.generation_batch_size = generation_batch_size
+        self.lockstep = lockstep
         probe = self.make_env()
-        _, info = probe.reset(seed=0)
+        if self.episodes is not None:
+            _, info = probe.reset(seed=0, options={"episode": self.episodes[0]})
+            planned = max(len(episode.chunks) for episode in self.episodes)
+        else:
+            _, info = probe.reset(seed=0)
+            planned = int(info["num_chunks"])
         self.beta, self.gamma = probe.unwrapped.beta, probe.unwrapped.gamma
         probe.close()
-        self.chunks_per_episode = chunks_per_episode or int(info["num_chunks"])
+        self.chunks_per_episode = chunks_per_episode or planned
 
     def make_env(self) -> gym.Env:
         return gym.make(self.env_id, **self.env_kwargs)
@@ -127,6 +170,26 @@ class MemenvRollout:
     def num_generations(self) -> int:
         """The ``num_generations`` to give TRL: rows per group = G × chunks per episode."""
         return self.rollouts_per_episode * self.chunks_per_episode
+
+    def episode_dataset(self, num_episodes: int | None = None, seed_offset: int = 0) -> Any:
+        """The TRL ``train_dataset``: one prompt per episode.
+
+        With loaded episodes: one row per episode (rows ``0 .. N-1``; ``num_episodes`` may ask for
+        fewer, ``seed_offset`` shifts the first row). Otherwise :func:`episode_dataset` with seeds
+        ``seed_offset + 0 .. num_episodes - 1``.
+        """
+        if self.episodes is None:
+            if num_episodes is None:
+                raise ValueError("num_episodes is required for generated episodes (there is no dataset to count)")
+            return episode_dataset(num_episodes, seed_offset)
+        available = len(self.episodes) - seed_offset
+        count = available if num_episodes is None else num_episodes
+        if seed_offset < 0 or count < 1 or count > available:
+            raise ValueError(
+                f"the dataset has {len(self.episodes)} episodes; rows {seed_offset}..{seed_offset + count - 1} "
+                "do not fit"
+            )
+        return episode_dataset(count, seed_offset)
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, list]:
         group = trainer.num_generations if trainer.model.training else trainer.num_generations_eval
@@ -178,22 +241,20 @@ class MemenvRollout:
 
     def _play(self, trainer: Any, seeds: list[int]) -> list:
         tokenizer = trainer.processing_class
-        encode = PromptEncoder(tokenizer, _renderer(tokenizer), self.include_tools)
+        chat_kwargs = dict(getattr(trainer, "chat_template_kwargs", None) or {})
+        encode = PromptEncoder(tokenizer, _renderer(tokenizer, chat_kwargs), self.include_tools)
         temperature = trainer.temperature
         max_new_tokens = trainer.max_completion_length
+        common: dict[str, Any] = {
+            "group_size": self.rollouts_per_episode,
+            "max_new_tokens": max_new_tokens,
+            "temperature": temperature,
+            "batch_size": self.generation_batch_size,
+            "episodes": self.episodes,
+            "lockstep_steps": self.chunks_per_episode if self.lockstep else None,
+        }
         if getattr(trainer, "use_vllm", False):
-            return play(
-                None,
-                tokenizer,
-                encode,
-                self.make_env,
-                seeds,
-                group_size=self.rollouts_per_episode,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                batch_size=self.generation_batch_size,
-                sampler=_vllm_sampler(trainer),
-            )
+            return play(None, tokenizer, encode, self.make_env, seeds, sampler=_vllm_sampler(trainer), **common)
         from trl.models.utils import unwrap_model_for_generation
 
         with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:
@@ -213,31 +274,26 @@ class MemenvRollout:
                 )
                 return [(ids, cut, lp) for (ids, cut), lp in zip(done, logprobs, strict=True)]
 
-            return play(
-                model,
-                tokenizer,
-                encode,
-                self.make_env,
-                seeds,
-                group_size=self.rollouts_per_episode,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                batch_size=self.generation_batch_size,
-                sampler=sampler,
-            )
+            return play(model, tokenizer, encode, self.make_env, seeds, sampler=sampler, **common)
 
 
-def _renderer(tokenizer: Any) -> Callable[[list[dict], list[dict] | None], str]:
+def _renderer(
+    tokenizer: Any, chat_template_kwargs: dict[str, Any] | None = None
+) -> Callable[[list[dict], list[dict] | None], str]:
     """Chat-template rendering as :class:`memenv.llm.HFChatModel` does it (tools into the system message
-    when the template has no place for them)."""
+    when the template has no place for them), with extra template variables such as
+    ``enable_thinking``."""
     from memenv.llm import _with_tools_in_system
 
     template = tokenizer.chat_template or ""
+    extra = dict(chat_template_kwargs or {})
 
     def render(messages: list[dict], tools: list[dict] | None) -> str:
         if tools and "tools" not in str(template):
             messages, tools = _with_tools_in_system(messages, tools), None
-        return tokenizer.apply_chat_template(messages, tools=tools or None, add_generation_prompt=True, tokenize=False)
+        return tokenizer.apply_chat_template(
+            messages, tools=tools or None, add_generation_prompt=True, tokenize=False, **extra
+        )
 
     return render
 

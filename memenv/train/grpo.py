@@ -2,8 +2,9 @@
 
 The loop, per training step:
 
-1. **Rollouts.** Draw ``episodes_per_step`` training seeds; play ``group_size`` rollouts of each
-   seed's episode with the policy sampling at ``temperature`` (:func:`memenv.train.rollout.play`).
+1. **Rollouts.** Take the next ``episodes_per_step`` training episodes (:class:`EpisodePlan`); play
+   ``group_size`` rollouts of each with the policy sampling at ``temperature``
+   (:func:`memenv.train.rollout.play`).
    Every chunk step becomes one training *row*: the env's ``info["messages"]`` rendered with the
    chat template, and the completion as the exact token ids sampled.
 2. **Rewards** (:func:`memenv.train.losses.step_rewards`). ``reward_mode="step"`` (Mem-α): row t of
@@ -64,6 +65,7 @@ import torch
 
 import memenv  # noqa: F401  (registers the environments)
 from memenv.errors import MemEnvError
+from memenv.tasks import SOURCES, Episode, load
 from memenv.train.losses import (
     LOSS_AGGREGATIONS,
     REWARD_MODES,
@@ -76,10 +78,11 @@ from memenv.train.losses import (
 from memenv.train.rollout import PromptEncoder, Rollout, Row, completion_log_probs, play
 from memenv.train.sft import collect_demonstrations, heuristic_policy, train_sft
 
-# Seed ranges: training episodes count up from 0, evaluation and SFT episodes live far away, so the
-# held-out evaluation never sees a training or demonstration episode.
+# Seed ranges: training episodes count up from seed * 100_000, evaluation and SFT episodes live far away,
+# so the held-out evaluation never sees a training or demonstration episode (GRPOConfig checks the ranges).
 EVAL_SEED_OFFSET = 1_000_000
 SFT_SEED_OFFSET = 2_000_000
+SEED_STRIDE = 100_000
 
 # Config fields a resumed run may change; any other difference means another run, and is refused.
 RESUME_MAY_CHANGE = frozenset(
@@ -111,7 +114,7 @@ class GRPOConfig:
 
     # experiment
     output_dir: str = "runs/grpo"  # logs, checkpoints and the final model go here
-    seed: int = 0  # seeds python, numpy and torch; training episode seeds are seed*100_000 + 0, 1, 2, ...
+    seed: int = 0  # seeds python, numpy and torch; training episode seeds are seed*100_000 + 0, 1, ... (seed <= 9)
     progress: bool = True  # show a progress bar
     threads: int = 0  # torch CPU threads; 0 = torch's default
     # model
@@ -181,6 +184,18 @@ class GRPOConfig:
             raise ValueError(f"temperature must be > 0 for training rollouts, got {self.temperature}")
         if self.num_minibatches < 1 or self.micro_batch_size < 1 or self.update_epochs < 1:
             raise ValueError("need num_minibatches, micro_batch_size and update_epochs >= 1")
+        if self.seed < 0 or self.eval_episodes < 0 or self.sft_episodes < 0:
+            raise ValueError("need seed, eval_episodes and sft_episodes >= 0")
+        # Generated episodes: the training seed range must stay clear of the held-out and SFT ranges.
+        first, count = self.seed * SEED_STRIDE, self.total_steps * self.episodes_per_step
+        if count > SEED_STRIDE or first + count > EVAL_SEED_OFFSET:
+            raise ValueError(
+                f"training seeds {first}..{first + count - 1} (seed={self.seed}, total_steps x episodes_per_step="
+                f"{count}) would reach the held-out seeds from {EVAL_SEED_OFFSET}; use seed <= "
+                f"{(EVAL_SEED_OFFSET - count) // SEED_STRIDE} and at most {SEED_STRIDE} training episodes"
+            )
+        if self.eval_episodes > SFT_SEED_OFFSET - EVAL_SEED_OFFSET:
+            raise ValueError(f"eval_episodes must be <= {SFT_SEED_OFFSET - EVAL_SEED_OFFSET}")
 
     @property
     def scale(self) -> bool:
@@ -255,15 +270,83 @@ def load_policy(config: GRPOConfig) -> Any:
     return chat
 
 
-def env_factory(config: GRPOConfig) -> Callable[[], gym.Env]:
-    kwargs = {
+DATASET_KEYS = ("dataset", "source", "dataset_split")
+
+
+def _env_kwargs(config: GRPOConfig) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
         "task": config.task,
         "context_tokens": config.context_tokens,
         "chunk_tokens": config.chunk_tokens,
         "num_questions": config.num_questions,
     }
-    kwargs.update(json.loads(config.env_kwargs) if config.env_kwargs else {})
+    if config.env_kwargs:
+        extra = json.loads(config.env_kwargs)
+        if not isinstance(extra, dict):
+            raise ValueError(f"env_kwargs must be a JSON object, got {config.env_kwargs!r}")
+        kwargs.update(extra)
+    return kwargs
+
+
+def env_factory(config: GRPOConfig) -> Callable[[], gym.Env]:
+    """Builds the run's env. A ``dataset`` in ``env_kwargs`` is left out: :class:`EpisodePlan` loads it once
+    and every reset names its episode (``options={"episode": ...}``)."""
+    kwargs = {k: v for k, v in _env_kwargs(config).items() if k not in DATASET_KEYS}
     return lambda: gym.make(config.env_id, **kwargs)
+
+
+class EpisodePlan:
+    """Which episodes a run trains on, evaluates on and clones (SFT): three disjoint sets.
+
+    Generated episodes (the default): training seeds ``seed * 100_000 + 0, 1, ...``, held-out seeds
+    ``EVAL_SEED_OFFSET + 0 .. eval_episodes - 1``, SFT seeds ``SFT_SEED_OFFSET + seed * 100_000 + ...``
+    (:class:`GRPOConfig` checks that the ranges never meet).
+
+    A dataset (``env_kwargs='{"dataset": PATH, "source": "memalpha"}'``) is loaded once, here, and its
+    rows are split: the last ``eval_episodes`` rows are held out; training walks the other rows in a
+    seeded random order, every row once per epoch (a new order each epoch); SFT demonstrations come
+    from the first training rows of epoch 0's order. "Seeds" are then row indices, passed to
+    :func:`~memenv.train.rollout.play` with ``episodes=``.
+    """
+
+    def __init__(self, config: GRPOConfig) -> None:
+        self.config = config
+        self.episodes: list[Episode] | None = None
+        kwargs = _env_kwargs(config)
+        if kwargs.get("dataset") is not None:
+            if kwargs.get("source") is None:
+                raise ValueError(f"env_kwargs dataset={kwargs['dataset']!r} needs source=, one of {SOURCES}")
+            self.episodes = load(kwargs["source"], kwargs["dataset"], split=kwargs.get("dataset_split"))
+            held_out = config.eval_episodes
+            if held_out >= len(self.episodes):
+                raise ValueError(
+                    f"eval_episodes={held_out} leaves no training row: the dataset has {len(self.episodes)} episodes"
+                )
+            self.train_rows = list(range(len(self.episodes) - held_out))
+            if config.sft_episodes > len(self.train_rows):
+                raise ValueError(f"sft_episodes={config.sft_episodes} > the {len(self.train_rows)} training rows")
+
+    def _epoch_order(self, epoch: int) -> list[int]:
+        order = list(self.train_rows)
+        random.Random(f"{self.config.seed}:{epoch}").shuffle(order)
+        return order
+
+    def train_seeds(self, cursor: int, count: int) -> list[int]:
+        """The ``count`` training episodes after the first ``cursor`` ones."""
+        if self.episodes is None:
+            return [self.config.seed * SEED_STRIDE + cursor + i for i in range(count)]
+        n = len(self.train_rows)
+        return [self._epoch_order((cursor + i) // n)[(cursor + i) % n] for i in range(count)]
+
+    def eval_seeds(self) -> list[int]:
+        if self.episodes is None:
+            return [EVAL_SEED_OFFSET + i for i in range(self.config.eval_episodes)]
+        return list(range(len(self.episodes) - self.config.eval_episodes, len(self.episodes)))
+
+    def sft_seeds(self) -> list[int]:
+        if self.episodes is None:
+            return [SFT_SEED_OFFSET + self.config.seed * SEED_STRIDE + i for i in range(self.config.sft_episodes)]
+        return self._epoch_order(0)[: self.config.sft_episodes]
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -355,9 +438,16 @@ class RunLog:
 # Evaluation
 
 
-def evaluate(chat: Any, encode: PromptEncoder, make_env: Callable[[], gym.Env], config: GRPOConfig) -> dict[str, float]:
-    """Greedy rollouts on the held-out seeds ``EVAL_SEED_OFFSET + 0 .. eval_episodes - 1``."""
-    seeds = [EVAL_SEED_OFFSET + i for i in range(config.eval_episodes)]
+def evaluate(
+    chat: Any,
+    encode: PromptEncoder,
+    make_env: Callable[[], gym.Env],
+    config: GRPOConfig,
+    plan: EpisodePlan | None = None,
+) -> dict[str, float]:
+    """Greedy rollouts on the held-out episodes (:meth:`EpisodePlan.eval_seeds`)."""
+    plan = plan or EpisodePlan(config)
+    seeds = plan.eval_seeds()
     with torch.random.fork_rng(devices=[]):  # evaluation must not move the training RNG
         rollouts = play(
             chat.model,
@@ -369,6 +459,7 @@ def evaluate(chat: Any, encode: PromptEncoder, make_env: Callable[[], gym.Env], 
             max_new_tokens=config.max_new_tokens,
             temperature=0.0,
             batch_size=config.generation_batch_size,
+            episodes=plan.episodes,
         )
     calls = sum(r.calls for r in rollouts)
     return {
@@ -634,6 +725,7 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     encode = PromptEncoder(tokenizer, chat.render_prompt, config.include_tools)
     make_env = env_factory(config)
+    plan = EpisodePlan(config)
     probe = make_env()
     beta, gamma = probe.unwrapped.beta, probe.unwrapped.gamma
     probe.close()
@@ -657,10 +749,9 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     if resume_from is None:
         if config.sft_episodes > 0:
             if config.eval_episodes > 0:
-                log.write({"step": 0, "phase": "eval_base", **evaluate(chat, encode, make_env, config)})
+                log.write({"step": 0, "phase": "eval_base", **evaluate(chat, encode, make_env, config, plan)})
             policy = heuristic_policy(config.env_id, config.sft_policy or None)
-            seeds = [SFT_SEED_OFFSET + config.seed * 100_000 + i for i in range(config.sft_episodes)]
-            demos = collect_demonstrations(make_env, policy, seeds)
+            demos = collect_demonstrations(make_env, policy, plan.sft_seeds(), episodes=plan.episodes)
             train_sft(
                 model,
                 tokenizer,
@@ -677,7 +768,7 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
         if config.kl_coef > 0:
             torch.save(trainable_state(model), output_dir / "reference.pt")
         if config.eval_episodes > 0:
-            log.write({"step": 0, "phase": "eval", **evaluate(chat, encode, make_env, config)})
+            log.write({"step": 0, "phase": "eval", **evaluate(chat, encode, make_env, config, plan)})
 
     reference = None
     if config.kl_coef > 0:
@@ -702,7 +793,7 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
         step += 1
         began = time.perf_counter()
         # -- 1. rollouts: G per episode, same seed --
-        seeds = [config.seed * 100_000 + cursor + i for i in range(config.episodes_per_step)]
+        seeds = plan.train_seeds(cursor, config.episodes_per_step)
         cursor += config.episodes_per_step
         rollouts = play(
             model,
@@ -714,6 +805,7 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
             max_new_tokens=config.max_new_tokens,
             temperature=config.temperature,
             batch_size=config.generation_batch_size,
+            episodes=plan.episodes,
         )
         rollout_seconds = time.perf_counter() - began
 
@@ -773,7 +865,7 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
             save_checkpoint(checkpoint_dir(output_dir, step), model, optimizer, step, cursor, config)
         last = step == config.total_steps
         if config.eval_episodes > 0 and ((config.eval_every and step % config.eval_every == 0) or last):
-            log.write({"step": step, "phase": "eval", **evaluate(chat, encode, make_env, config)})
+            log.write({"step": step, "phase": "eval", **evaluate(chat, encode, make_env, config, plan)})
         if progress is not None:
             progress.update(1)
             progress.set_postfix(reward=f"{record['reward']:.3f}", acc=f"{record['accuracy']:.2f}")

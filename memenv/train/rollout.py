@@ -21,6 +21,7 @@ import gymnasium as gym
 import torch
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.tasks import Episode
 from memenv.train.losses import token_log_probs
 
 
@@ -168,14 +169,29 @@ def play(
     temperature: float,
     batch_size: int = 16,
     sampler: Sampler | None = None,
+    episodes: Sequence[Episode] | None = None,
+    lockstep_steps: int | None = None,
 ) -> list[Rollout]:
     """Play ``group_size`` rollouts of each seed's episode; rollout ``g * group_size + k`` belongs to group g.
 
     Every env is reset with its group's seed, so the G rollouts of a group read the same episode and
-    differ only in what the model samples. Steps run in lock-step: at each step the prompts of all
-    unfinished rollouts are generated in batches of ``batch_size``, by :func:`sample` on ``model`` or by
-    ``sampler`` when given (e.g. a vLLM server).
+    differ only in what the model samples. With ``episodes`` (a dataset's episode list) a seed is a row
+    index instead: the group plays ``episodes[seed]`` (reset with ``options={"episode": ...}``), so a
+    caller walks a dataset by row rather than drawing rows at random. Steps run in lock-step: at each
+    step the prompts of all unfinished rollouts are generated in batches of ``batch_size``, by
+    :func:`sample` on ``model`` or by ``sampler`` when given (e.g. a vLLM server).
+
+    ``lockstep_steps`` makes the generate calls independent of the episodes' lengths, as distributed
+    generation needs (a vLLM server-mode ``generate`` or a ZeRO-3 forward is a collective: every rank
+    must make the same number of calls with the same number of prompts): exactly ``lockstep_steps``
+    steps run, and at every step every rollout contributes a prompt — a finished rollout a filler
+    (its last prompt's final token) whose completion is thrown away. An episode longer than
+    ``lockstep_steps`` chunks raises ``ValueError``.
     """
+    if episodes is not None:
+        bad = [s for s in seeds if not 0 <= int(s) < len(episodes)]
+        if bad:
+            raise ValueError(f"with episodes=, seeds are row indices in [0, {len(episodes)}); got {bad[:3]}")
     stop_ids = stop_token_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
     rollouts: list[Rollout] = []
@@ -184,15 +200,33 @@ def play(
     for group, seed in enumerate(seeds):
         for _ in range(group_size):
             env = make_env()
-            _, info = env.reset(seed=int(seed))
+            options = {"episode": episodes[int(seed)]} if episodes is not None else None
+            _, info = env.reset(seed=int(seed), options=options)
+            if lockstep_steps is not None and info["num_chunks"] > lockstep_steps:
+                env.close()
+                for opened in envs:
+                    opened.close()
+                raise ValueError(
+                    f"episode {info['episode_id']!r} (seed {seed}) has {info['num_chunks']} chunks, more than "
+                    f"lockstep_steps={lockstep_steps}"
+                )
             envs.append(env)
             infos.append(info)
             rollouts.append(Rollout(seed=int(seed), group=group))
     active = list(range(len(envs)))
+    last_prompt: dict[int, list[int]] = {}
     step = 0
     try:
-        while active:
+        while active or (lockstep_steps is not None and step < lockstep_steps):
             prompts = [encode(infos[i]["messages"], infos[i]["tools"]) for i in active]
+            for i, prompt in zip(active, prompts, strict=True):
+                last_prompt[i] = prompt
+            if lockstep_steps is not None:
+                # Finished rollouts keep their seat with a one-token filler, so every step has one prompt per
+                # rollout and the same generate calls happen whatever the episodes' lengths.
+                running = set(active)
+                done = [i for i in range(len(envs)) if i not in running]
+                prompts = prompts + [last_prompt[i][-1:] for i in done]
             samples: list[tuple[list[int], bool, list[float] | None]] = []
             for start in range(0, len(prompts), batch_size):
                 chunk = prompts[start : start + batch_size]
@@ -209,7 +243,8 @@ def play(
                 )
                 samples.extend((ids, truncated, None) for ids, truncated in batch)
             still = []
-            for i, prompt, (ids, truncated, logprobs) in zip(active, prompts, samples, strict=True):
+            n = len(active)  # the fillers' completions (after the active ones) are dropped
+            for i, prompt, (ids, truncated, logprobs) in zip(active, prompts[:n], samples[:n], strict=True):
                 text = tokenizer.decode(ids, skip_special_tokens=True)
                 _, _, terminated, trunc, info = envs[i].step(text)
                 rollout = rollouts[i]

@@ -23,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 
+from memenv.tasks import Episode
 from memenv.train.losses import aggregate_loss
 from memenv.train.rollout import PromptEncoder, completion_log_probs
 
@@ -64,14 +65,18 @@ class Demonstration:
 
 
 def collect_demonstrations(
-    make_env: Callable[[], gym.Env], policy: Policy, seeds: Sequence[int]
+    make_env: Callable[[], gym.Env], policy: Policy, seeds: Sequence[int], episodes: Sequence[Episode] | None = None
 ) -> list[Demonstration]:
-    """Play ``policy`` on each seed's episode and keep every step's (messages, tools, reply)."""
+    """Play ``policy`` on each seed's episode and keep every step's (messages, tools, reply).
+
+    With ``episodes`` a seed is a row index: the episode played is ``episodes[seed]``.
+    """
     demos: list[Demonstration] = []
     env = make_env()
     try:
         for seed in seeds:
-            obs, info = env.reset(seed=int(seed))
+            options = {"episode": episodes[int(seed)]} if episodes is not None else None
+            obs, info = env.reset(seed=int(seed), options=options)
             while True:
                 text = policy(obs, info)
                 demos.append(Demonstration(info["messages"], info["tools"], text))
