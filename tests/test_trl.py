@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import os
 
 import pytest
 
+if "trl" in os.environ.get("MEMENV_REQUIRE", "").split(","):  # make test: a missing TRL is a failure
+    importlib.import_module("trl")
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
