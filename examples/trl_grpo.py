@@ -102,6 +102,13 @@ def build(args: argparse.Namespace) -> Any:
     group = rollout.num_generations()
     per_device = args.per_device_train_batch_size or group
     chat_template_kwargs = {} if args.enable_thinking is None else {"enable_thinking": args.enable_thinking}
+    # Each process plays the groups of its own slice, so the slice must hold whole groups.
+    steps_per_generation = args.steps_per_generation or args.gradient_accumulation_steps
+    if (per_device * steps_per_generation) % group:
+        raise ValueError(
+            f"per_device_train_batch_size ({per_device}) × steps_per_generation ({steps_per_generation}) must be a "
+            f"multiple of num_generations = G × chunks per episode = {group}, so each process plays whole groups"
+        )
     config = GRPOConfig(
         output_dir=args.output_dir,
         num_generations=group,
@@ -122,12 +129,6 @@ def build(args: argparse.Namespace) -> Any:
         vllm_mode=args.vllm_mode,
         use_cpu=not torch.cuda.is_available(),  # TRL defaults to bf16, which needs a GPU
     )
-    steps_per_generation = config.steps_per_generation or config.gradient_accumulation_steps
-    if (per_device * steps_per_generation) % group:
-        raise ValueError(
-            f"per_device_train_batch_size ({per_device}) × steps_per_generation ({steps_per_generation}) must be a "
-            f"multiple of num_generations = G × chunks per episode = {group}, so each process plays whole groups"
-        )
     peft_config = None
     if args.lora_r > 0:
         from peft import LoraConfig

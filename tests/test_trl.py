@@ -215,3 +215,27 @@ def test_chat_template_kwargs_reach_the_prompt(tiny_tokenizer):
     messages = [{"role": "user", "content": "chunk"}]
     assert _renderer(tokenizer)(messages, None) == "chunk\n"
     assert _renderer(tokenizer, {"enable_thinking": False})(messages, None) == "chunk\n<think></think>"
+
+
+def test_example_flags_reach_the_trainer(tmp_path):
+    """examples/trl_grpo.py: dataset, LoRA, batch sizes and chat_template_kwargs flags build the trainer."""
+    import runpy
+    from pathlib import Path
+
+    from memenv.tasks import save_memalpha
+
+    example = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "trl_grpo.py"))
+    data = save_memalpha(_episodes([2, 3]), tmp_path / "train.parquet")
+    common = ["--model", "tiny", "--output-dir", str(tmp_path / "out"), "--dataset", str(data)]
+    args = example["parser"]().parse_args(
+        [*common, "--lora-r", "4", "--per-device-train-batch-size", "12", "--enable-thinking", "false"]
+    )
+    trainer = example["build"](args)
+    assert trainer.args.num_generations == 6  # G=2 x the longest episode's 3 chunks
+    assert trainer.args.per_device_train_batch_size == 12
+    assert trainer.chat_template_kwargs == {"enable_thinking": False}
+    assert len(trainer.train_dataset) == 2  # one row per episode of the dataset
+    assert any("lora_" in name for name, _ in trainer.model.named_parameters())
+    bad = example["parser"]().parse_args([*common, "--per-device-train-batch-size", "4"])
+    with pytest.raises(ValueError, match="whole groups"):
+        example["build"](bad)
