@@ -1,16 +1,23 @@
 """Score every system on every competency (or dataset) with the same reader and metrics; print and save a table.
 
     python -m baselines.leaderboard --out results            # what `make leaderboard` runs
-    memenv leaderboard --systems rag-top-k mem-alpha --tasks accurate_retrieval --episodes 1
-    memenv leaderboard --reader hf:default --writer-llm openai:http://localhost:8000/v1#Qwen/Qwen3-4B
-    memenv leaderboard --dataset data/locomo10.json --source locomo
+    memenv eval --systems rag-top-k mem-alpha --tasks accurate_retrieval --episodes 1
+    memenv eval --reader hf:default --writer-llm openai:http://localhost:8000/v1#Qwen/Qwen3-4B
+    memenv eval --dataset data/locomo10.json --source locomo --workers 2
+    memenv eval --systems mem-alpha my_pkg.my_agent:make_writer --ray       # your own agent, on Ray
+
+``memenv eval`` is this command (``memenv leaderboard`` is the same, kept as an alias).
 
 Systems (see :mod:`baselines.systems`): ``long-context``, ``rag-top-k``, ``mem1``, ``memory-r1``,
 ``mem-alpha`` (heuristic writers), ``store-all`` and ``no-memory`` (ceiling and floor of a Mem-α
 memory under retrieval), ``memory-r1-add-only`` (an ablation, on request), and with ``--writer-llm
 SPEC`` the ``mem-alpha-llm``, ``mem1-llm``, ``memory-r1-llm`` variants written by that chat model.
 ``--reader`` is ``evidence`` (the offline deterministic reader, default) or a chat-model spec
-(``hf:PATH``, ``hf:default``, ``openai:URL#MODEL``) answering through :class:`memenv.readers.llm.LLMReader`.
+(``hf:PATH``, ``hf:default``, ``openai:URL#MODEL``) answering through :class:`memenv.readers.llm.LLMReader`;
+``--judge SPEC`` has a chat model judge the ``llm_judge`` questions (:class:`memenv.readers.llm.LLMJudge`).
+A user system is given by import path, ``package.module:factory`` (or ``NAME=package.module:factory``
+to name it on the board); the factory returns a policy or a System
+(:func:`baselines.systems.system_from_factory`; docs/evaluation.md has a worked example).
 
 The suite is the synthetic generator (``--tasks``, ``--episodes`` per competency, ``--seed``,
 ``--context-tokens``, ``--chunk-tokens``), or real data with ``--dataset PATH --source S
@@ -19,28 +26,64 @@ The suite is the synthetic generator (``--tasks``, ``--episodes`` per competency
 another evaluation protocol (:data:`memenv.metrics.SCORING_PROFILES`; default: each dataset as its own
 paper's code scores it, see docs/scoring.md; ``mem0`` for Memory-R1's numbers).
 
-Writes ``OUT/results.json`` (the config, the columns, and per system: score per column, simple mean
-over columns, mean memory tokens, memory / stream, wall time, and one row per episode),
-``OUT/results.csv``, ``OUT/leaderboard.md`` and ``OUT/leaderboard.png``. Scores average per
-episode, then per column, then a simple mean over columns.
+Writes ``OUT/results.json`` (the config, the provenance — code version and commit, package versions,
+command line, seeds, model specs, dataset sha256s, see :mod:`baselines.provenance` —, the columns,
+and per system: score per column, simple mean over columns, bootstrap 95% intervals, the paired
+difference against ``--baseline`` (default: the first system), mean memory tokens, memory / stream,
+wall time, and one row per episode), ``OUT/predictions.jsonl`` (one line per question: system,
+episode, question, gold, prediction, metric, score, recalls, judge verdict, the ids of the memory
+entries the reader was given), ``OUT/results.csv``, ``OUT/leaderboard.md`` and ``OUT/leaderboard.png``
+(bars with their intervals). Scores average per episode, then per column, then a simple mean over
+columns; intervals resample episodes within each column (:mod:`baselines.bootstrap`).
+
+Runs are (system, episode) jobs: serial, ``--workers N`` local processes, or ``--ray [ADDRESS]`` Ray
+tasks (:mod:`baselines.runner`); the numbers do not depend on which (only the timing fields do).
+Each finished run is written to ``OUT/runs/`` at once (atomically) and the reports are refreshed every
+few seconds, so Ctrl-C keeps every finished run (exit code 130) and the same command resumes where
+it stopped; a resume with other settings is refused, and ``--out`` is checked before any work
+(:mod:`baselines.outdir`).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
+import io
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from baselines.systems import DEFAULT_SYSTEMS, LEARNED, SYSTEM_NAMES, RunResult, System, llm_systems, make_systems
+from baselines import bootstrap
+from baselines.outdir import OutputError, RunFolder, atomic_path, atomic_write_text, check_writable
+from baselines.provenance import collect, dataset_digests, suite_digest
+from baselines.runner import (
+    Evaluator,
+    Executor,
+    Job,
+    JobFailed,
+    Prebuilt,
+    SerialExecutor,
+    make_executor,
+    sigint_ignored,
+)
+from baselines.systems import (
+    DEFAULT_SYSTEMS,
+    LEARNED,
+    SYSTEM_NAMES,
+    RunResult,
+    System,
+    import_factory,
+    llm_systems,
+    make_system,
+    system_from_factory,
+)
 from memenv import metrics
 from memenv.metrics import SCORING_PROFILES
-from memenv.qa import rescore
+from memenv.qa import QAReport
 from memenv.readers import EvidenceReader, Reader
 from memenv.tasks.records import COMPETENCIES, Episode
 from memenv.tasks.synthetic import generate
@@ -83,17 +126,18 @@ def load_suite(
 class ProgressBar:
     """A one-line progress bar on a stream (stderr by default): done/total, elapsed, ETA, a label."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, width: int = 24) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 24, done: int = 0) -> None:
         self.total = max(total, 1)
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
-        self.done = 0
+        self.done = done  # runs finished before this bar started (a resumed run): not in the ETA
+        self.first = done
         self.start = time.perf_counter()
 
     def update(self, label: str) -> None:
         self.done += 1
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
+        eta = elapsed / (self.done - self.first) * (self.total - self.done)
         filled = round(self.width * self.done / self.total)
         bar = "#" * filled + "-" * (self.width - filled)
         line = f"[{bar}] {self.done}/{self.total} {elapsed:5.0f}s elapsed, ~{eta:.0f}s left  {label}"
@@ -105,6 +149,10 @@ class ProgressBar:
         self.stream.flush()
 
 
+def _competency(episode: Episode) -> str:
+    return episode.competency
+
+
 def evaluate(
     systems: Sequence[System],
     suite: Sequence[Episode],
@@ -112,29 +160,94 @@ def evaluate(
     progress: bool = True,
     group: Callable[[Episode], str] | None = None,
     scoring: str = "default",
+    *,
+    judge: Any = None,
+    executor: Executor | None = None,
+    baseline: str | None = None,
+    bootstrap_samples: int = bootstrap.DEFAULT_SAMPLES,
+    bootstrap_seed: int = bootstrap.DEFAULT_SEED,
 ) -> dict[str, dict[str, Any]]:
     """Run every system on every episode; return the ``systems`` part of results.json.
 
     ``group`` names an episode's column (default: its competency). ``scoring`` re-scores every
-    answer under that profile (:data:`memenv.metrics.SCORING_PROFILES`).
+    answer under that profile (:data:`memenv.metrics.SCORING_PROFILES`), with ``judge`` (a
+    :class:`memenv.readers.llm.LLMJudge`) for the ``llm_judge`` questions if given. ``executor``
+    (:mod:`baselines.runner`; default serial) runs the jobs; a process or Ray executor gets pickled
+    copies of the systems and reader. Each system's entry has bootstrap intervals (``ci``) and its
+    paired difference against ``baseline`` (default: the first system; ``vs_baseline``), see
+    :func:`add_uncertainty`.
     """
-    column = group or (lambda episode: episode.competency)
-    bar = ProgressBar(len(systems) * len(suite)) if progress else None
-    results: dict[str, dict[str, Any]] = {}
-    for system in systems:
-        runs: list[tuple[Episode, RunResult]] = []
-        for episode in suite:
-            run = system.run(episode, reader)
-            if scoring != "default":  # the same answers, scored under another protocol
-                report = rescore(run.qa, episode.questions, scoring=scoring)
-                run = dataclasses.replace(run, accuracy=report.accuracy, qa=report)
-            runs.append((episode, run))
-            if bar is not None:
-                bar.update(f"{system.name} {episode.id}")
-        results[system.name] = summarize(runs, column)
+    column = group or _competency
+    names = [system.name for system in systems]
+    if len(set(names)) != len(names):
+        raise ValueError(f"system names must be unique, got {names}")
+    evaluator = Evaluator({system.name: system for system in systems}, reader, scoring, judge)
+    jobs = [Job(name, index) for name in names for index in range(len(suite))]
+    bar = ProgressBar(len(jobs)) if progress else None
+    runs: dict[Job, RunResult] = {}
+
+    def on_result(job: Job, run: RunResult) -> None:
+        runs[job] = run
+        if bar is not None:
+            bar.update(f"{job.system} {suite[job.episode].id}")
+
+    (executor or SerialExecutor()).execute(Prebuilt(evaluator), suite, jobs, on_result)
     if bar is not None:
         bar.close()
+    return board_results(names, suite, runs, column, baseline=baseline, samples=bootstrap_samples, seed=bootstrap_seed)
+
+
+def board_results(
+    names: Sequence[str],
+    suite: Sequence[Episode],
+    runs: Mapping[Job, RunResult],
+    column: Callable[[Episode], str],
+    *,
+    baseline: str | None = None,
+    samples: int = bootstrap.DEFAULT_SAMPLES,
+    seed: int = bootstrap.DEFAULT_SEED,
+) -> dict[str, dict[str, Any]]:
+    """The ``systems`` part of results.json from finished runs (a system with none is left out), in
+    ``names`` order and suite order whatever order the runs finished in, with intervals."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        pairs = [(episode, runs[Job(name, i)]) for i, episode in enumerate(suite) if Job(name, i) in runs]
+        if pairs:
+            results[name] = summarize(pairs, column)
+    add_uncertainty(results, baseline=baseline, samples=samples, seed=seed)
     return results
+
+
+def add_uncertainty(
+    results: dict[str, dict[str, Any]],
+    *,
+    baseline: str | None = None,
+    samples: int = bootstrap.DEFAULT_SAMPLES,
+    seed: int = bootstrap.DEFAULT_SEED,
+) -> str | None:
+    """Add bootstrap intervals to every system of ``results`` (in place) and return the baseline's name.
+
+    ``ci``: ``{"mean": [low, high], "scores": {column: [low, high]}}``, 95% percentile intervals over
+    ``samples`` draws of episodes (seeded, :func:`baselines.bootstrap.interval_of`).
+    ``vs_baseline``: the paired difference against ``baseline`` (default: the first system) over the
+    episodes both ran (:func:`baselines.bootstrap.paired_difference`, plus ``baseline``: its name);
+    None for the baseline itself, or while the baseline has no finished run.
+    """
+    if not results:
+        return None
+    baseline = baseline if baseline is not None else next(iter(results))
+    tables = {name: bootstrap.scores_by_column(r["per_episode"]) for name, r in results.items()}
+    options = {"samples": samples, "seed": seed}
+    for name, r in results.items():
+        intervals = bootstrap.interval_of({c: list(v.values()) for c, v in tables[name].items()}, **options)
+        r["ci"] = {"mean": intervals["mean"], "scores": intervals["scores"]}
+        r["vs_baseline"] = None
+        if name != baseline and baseline in tables:
+            r["vs_baseline"] = {
+                "baseline": baseline,
+                **bootstrap.paired_difference(tables[name], tables[baseline], **options),
+            }
+    return baseline
 
 
 RECALLS = ("answer_recall", "evidence_recall")
@@ -210,13 +323,19 @@ def _cell(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _interval(bounds: Sequence[float] | None, digits: int = 3) -> str:
+    return "–" if bounds is None else f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+
 def markdown_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
-    """Systems by mean score, best first: score per column, mean, answer and evidence recall, memory tokens,
-    memory / stream, wall time."""
+    """Systems by mean score, best first: score per column, mean (and its 95% interval when the results
+    have them), answer and evidence recall, memory tokens, memory / stream, wall time."""
+    with_ci = any("ci" in r for r in results.values())
     head = [
         "system",
         *columns,
         "mean",
+        *(["95% CI"] if with_ci else []),
         "answer recall",
         "evidence recall",
         "memory tokens",
@@ -226,6 +345,8 @@ def markdown_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
         cells = [name, *(_cell(r["scores"].get(c)) for c in columns), f"**{r['mean']:.3f}**"]
+        if with_ci:
+            cells.append(_interval((r.get("ci") or {}).get("mean")))
         cells += [_cell(r["answer_recall"]), _cell(r["evidence_recall"])]
         cells += [f"{r['memory_tokens']:.0f}", f"{r['compression']:.3f}", f"{r['wall_seconds']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -252,24 +373,116 @@ def category_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def baseline_of(results: dict[str, dict[str, Any]]) -> str | None:
+    """The name of the system the others were compared with (None if none was)."""
+    return next((r["vs_baseline"]["baseline"] for r in results.values() if r.get("vs_baseline")), None)
+
+
+def interval_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
+    """Systems (best mean first): each column's score and the mean with their 95% intervals, and the
+    paired difference of the mean against the baseline with its interval."""
+    baseline = baseline_of(results)
+    head = ["system", *columns, "mean", f"Δ mean vs {baseline}" if baseline else "Δ mean"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
+        ci = r.get("ci") or {}
+        cells = [name]
+        for c in columns:
+            score = r["scores"].get(c)
+            cells.append("–" if score is None else f"{score:.3f} {_interval(ci.get('scores', {}).get(c))}")
+        cells.append(f"{r['mean']:.3f} {_interval(ci.get('mean'))}")
+        paired = r.get("vs_baseline")
+        if paired and paired["difference"] is not None:
+            cells.append(f"{paired['difference']:+.3f} {_interval(paired['ci'])}")
+        else:
+            cells.append("(baseline)" if name == baseline else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def report(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
-    """The leaderboard in markdown: the main table, then scores per question category."""
-    return (
+    """The leaderboard in markdown: the main table, scores per question category, then the 95% intervals
+    and paired differences (when the results have them)."""
+    text = (
         markdown_table(results, columns)
         + "\n\nBy question category (each cell: reader score / answer recall):\n\n"
         + category_table(results)
     )
+    if any("ci" in r for r in results.values()):
+        text += (
+            "\n\n95% intervals (bootstrap over episodes) and the paired difference of the mean against the "
+            "baseline:\n\n" + interval_table(results, columns)
+        )
+    return text
+
+
+def prediction_rows(
+    names: Sequence[str], suite: Sequence[Episode], runs: Mapping[Job, RunResult], column: Callable[[Episode], str]
+) -> Iterator[dict[str, Any]]:
+    """The lines of predictions.jsonl: one per question of every finished run, systems in ``names`` order,
+    episodes in suite order, questions in episode order.
+
+    Fields: ``system``, ``episode`` (id), ``episode_index`` (position in the suite), ``column``,
+    ``question_index``, ``question``, ``gold`` (the answers), ``prediction``, ``metric``, ``category``,
+    ``score`` (None when the scoring profile leaves the question out), ``scoring`` (the rule),
+    ``extra_scores``, ``answer_recall``, ``evidence_recall``, ``judge`` (``{"verdict", "reply"}`` when a
+    judge model was asked, else None) and ``context_ids`` (what the reader was given: ``"core"``,
+    ``"<tier>:<id>"``, ``"chunk:<index>"``).
+    """
+    for name in names:
+        for index, episode in enumerate(suite):
+            run = runs.get(Job(name, index))
+            if run is None:
+                continue
+            for number, row in enumerate(run.qa.per_question):
+                yield {
+                    "system": name,
+                    "episode": episode.id,
+                    "episode_index": index,
+                    "column": column(episode),
+                    "question_index": number,
+                    "question": row["question"],
+                    "gold": list(row["answers"]),
+                    "prediction": row["prediction"],
+                    "metric": row["metric"],
+                    "category": row["category"],
+                    "score": row["score"],
+                    "scoring": row.get("scoring"),
+                    "extra_scores": dict(row.get("extra_scores") or {}),
+                    "answer_recall": row["answer_recall"],
+                    "evidence_recall": row["evidence_recall"],
+                    "judge": row.get("judge"),
+                    "context_ids": list(row["context_ids"]),
+                }
 
 
 def write_outputs(
-    results: dict[str, dict[str, Any]], columns: Sequence[str], out: Path, config: dict[str, Any]
+    results: dict[str, dict[str, Any]],
+    columns: Sequence[str],
+    out: Path,
+    config: dict[str, Any],
+    *,
+    provenance: dict[str, Any] | None = None,
+    status: dict[str, Any] | None = None,
+    predictions: Iterator[dict[str, Any]] | None = None,
+    chart: bool = True,
 ) -> None:
-    """results.json, results.csv, leaderboard.md and leaderboard.png under ``out``."""
+    """results.json, results.csv, leaderboard.md, leaderboard.png (unless ``chart`` is False) and, given
+    ``predictions`` rows, predictions.jsonl under ``out``; each file is replaced atomically.
+
+    results.json holds ``config``, ``provenance``, ``status`` (whether the run is complete, runs done of
+    total, the executor), ``columns`` and ``systems``.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    document = {"config": config, "columns": list(columns), "systems": results}
-    (out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
+    document = {"config": config, "provenance": provenance, "status": status, "columns": list(columns)}
+    document["systems"] = results
+    atomic_write_text(out / "results.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    if predictions is not None:
+        lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in predictions)
+        atomic_write_text(out / "predictions.jsonl", "".join(lines))
     categories = categories_of(results)
-    with (out / "results.csv").open("w", newline="") as f:
+    baseline = baseline_of(results)
+    with io.StringIO(newline="") as f:
         writer = csv.writer(f)
         writer.writerow(
             [
@@ -283,10 +496,20 @@ def write_outputs(
                 "memory_tokens",
                 "compression",
                 "wall_seconds",
+                "mean_ci_low",
+                "mean_ci_high",
+                *(f"{c}:ci_{end}" for c in columns for end in ("low", "high")),
+                "baseline",
+                "diff_vs_baseline",
+                "diff_ci_low",
+                "diff_ci_high",
             ]
         )
         for name, r in results.items():
             by_category = [r["categories"].get(c, {}) for c in categories]
+            ci = r.get("ci") or {}
+            paired = r.get("vs_baseline") or {}
+            paired_ci = paired.get("ci") or [None, None]
             writer.writerow(
                 [
                     name,
@@ -299,19 +522,23 @@ def write_outputs(
                     r["memory_tokens"],
                     r["compression"],
                     r["wall_seconds"],
+                    *(ci.get("mean") or [None, None]),
+                    *(b for c in columns for b in (ci.get("scores", {}).get(c) or [None, None])),
+                    baseline,
+                    paired.get("difference"),
+                    *paired_ci,
                 ]
             )
-    (out / "leaderboard.md").write_text(report(results, columns) + "\n")
-    plot(
-        results,
-        columns,
-        out / "leaderboard.png",
-        title=f"memenv leaderboard ({config.get('reader', 'evidence')} reader)",
-    )
+        atomic_write_text(out / "results.csv", f.getvalue())
+    atomic_write_text(out / "leaderboard.md", report(results, columns) + "\n")
+    if chart and results:
+        with atomic_path(out / "leaderboard.png") as png:
+            plot(results, columns, png, title=f"memenv leaderboard ({config.get('reader', 'evidence')} reader)")
 
 
 def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path, title: str = "") -> None:
-    """Grouped bars: one group per column plus the mean, one bar per system (best mean first)."""
+    """Grouped bars: one group per column plus the mean, one bar per system (best mean first), each with
+    its 95% interval as an error bar when the results have intervals."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -322,8 +549,23 @@ def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path,
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(max(8, 1.7 * len(groups) + 2), 4.2))
     for i, name in enumerate(names):
-        values = [results[name]["scores"].get(c, 0.0) for c in columns] + [results[name]["mean"]]
-        ax.bar([g + i * width for g in range(len(groups))], values, width, label=name)
+        r = results[name]
+        values = [r["scores"].get(c, 0.0) for c in columns] + [r["mean"]]
+        ci = r.get("ci") or {}
+        bounds = [ci.get("scores", {}).get(c) for c in columns] + [ci.get("mean")]
+        errors = [
+            [max(v - b[0], 0.0) if b else 0.0 for v, b in zip(values, bounds, strict=True)],
+            [max(b[1] - v, 0.0) if b else 0.0 for v, b in zip(values, bounds, strict=True)],
+        ]
+        ax.bar(
+            [g + i * width for g in range(len(groups))],
+            values,
+            width,
+            label=name,
+            yerr=errors if ci else None,
+            capsize=2,
+            error_kw={"elinewidth": 0.8},
+        )
     ax.set_xticks([g + width * (len(names) - 1) / 2 for g in range(len(groups))])
     ax.set_xticklabels([c.replace("_", "\n") for c in groups], fontsize=8)
     ax.set_ylabel("score")
@@ -345,9 +587,98 @@ def make_reader(spec: str, max_context_tokens: int | None = None, max_new_tokens
     return LLMReader(make_chat_model(spec), max_context_tokens=max_context_tokens, max_new_tokens=max_new_tokens)
 
 
-def parser() -> argparse.ArgumentParser:
+def make_judge(spec: str) -> Any:
+    """A chat-model spec -> :class:`memenv.readers.llm.LLMJudge` (judges the ``llm_judge`` questions)."""
+    from memenv.llm import make_chat_model
+    from memenv.readers.llm import LLMJudge
+
+    return LLMJudge(make_chat_model(spec))
+
+
+@dataclass(frozen=True)
+class BoardSetup:
+    """How the command line's systems, reader and judge are built: a recipe (:class:`baselines.runner.Recipe`)
+    that every worker process builds once, so only these plain settings travel to workers.
+
+    ``systems`` pairs each name on the board with what to build: a built-in name
+    (:data:`baselines.systems.SYSTEM_NAMES`), an ``-llm`` name (written by ``writer_llm``) or an import
+    path (:func:`baselines.systems.system_from_factory`).
+    """
+
+    systems: tuple[tuple[str, str], ...]
+    window_tokens: int = 30_000
+    rag_k: int = 2
+    reader: str = "evidence"
+    reader_context_tokens: int | None = None
+    reader_max_new_tokens: int = 64
+    writer_llm: str | None = None
+    writer_max_new_tokens: int = 256
+    judge: str | None = None
+    scoring: str = "default"
+    trajectory_dir: str | None = None
+
+    def build(self) -> Evaluator:
+        systems: dict[str, System] = {}
+        written: dict[str, System] | None = None  # the -llm systems share one chat model
+        for name, what in self.systems:
+            if what in LLM_SYSTEM_NAMES:
+                if written is None:
+                    from memenv.llm import make_chat_model
+
+                    if self.writer_llm is None:
+                        raise ValueError(f"{what} needs writer_llm")
+                    model = make_chat_model(self.writer_llm)
+                    written = {s.name: s for s in llm_systems(model, max_new_tokens=self.writer_max_new_tokens)}
+                system = written[what]
+            elif ":" in what:
+                system = system_from_factory(what, name)
+            else:
+                system = make_system(what, window_tokens=self.window_tokens, rag_k=self.rag_k)
+            if self.trajectory_dir is not None and hasattr(system, "trajectory_dir"):
+                system.trajectory_dir = Path(self.trajectory_dir)
+            systems[name] = system
+        reader = make_reader(self.reader, self.reader_context_tokens, self.reader_max_new_tokens)
+        judge = make_judge(self.judge) if self.judge is not None else None
+        return Evaluator(systems, reader, self.scoring, judge)
+
+
+def run_record(job: Job, episode: Episode, column: str, run: RunResult) -> dict[str, Any]:
+    """One finished run as saved in ``OUT/runs/`` (and read back by :func:`run_from_record`)."""
+    return {
+        "system": job.system,
+        "episode": episode.id,
+        "index": job.episode,
+        "column": column,
+        "accuracy": run.accuracy,
+        "memory_tokens": run.memory_tokens,
+        "stream_tokens": run.stream_tokens,
+        "seconds": run.seconds,
+        "qa": run.qa.as_info(),
+    }
+
+
+def run_from_record(record: Mapping[str, Any]) -> RunResult:
+    return RunResult(
+        record["accuracy"],
+        record["memory_tokens"],
+        record["stream_tokens"],
+        record["seconds"],
+        QAReport.from_info(record["qa"]),
+    )
+
+
+# Options that do not change any number (how the run is executed, reported or shown): a resume may
+# change them. Every other option is part of the run's settings and must match to resume.
+RUN_ONLY_OPTIONS = frozenset(
+    {"out", "no_progress", "workers", "ray", "restart", "baseline", "bootstrap_samples", "bootstrap_seed"}
+    | {"save_trajectories"}
+)
+FLUSH_SECONDS = 10.0  # how often the reports are rewritten while a run goes on
+
+
+def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="memenv leaderboard",
+        prog=prog,
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -355,8 +686,10 @@ def parser() -> argparse.ArgumentParser:
         "--systems",
         nargs="+",
         default=None,
-        choices=[*SYSTEM_NAMES, *LLM_SYSTEM_NAMES],
-        help=f"systems to run (default: {' '.join(DEFAULT_SYSTEMS)}, plus the -llm ones with --writer-llm)",
+        metavar="SYSTEM",
+        help=f"systems to run (default: {' '.join(DEFAULT_SYSTEMS)}, plus the -llm ones with --writer-llm): "
+        f"{', '.join((*SYSTEM_NAMES, *LLM_SYSTEM_NAMES))}, or your own as package.module:factory "
+        "(NAME=package.module:factory to name it)",
     )
     p.add_argument("--tasks", nargs="+", default=None, choices=list(COMPETENCIES), help="competencies (default: all)")
     p.add_argument(
@@ -398,65 +731,244 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="record every run to DIR/<episode>/<system>.jsonl (view with: memenv view DIR/<episode> -o episode.html)",
     )
+    p.add_argument(
+        "--judge", default=None, help="chat model that judges llm_judge questions (hf:PATH, openai:URL#MODEL)"
+    )
+    p.add_argument("--baseline", default=None, help="system the others are compared with, paired (default: the first)")
+    p.add_argument(
+        "--bootstrap-samples", type=int, default=bootstrap.DEFAULT_SAMPLES, help="bootstrap draws per interval"
+    )
+    p.add_argument("--bootstrap-seed", type=int, default=bootstrap.DEFAULT_SEED, help="seed of the bootstrap")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (with --ray: local Ray CPUs)")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run episodes as Ray tasks: on a local Ray instance, or on the cluster at ADDRESS (auto, ray://...)",
+    )
+    p.add_argument("--restart", action="store_true", help="discard the finished runs in --out instead of resuming them")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = parser()
+def parse_systems(entries: Sequence[str] | None, writer_llm: str | None) -> list[tuple[str, str]]:
+    """``(name on the board, what to build)`` for each ``--systems`` entry, in order; with ``writer_llm``
+    and no -llm system asked for, the three -llm systems are added.
+
+    Raises:
+        ValueError: an unknown name, a bad import path (the module is imported to check), a repeated
+            name, or an -llm system without ``writer_llm``.
+    """
+    board: list[tuple[str, str]] = []
+    for entry in entries or DEFAULT_SYSTEMS:
+        name, sep, what = entry.partition("=")
+        if not sep:
+            name = what = entry
+        if ":" in what:
+            import_factory(what)  # fail now, naming the path, not in a worker later
+        elif what not in SYSTEM_NAMES and what not in LLM_SYSTEM_NAMES:
+            known = ", ".join((*SYSTEM_NAMES, *LLM_SYSTEM_NAMES))
+            raise ValueError(f"unknown system {entry!r}: expected one of {known}, or package.module:factory")
+        if not name:
+            raise ValueError(f"system {entry!r} has an empty name")
+        board.append((name, what))
+    wanted_llm = [what for _, what in board if what in LLM_SYSTEM_NAMES]
+    if wanted_llm and writer_llm is None:
+        raise ValueError(f"{', '.join(wanted_llm)} need --writer-llm SPEC")
+    if writer_llm is not None and not wanted_llm:
+        board += [(name, name) for name in LLM_SYSTEM_NAMES]
+    names = [name for name, _ in board]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"system names must be unique; repeated: {', '.join(repeated)}")
+    return board
+
+
+def make_suite(args: argparse.Namespace) -> tuple[list[Episode], Callable[[Episode], str], list[dict[str, Any]]]:
+    """The episodes of the run, how they are grouped into columns, and a digest of each dataset file read."""
+    if args.dataset is not None:
+        suite = load_suite(args.dataset, args.source, args.split, args.tasks, args.episodes)
+        return suite, _source, dataset_digests(args.dataset, args.split)
+    tasks = args.tasks or list(COMPETENCIES)
+    suite = build_suite(tasks, args.episodes or 5, args.seed, args.context_tokens, args.chunk_tokens)
+    return suite, _competency, []
+
+
+def _source(episode: Episode) -> str:
+    return episode.source
+
+
+def _fail(prog: str, message: str) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard") -> int:
+    """The command line (see the module docstring). Exit codes: 0 done, 1 a run failed, 2 bad arguments
+    or ``--out`` unusable, 130 interrupted (Ctrl-C; the finished runs are kept for a resume)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = parser(prog)
     args = p.parse_args(argv)
     if args.episodes is not None and args.episodes < 1:
         p.error("--episodes must be >= 1")
     if args.dataset is not None and args.source is None:
         p.error("--dataset needs --source (memalpha, memoryagentbench, locomo or longmemeval)")
-    names = list(args.systems or DEFAULT_SYSTEMS)
-    wanted_llm = [n for n in names if n in LLM_SYSTEM_NAMES]
-    if wanted_llm and args.writer_llm is None:
-        p.error(f"{', '.join(wanted_llm)} need --writer-llm SPEC")
-    if args.writer_llm is not None and not wanted_llm:
-        names += list(LLM_SYSTEM_NAMES)
+    if args.workers < 1:
+        p.error("--workers must be >= 1")
+    if args.bootstrap_samples < 1:
+        p.error("--bootstrap-samples must be >= 1")
+    if any(":" in entry for entry in args.systems or ()):
+        # As `python -m` and other import-path CLIs do: a user's module in the current folder imports.
+        here = str(Path.cwd())
+        if here not in sys.path and "" not in sys.path:
+            sys.path.insert(0, here)
+    try:
+        board = parse_systems(args.systems, args.writer_llm)
+    except ValueError as exc:
+        p.error(str(exc))
+    names = [name for name, _ in board]
+    baseline = args.baseline if args.baseline is not None else names[0]
+    if baseline not in names:
+        p.error(f"--baseline {baseline!r} is not one of the systems run: {', '.join(names)}")
+    try:
+        check_writable(args.out)  # before any work: an unusable --out fails now, not after the run
+        if args.save_trajectories is not None:
+            check_writable(args.save_trajectories, "--save-trajectories")
+        return _run(args, argv, prog, board, baseline)
+    except OutputError as exc:
+        return _fail(prog, str(exc))
+    except KeyboardInterrupt:  # before the first run started: nothing to keep
+        print(f"\n{prog}: interrupted before any run finished", file=sys.stderr)
+        return 130
 
+
+def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple[str, str]], baseline: str) -> int:
     start = time.perf_counter()
-    tasks = args.tasks or list(COMPETENCIES)
-    if args.dataset is not None:
-        suite = load_suite(args.dataset, args.source, args.split, args.tasks, args.episodes)
-
-        def group(episode: Episode) -> str:
-            return episode.source
-    else:
-        suite = build_suite(tasks, args.episodes or 5, args.seed, args.context_tokens, args.chunk_tokens)
-
-        def group(episode: Episode) -> str:
-            return episode.competency
-
-    systems = make_systems(
-        [n for n in names if n not in LLM_SYSTEM_NAMES], window_tokens=args.window_tokens, rag_k=args.rag_k
-    )
-    if args.writer_llm is not None:
-        from memenv.llm import make_chat_model
-
-        extra = llm_systems(make_chat_model(args.writer_llm), max_new_tokens=args.writer_max_new_tokens)
-        systems += [s for s in extra if s.name in names]
-    order = {name: i for i, name in enumerate(names)}
-    systems.sort(key=lambda s: order[s.name])
-    reader = make_reader(args.reader, args.reader_context_tokens, args.reader_max_new_tokens)
-    if args.save_trajectories is not None:
-        for system in systems:
-            if hasattr(system, "trajectory_dir"):
-                system.trajectory_dir = args.save_trajectories
-
-    results = evaluate(systems, suite, reader, progress=not args.no_progress, group=group, scoring=args.scoring)
+    names = [name for name, _ in board]
+    suite, group, datasets = make_suite(args)
     columns = columns_of(suite, group)
+    fingerprint = suite_digest(suite)
+    setup = BoardSetup(
+        tuple(board),
+        window_tokens=args.window_tokens,
+        rag_k=args.rag_k,
+        reader=args.reader,
+        reader_context_tokens=args.reader_context_tokens,
+        reader_max_new_tokens=args.reader_max_new_tokens,
+        writer_llm=args.writer_llm,
+        writer_max_new_tokens=args.writer_max_new_tokens,
+        judge=args.judge,
+        scoring=args.scoring,
+        trajectory_dir=None if args.save_trajectories is None else str(args.save_trajectories),
+    )
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    config |= {"systems": names, "tasks": tasks, "episodes_run": len(suite)}
-    write_outputs(results, columns, args.out, config)
-    print(report(results, columns))
+    config |= {"systems": names, "tasks": args.tasks or list(COMPETENCIES), "episodes_run": len(suite)}
+    settings = {k: v for k, v in config.items() if k not in RUN_ONLY_OPTIONS} | {"suite_sha256": fingerprint}
+    synthetic = args.dataset is None
+    seeds = {
+        "suite": args.seed if synthetic else None,
+        "episodes": {ep.id: ep.metadata["seed"] for ep in suite if "seed" in ep.metadata} if synthetic else {},
+        "env_reset": 0,
+        "bootstrap": args.bootstrap_seed,
+    }
+    models = {"reader": args.reader, "writer": args.writer_llm, "judge": args.judge}
+    provenance = collect(
+        argv=argv,
+        prog=prog,
+        settings=config,
+        seeds=seeds,
+        models=models,
+        datasets=datasets,
+        suite_sha256=fingerprint,
+    )
+    executor = make_executor(
+        args.workers,
+        ray=args.ray is not None,
+        ray_address=args.ray,
+        ship_modules=[what.partition(":")[0] for _, what in board if ":" in what],
+    )
+    with RunFolder.open(args.out, settings, provenance, restart=args.restart) as folder:
+        runs: dict[Job, RunResult] = {}
+        for name in names:
+            for index, episode in enumerate(suite):
+                record = folder.load(name, index)
+                if record is not None and record.get("episode") == episode.id and record.get("system") == name:
+                    runs[Job(name, index)] = run_from_record(record)
+        total = len(names) * len(suite)
+        jobs = [Job(name, i) for name in names for i in range(len(suite)) if Job(name, i) not in runs]
+        if runs:
+            print(f"resuming: {len(runs)} of {total} runs already in {args.out}", file=sys.stderr)
+        status: dict[str, Any] = {"complete": False, "runs_done": len(runs), "runs_total": total}
+        status |= {"executor": executor.describe(), "baseline": baseline, "elapsed_seconds": None}
+        status |= {"bootstrap": {"samples": args.bootstrap_samples, "seed": args.bootstrap_seed, "confidence": 0.95}}
+
+        def write(chart: bool) -> dict[str, dict[str, Any]]:
+            results = board_results(
+                names, suite, runs, group, baseline=baseline, samples=args.bootstrap_samples, seed=args.bootstrap_seed
+            )
+            status.update(runs_done=len(runs), elapsed_seconds=round(time.perf_counter() - start, 3))
+            predictions = prediction_rows(names, suite, runs, group)
+            write_outputs(
+                results,
+                columns,
+                args.out,
+                config,
+                provenance=provenance,
+                status=status,
+                predictions=predictions,
+                chart=chart,
+            )
+            return results
+
+        bar = ProgressBar(total, done=len(runs)) if not args.no_progress else None
+        last_flush = time.monotonic()
+
+        def on_result(job: Job, run: RunResult) -> None:
+            nonlocal last_flush
+            episode = suite[job.episode]
+            record = run_record(job, episode, group(episode), run)
+            folder.save(job.system, job.episode, record)
+            runs[job] = run_from_record(json.loads(json.dumps(record)))  # exactly what a resume reads back
+            if bar is not None:
+                bar.update(f"{job.system} {episode.id}")
+            if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                write(chart=False)
+                last_flush = time.monotonic()
+
+        failure: JobFailed | None = None
+        interrupted = False
+        try:
+            executor.execute(setup, suite, jobs, on_result)
+        except KeyboardInterrupt:
+            interrupted = True
+        except JobFailed as exc:
+            failure = exc
+        if bar is not None:
+            bar.close()
+        with sigint_ignored():
+            status["complete"] = len(runs) == total
+            status["interrupted"] = interrupted
+            status["failed"] = None if failure is None else str(failure)
+            results = write(chart=True)
+    if results:
+        print(report(results, columns))
     print(
-        f"\nwrote {args.out}/results.json, results.csv, leaderboard.md, leaderboard.png "
-        f"in {time.perf_counter() - start:.0f} s"
+        f"\nwrote {args.out}/results.json, predictions.jsonl, results.csv, leaderboard.md, leaderboard.png "
+        f"in {time.perf_counter() - start:.0f} s ({executor.describe()})"
     )
     if args.save_trajectories is not None:
         where = args.save_trajectories
         print(f"trajectories in {where}/<episode>/; see one with: memenv view {where}/<episode> -o episode.html")
+    if interrupted or failure is not None:
+        if failure is not None:
+            print(f"\n{prog}: {failure}\n{failure.details}", file=sys.stderr)
+        print(
+            f"{prog}: {'interrupted' if interrupted else 'stopped'}: {len(runs)} of {total} runs are saved in "
+            f"{args.out}; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130 if interrupted else 1
     return 0
 
 

@@ -21,6 +21,7 @@ model through :class:`baselines.llm_policy.LLMPolicy`. :func:`make_systems` buil
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -201,11 +202,67 @@ def _heuristic(name: str) -> Policy:
     return MemoryR1Manager(add_only=name == "memory-r1-add-only")
 
 
+def import_factory(path: str) -> Callable[[], Any]:
+    """The factory named by an import path ``"package.module:attribute"`` (``attribute`` may be dotted).
+
+    Raises:
+        ValueError: ``path`` is not ``module:attribute``, the module cannot be imported, it has no such
+            attribute, or the attribute is not callable (each message names the path).
+    """
+    module_name, sep, attribute = path.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"a user system is given as 'package.module:factory', got {path!r}")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import module {module_name!r} of system {path!r}: {exc}") from exc
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"module {module_name!r} has no attribute {attribute!r} (system {path!r})")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"{path!r} names a {type(target).__name__}, not a factory to call")
+    return target
+
+
+def system_from_factory(path: str, name: str | None = None) -> System:
+    """A user's system from a factory given by import path (``--systems my_pkg.my_agent:make_writer``).
+
+    The factory is called with no arguments, once per process that runs jobs, and returns either
+
+    - a :class:`System`: an object with ``run(episode, reader) -> RunResult`` (used as it is; its name
+      on the board is ``name``), or
+    - a writing policy: a callable ``policy(obs, info) -> str`` that gets each chunk's observation and
+      info and returns the reply text (tool calls in any format :mod:`memenv.parsing` reads, or a
+      paragraph for ``MEM1-v0``). It is played in ``policy.env_id`` if it has that attribute (any
+      registered memenv env id), else ``"MemAlpha-v0"``, with ``policy.env_kwargs`` if it has those,
+      exactly as the built-in heuristics (:class:`EnvPolicy`): the leaderboard's reader answers the
+      questions from the memory it built. A policy that keeps state must start over when
+      ``info["step"] == 0``.
+
+    ``name`` (default: ``path``) is the name on the board.
+    """
+    made = import_factory(path)()
+    label = name or path
+    if callable(getattr(made, "run", None)):
+        return made
+    if callable(made):
+        env_id = getattr(made, "env_id", "MemAlpha-v0")
+        return EnvPolicy(label, made, env_id=env_id, env_kwargs=getattr(made, "env_kwargs", None))
+    raise TypeError(
+        f"factory {path!r} returned a {type(made).__name__}; expected a System (with run(episode, reader)) "
+        "or a policy callable (obs, info) -> str"
+    )
+
+
 def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2) -> System:
-    """One heuristic system by its leaderboard name (see :data:`SYSTEM_NAMES`).
+    """One system by its leaderboard name (see :data:`SYSTEM_NAMES`), or a user's system by import path
+    (``"package.module:factory"``, see :func:`system_from_factory`).
 
     ``window_tokens`` is the long-context window, ``rag_k`` the chunks rag-top-k retrieves.
     """
+    if ":" in name:
+        return system_from_factory(name)
     if name == "long-context":
         return LongContext(window_tokens=window_tokens)
     if name == "rag-top-k":

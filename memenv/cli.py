@@ -1,11 +1,13 @@
 """The ``memenv`` command.
 
-    memenv leaderboard [OPTIONS]        every baseline on the synthetic suite or a dataset (see --help)
+    memenv eval [OPTIONS]               every baseline (and your own systems) on the synthetic suite or a
+                                        dataset: tables, JSON, per-question predictions (see --help)
+    memenv leaderboard [OPTIONS]        the same command (an alias of memenv eval)
     memenv inspect PATH --source S      what a dataset file turns into (python -m memenv.tasks inspect)
     memenv view RUN.jsonl -o episode.html   a recorded episode as one offline HTML page (memenv.viewer)
 
 Each subcommand hands its arguments, unparsed, to the module that implements it, so
-``memenv leaderboard --help`` shows that module's full help.
+``memenv eval --help`` shows that module's full help.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS = {
-    "leaderboard": "score every system on every competency or dataset; write a table, CSV, JSON and a chart",
+    "eval": "score every system on every competency or dataset; write tables, CSV, JSON, predictions and a chart",
+    "leaderboard": "the same as eval (an alias)",
     "inspect": "load a dataset file and print its instances, chunk sizes and questions",
     "view": "turn recorded trajectories (JSONL) of one episode into a self-contained HTML viewer",
 }
@@ -33,10 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage())
         return 0 if args else 2
     command, rest = args[0], args[1:]
-    if command == "leaderboard":
+    if command in ("eval", "leaderboard"):
         from baselines.leaderboard import main as leaderboard
 
-        return leaderboard(rest)
+        return leaderboard(rest, prog=f"memenv {command}")
     if command == "inspect":
         from memenv.tasks.__main__ import main as tasks_main
 

@@ -44,7 +44,8 @@ class QAReport:
         per_question: one row per question: ``question``, ``answers``, ``prediction``, ``metric``,
             ``category`` (as the scoring profile names it), ``score``, ``scoring`` (the name of the
             rule that scored it), ``extra_scores`` (only where the protocol reports more than one
-            number, e.g. Mem0's BLEU-1), ``answer_recall``, ``evidence_recall`` (None without
+            number, e.g. Mem0's BLEU-1), ``judge`` (only where a judge model was asked:
+            ``{"verdict": bool, "reply": str | None}``), ``answer_recall``, ``evidence_recall`` (None without
             evidence) and ``context_ids`` (the passages the reader was given: ``"core"``,
             ``"<tier>:<id>"``, ``"chunk:<index>"``).
         answer_recall: mean ``answer_recall`` over the questions.
@@ -163,14 +164,60 @@ def answer_questions(
     )
 
 
+class _RecordingJudgeModel:
+    """A :class:`memenv.metrics.JudgeModel` that keeps the replies of the model it wraps."""
+
+    def __init__(self, judge: metrics.JudgeModel) -> None:
+        self.judge = judge
+        self.replies: list[str | None] = []
+
+    def complete(self, prompt: str, max_new_tokens: int | None = None) -> str:
+        reply = self.judge.complete(prompt, max_new_tokens)
+        self.replies.append(reply)
+        return reply
+
+
+class _RecordingJudge:
+    """A plain :data:`memenv.metrics.Judge` callable that notes each call (it has no reply text)."""
+
+    def __init__(self, judge: metrics.Judge) -> None:
+        self.judge = judge
+        self.replies: list[str | None] = []
+
+    def __call__(self, question: str, answers: tuple[str, ...], prediction: str) -> bool:
+        verdict = bool(self.judge(question, answers, prediction))
+        self.replies.append(None)
+        return verdict
+
+
+def _verdict(question: Question, scoring: str, result: metrics.QuestionScore) -> bool | None:
+    """Whether the judge accepted the answer: the score of the profile's judged rule (the main one, else
+    the first judged extra such as Mem0's ``llm_judge``)."""
+    rule = metrics.rule_for(question, scoring)
+    if rule.metric == "llm_judge":
+        return None if result.score is None else result.score == 1.0
+    for name, extra in rule.extras:
+        if extra.metric == "llm_judge" and name in result.extras:
+            return result.extras[name] == 1.0
+    return None
+
+
 def _scored(
     question: Question, prediction: str, scoring: str, judge: metrics.Judge | metrics.JudgeModel | None
 ) -> dict[str, Any]:
-    """The score fields of a report row: ``category``, ``score``, ``scoring`` and maybe ``extra_scores``."""
-    result = metrics.score_question(question, prediction, profile=scoring, judge=judge)
+    """The score fields of a report row: ``category``, ``score``, ``scoring``, maybe ``extra_scores``,
+    and ``judge`` (``{"verdict": bool, "reply": str | None}``) when a judge was asked about this answer."""
+    recorder: _RecordingJudgeModel | _RecordingJudge | None = None
+    if isinstance(judge, metrics.JudgeModel):
+        recorder = _RecordingJudgeModel(judge)
+    elif judge is not None:
+        recorder = _RecordingJudge(judge)
+    result = metrics.score_question(question, prediction, profile=scoring, judge=recorder)
     fields: dict[str, Any] = {"category": result.category, "score": result.score, "scoring": result.rule}
     if result.extras:
         fields["extra_scores"] = dict(result.extras)
+    if recorder is not None and recorder.replies:
+        fields["judge"] = {"verdict": _verdict(question, scoring, result), "reply": recorder.replies[-1]}
     return fields
 
 
@@ -196,6 +243,6 @@ def rescore(
         raise ValueError(f"got {len(questions)} questions for a report of {len(report.per_question)} rows")
     rows = []
     for question, row in zip(questions, report.per_question, strict=True):
-        row = {key: value for key, value in row.items() if key != "extra_scores"}
+        row = {key: value for key, value in row.items() if key not in ("extra_scores", "judge")}
         rows.append(row | _scored(question, row["prediction"], scoring, judge))
     return dataclasses.replace(report, accuracy=_accuracy(rows), per_question=tuple(rows))

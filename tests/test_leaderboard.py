@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from baselines.leaderboard import RECALLS, ProgressBar, build_suite, evaluate, main, markdown_table
+from baselines.leaderboard import RECALLS, ProgressBar, build_suite, evaluate, main, markdown_table, plot
 from baselines.systems import make_systems
 from memenv.cli import main as cli_main
 from memenv.readers import EvidenceReader
@@ -110,7 +110,19 @@ def test_main_writes_json_csv_markdown_and_chart(tmp_path: Path, capsys: pytest.
         "category:multi_hop:answer_recall",
         "category:multi_hop:evidence_recall",
     ]
-    assert rows[0][-3:] == ["memory_tokens", "compression", "wall_seconds"]
+    columns = ("accurate_retrieval", "test_time_learning")
+    assert rows[0][-13:] == [
+        "memory_tokens",
+        "compression",
+        "wall_seconds",
+        "mean_ci_low",
+        "mean_ci_high",
+        *(f"{c}:ci_{end}" for c in columns for end in ("low", "high")),
+        "baseline",
+        "diff_vs_baseline",
+        "diff_ci_low",
+        "diff_ci_high",
+    ]
     assert [row[0] for row in rows[1:]] == ["rag-top-k", "no-memory"]
     no_memory = dict(zip(rows[0], rows[2], strict=True))
     assert no_memory["answer_recall"] == "0.0" and no_memory["category:classification:answer_recall"] == "0.0"
@@ -124,6 +136,93 @@ def test_main_writes_json_csv_markdown_and_chart(tmp_path: Path, capsys: pytest.
     )
     out = capsys.readouterr().out
     assert "| rag-top-k |" in out and "By question category" in out
+    check_predictions(tmp_path, document)
+    check_intervals(document, rows, (tmp_path / "leaderboard.md").read_text())
+
+
+PREDICTION_FIELDS = [
+    "system",
+    "episode",
+    "episode_index",
+    "column",
+    "question_index",
+    "question",
+    "gold",
+    "prediction",
+    "metric",
+    "category",
+    "score",
+    "scoring",
+    "extra_scores",
+    "answer_recall",
+    "evidence_recall",
+    "judge",
+    "context_ids",
+]
+
+
+def check_predictions(out: Path, document: dict) -> None:
+    """predictions.jsonl: one line per question of every run, every field, agreeing with results.json."""
+    lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    suite = build_suite(["accurate_retrieval", "test_time_learning"], 1, 0, 4096, 512)
+    assert len(lines) == len(document["systems"]) * sum(len(ep.questions) for ep in suite) == 40
+    assert all(list(line) == PREDICTION_FIELDS for line in lines)
+    first = lines[0]
+    assert (first["system"], first["episode"], first["episode_index"], first["question_index"]) == (
+        "rag-top-k",
+        suite[0].id,
+        0,
+        0,
+    )
+    assert first["question"] == suite[0].questions[0].question and first["gold"] == list(suite[0].questions[0].answers)
+    assert first["metric"] == "subem" and first["judge"] is None and first["scoring"] == "subem"
+    assert all(ref.startswith("chunk:") for ref in first["context_ids"]) and len(first["context_ids"]) == 2  # k=2
+    for name, entry in document["systems"].items():
+        for index, row in enumerate(entry["per_episode"]):
+            mine = [line for line in lines if line["system"] == name and line["episode_index"] == index]
+            assert [line["question_index"] for line in mine] == list(range(10))
+            assert row["accuracy"] == pytest.approx(sum(line["score"] for line in mine) / 10)
+            assert row["answer_recall"] == pytest.approx(sum(line["answer_recall"] for line in mine) / 10)
+    assert {line["prediction"] for line in lines if line["system"] == "no-memory"} == {""}
+
+
+def check_intervals(document: dict, rows: list[list[str]], table: str) -> None:
+    """95% intervals and the paired difference in the JSON, the CSV and the table."""
+    rag, nothing = document["systems"]["rag-top-k"], document["systems"]["no-memory"]
+    assert document["status"]["baseline"] == "rag-top-k" and rag["vs_baseline"] is None
+    assert rag["ci"]["mean"] == [pytest.approx(rag["mean"])] * 2  # one episode per column: no spread
+    assert nothing["vs_baseline"]["difference"] == pytest.approx(-rag["mean"])
+    assert nothing["vs_baseline"]["ci"] == [pytest.approx(-rag["mean"])] * 2
+    header = rows[0]
+    by_name = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert float(by_name["rag-top-k"]["mean_ci_low"]) == pytest.approx(rag["ci"]["mean"][0])
+    assert float(by_name["no-memory"]["diff_vs_baseline"]) == pytest.approx(-rag["mean"])
+    assert by_name["no-memory"]["baseline"] == "rag-top-k"
+    assert "| mean | 95% CI |" in table and "Δ mean vs rag-top-k" in table
+    zero = "0.000 [0.000, 0.000]"
+    assert f"| no-memory | {zero} | {zero} | {zero} | -{rag['mean']:.3f}" in table
+
+
+def test_plot_draws_each_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib.axes
+
+    drawn: list[dict] = []
+    original = matplotlib.axes.Axes.bar
+
+    def bar(self: Any, x: Any, height: Any, *args: Any, **kwargs: Any) -> Any:
+        drawn.append({"height": list(height), "yerr": kwargs.get("yerr")})
+        return original(self, x, height, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "bar", bar)
+    results = {
+        "a": {"scores": {"x": 0.5}, "mean": 0.5, "ci": {"scores": {"x": [0.25, 0.75]}, "mean": [0.3, 0.6]}},
+        "b": {"scores": {"x": 0.9}, "mean": 0.9},
+    }
+    plot(results, ["x"], tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 1000
+    assert drawn[0] == {"height": [0.9, 0.9], "yerr": None}  # b, best first, has no interval
+    assert drawn[1]["height"] == [0.5, 0.5]
+    assert drawn[1]["yerr"] == [[0.25, pytest.approx(0.2)], [0.25, pytest.approx(0.1)]]  # below, above the bar
 
 
 def test_cli_runs_the_leaderboard_on_a_dataset(tmp_path: Path) -> None:
@@ -140,7 +239,11 @@ def test_cli_runs_the_leaderboard_on_a_dataset(tmp_path: Path) -> None:
 
 def test_cli_usage_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["--help"]) == 0
-    assert "leaderboard" in capsys.readouterr().out
+    usage = capsys.readouterr().out
+    assert "eval" in usage and "leaderboard" in usage
+    with pytest.raises(SystemExit):
+        cli_main(["eval", "--help"])
+    assert capsys.readouterr().out.startswith("usage: memenv eval")
     assert cli_main(["frobnicate"]) == 2
     assert "unknown command" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -176,7 +279,8 @@ def test_llm_writer_and_reader_with_a_tiny_local_model(tmp_path: Path) -> None:
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
-    """Answers /chat/completions: a tool call when the request offers tools, else a short answer."""
+    """Answers /chat/completions: a tool call when the request offers tools, "yes" to a judge's yes/no
+    prompt, else a short answer."""
 
     requests: ClassVar[list[dict[str, Any]]] = []
 
@@ -186,6 +290,8 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if body.get("tools"):
             call = {"name": "new_memory_insert", "arguments": {"memory_type": "semantic_memory", "content": "x=1"}}
             content = f"<tool_call>{json.dumps(call)}</tool_call>"
+        elif "Answer yes or no only." in body["messages"][-1]["content"]:
+            content = "yes"
         else:
             content = "I do not know."
         data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).encode()
@@ -284,3 +390,25 @@ def test_rescoring_matches_scoring_each_prediction() -> None:
         scored = [value for value in expected if value is not None]
         result = evaluate([system], suite[:1], EvidenceReader(), progress=False, scoring=profile)["store-all"]
         assert result["per_episode"][0]["accuracy"] == pytest.approx(sum(scored) / len(scored))
+
+
+def test_judge_verdicts_reach_predictions_and_provenance(tmp_path: Path, endpoint: str) -> None:
+    dataset = FIXTURES / "longmemeval_s_tiny.json"
+    argv = ["--dataset", str(dataset), "--source", "longmemeval", "--systems", "store-all", "no-memory"]
+    argv += ["--judge", endpoint, "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["provenance"]["models"] == {"reader": "evidence", "writer": None, "judge": endpoint}
+    lines = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    judged = [line for line in lines if line["judge"] is not None]
+    from baselines.leaderboard import load_suite
+
+    assert len(lines) == 2 * sum(len(ep.questions) for ep in load_suite(str(dataset), "longmemeval")) and judged
+    # The judge is asked about every non-empty answer of an llm_judge question, and said yes to each.
+    for line in lines:
+        asked = line["metric"] == "llm_judge" and line["prediction"].strip() != ""
+        assert (line["judge"] is not None) == asked, line
+    assert all(line["judge"] == {"verdict": True, "reply": "yes"} and line["score"] == 1.0 for line in judged)
+    assert {line["system"] for line in judged} == {"store-all"}  # no-memory answers nothing: nothing to judge
+    prompts = [r["body"]["messages"][-1]["content"] for r in FakeOpenAI.requests]
+    assert len(prompts) == len(judged) and all("Answer yes or no only." in p for p in prompts)

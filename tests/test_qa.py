@@ -11,7 +11,7 @@ import memenv  # noqa: F401  (registers the environments)
 from baselines.systems import make_system
 from memenv import metrics
 from memenv.memory import Memory
-from memenv.qa import QAReport, answer_questions, memory_context
+from memenv.qa import QAReport, answer_questions, memory_context, rescore
 from memenv.readers import EvidenceReader, Passage, ReaderContext
 from memenv.tasks import load
 from memenv.tasks.records import Question
@@ -129,3 +129,46 @@ def test_qa_signal_is_checked() -> None:
     env = gym.make("MemAlpha-v0", episodes=[episode], qa_signal="evidence_recall")
     with pytest.raises(ValueError, match="needs questions that name their evidence"):
         env.reset(seed=0)
+
+
+class YesJudge:
+    """A judge model that accepts everything and counts the prompts it was sent."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def complete(self, prompt: str, max_new_tokens: int | None = None) -> str:
+        self.prompts.append(prompt)
+        return "yes"
+
+
+def test_rows_record_the_judges_verdict_when_a_judge_was_asked() -> None:
+    judged = Question("Where did Ana move?", ("Lisbon",), "llm_judge", metadata={"benchmark": "longmemeval"})
+    plain = Question("What is the code?", ("4821",), "subem")
+    context = ReaderContext("Ana moved to Porto. The code is 4821.", ())
+    judge = YesJudge()
+    report = answer_questions([judged, plain], lambda _q: context, EvidenceReader(), judge=judge)
+    first, second = report.per_question
+    assert len(judge.prompts) == 1 and "Where did Ana move?" in judge.prompts[0]  # only the llm_judge question
+    assert first["judge"] == {"verdict": True, "reply": "yes"} and first["score"] == 1.0
+    assert "judge" not in second and second["score"] == 1.0
+    # A plain callable judge has no reply to keep; rescoring replaces the earlier verdict.
+    rescored = rescore(report, [judged, plain], scoring="default", judge=lambda q, answers, prediction: False)
+    assert rescored.per_question[0]["judge"] == {"verdict": False, "reply": None}
+    assert rescored.per_question[0]["score"] == 0.0 and rescored.accuracy == 0.5
+    assert "judge" not in rescore(report, [judged, plain], scoring="default").per_question[0]  # no judge, no verdict
+
+
+def test_mem0_profile_records_the_verdict_of_its_judged_extra() -> None:
+    question = Question(
+        "What does Mel like?",
+        ("pottery",),
+        "token_f1",
+        category="single_hop",
+        metadata={"benchmark": "locomo", "locomo_category": 4},
+    )
+    context = ReaderContext("Mel likes pottery a lot.", ())
+    report = answer_questions([question], lambda _q: context, EvidenceReader(), scoring="mem0", judge=YesJudge())
+    row = report.per_question[0]
+    assert row["extra_scores"]["llm_judge"] == 0.0  # Mem0's judge wants a JSON label; "yes" is not CORRECT
+    assert row["judge"] == {"verdict": False, "reply": "yes"}

@@ -866,6 +866,16 @@ def _local_files(path: Path, split: str | None) -> list[tuple[Path, str | None]]
     return [(p, _split_in_name(p.name)) for p in files]
 
 
+def data_files(path: str | Path, split: str | None = None) -> list[Path]:
+    """The files :func:`load` reads for a local ``path`` (the file itself, or the data files of a folder
+    that match ``split``), in reading order. The leaderboard hashes them for its provenance record.
+
+    Raises:
+        DatasetError: a folder with no data file (for that split).
+    """
+    return [file for file, _ in _local_files(Path(path), split)]
+
+
 def _split_in_name(name: str) -> str | None:
     for split in SPLIT_COMPETENCY:
         if split.lower() in name.lower():
