@@ -838,8 +838,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard")
         return _run(args, argv, prog, board, baseline)
     except OutputError as exc:
         return _fail(prog, str(exc))
-    except KeyboardInterrupt:  # before the first run started: nothing to keep
-        print(f"\n{prog}: interrupted before any run finished", file=sys.stderr)
+    except KeyboardInterrupt:  # before the runs started (generating or loading the suite, opening --out)
+        print(f"\n{prog}: interrupted before the runs started; nothing was run", file=sys.stderr)
         return 130
 
 
