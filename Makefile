@@ -44,7 +44,7 @@ install-verl: $(VERL_STAMP)
 test: install install-verl
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	MEMENV_REQUIRE=trl,skyrl,verifiers $(BIN)/python -m pytest
+	MEMENV_REQUIRE=trl,skyrl,verifiers,ray $(BIN)/python -m pytest
 	MEMENV_REQUIRE=verl $(VERL_BIN)/python -m pytest tests/test_integration_verl.py
 
 lint: install

@@ -59,7 +59,7 @@ from typing import Any, TextIO
 
 from baselines import bootstrap
 from baselines.outdir import OutputError, RunFolder, atomic_path, atomic_write_text, check_writable
-from baselines.provenance import collect, dataset_digests, suite_digest
+from baselines.provenance import code_digest, collect, dataset_digests, suite_digest
 from baselines.runner import (
     Evaluator,
     Executor,
@@ -864,7 +864,10 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
     )
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config |= {"systems": names, "tasks": args.tasks or list(COMPETENCIES), "episodes_run": len(suite)}
-    settings = {k: v for k, v in config.items() if k not in RUN_ONLY_OPTIONS} | {"suite_sha256": fingerprint}
+    user_modules = [what.partition(":")[0] for _, what in board if ":" in what]
+    code = code_digest(user_modules)
+    settings = {k: v for k, v in config.items() if k not in RUN_ONLY_OPTIONS}
+    settings |= {"suite_sha256": fingerprint, "code_sha256": code}
     synthetic = args.dataset is None
     seeds = {
         "suite": args.seed if synthetic else None,
@@ -881,12 +884,13 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
         models=models,
         datasets=datasets,
         suite_sha256=fingerprint,
+        code_sha256=code,
     )
     executor = make_executor(
         args.workers,
         ray=args.ray is not None,
         ray_address=args.ray,
-        ship_modules=[what.partition(":")[0] for _, what in board if ":" in what],
+        ship_modules=user_modules,
     )
     with RunFolder.open(args.out, settings, provenance, restart=args.restart) as folder:
         runs: dict[Job, RunResult] = {}
@@ -901,7 +905,8 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
             print(f"resuming: {len(runs)} of {total} runs already in {args.out}", file=sys.stderr)
         status: dict[str, Any] = {"complete": False, "runs_done": len(runs), "runs_total": total}
         status |= {"executor": executor.describe(), "baseline": baseline, "elapsed_seconds": None}
-        status |= {"bootstrap": {"samples": args.bootstrap_samples, "seed": args.bootstrap_seed, "confidence": 0.95}}
+        draws = {"samples": args.bootstrap_samples, "seed": args.bootstrap_seed, "confidence": bootstrap.CONFIDENCE}
+        status["bootstrap"] = draws
 
         def write(chart: bool) -> dict[str, dict[str, Any]]:
             results = board_results(

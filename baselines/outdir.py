@@ -13,7 +13,7 @@ so two runs cannot write into one folder at once.
 
 Resuming: running the same command again with the same ``--out`` reads the finished runs back and
 runs only the rest. The folder's ``run.json`` holds the settings that decide results (systems, suite,
-reader, writer, judge, scoring, ... and the suite's sha256); if they differ from the new command's,
+reader, writer, judge, scoring, ..., the suite's sha256 and the code's); if they differ from the new command's,
 the run is refused with the differing settings named (use another ``--out``, or ``--restart`` to
 discard the folder's runs). Settings that do not change results (``--workers``, ``--ray``, the
 progress bar, the bootstrap, ``--baseline``) may differ.
@@ -112,13 +112,25 @@ def _normal(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+# Settings that are not options, and what a change in them means.
+FINGERPRINTS = {
+    "suite_sha256": "the episodes differ (another seed, size, dataset file or loader)",
+    "code_sha256": "the code differs (memenv, baselines or your systems' modules were edited)",
+}
+
+
 def settings_difference(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    """One line per setting that differs: ``name: <before> in the folder, <now> now``."""
+    """One line per setting that differs: ``--option: <before> in the folder, <now> now`` (for a
+    fingerprint, what its change means)."""
     before, now = _normal(before), _normal(now)
     lines = []
     for key in sorted(set(before) | set(now)):
-        if before.get(key) != now.get(key):
-            option = key if key.endswith("sha256") else "--" + key.replace("_", "-")
+        if before.get(key) == now.get(key):
+            continue
+        if key in FINGERPRINTS:
+            lines.append(f"{key}: {FINGERPRINTS[key]}")
+        else:
+            option = "--" + key.replace("_", "-")
             lines.append(f"{option}: {json.dumps(before.get(key))} in the folder, {json.dumps(now.get(key))} now")
     return lines
 

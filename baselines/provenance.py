@@ -15,6 +15,8 @@
   exact file it came from (:func:`file_digest`); a hub id gets ``sha256: None``. A synthetic suite has
   none: its episodes follow from the seeds, and ``suite_sha256`` (:func:`suite_digest`) fingerprints
   the episodes themselves either way.
+- ``code_sha256``: a digest of memenv's and baselines' source and of users' system modules
+  (:func:`code_digest`), which changes with any edit, committed or not.
 - ``started_at``: UTC time, ISO 8601.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import platform
 import shlex
@@ -117,6 +120,29 @@ def suite_digest(suite: Iterable[Episode]) -> str:
     return digest.hexdigest()
 
 
+def code_digest(modules: Sequence[str] = ()) -> str:
+    """sha256 over the source of memenv and baselines (every ``.py`` file, by relative path) and of the
+    files of ``modules`` (users' systems given by import path).
+
+    The leaderboard refuses to resume a run whose code digest changed: finished runs made by other code
+    would be mixed into one table. A module that cannot be found is hashed by name only.
+    """
+    import baselines
+
+    digest = hashlib.sha256()
+    for package in (memenv, baselines):
+        root = Path(package.__file__).resolve().parent
+        for file in sorted(root.rglob("*.py")):
+            digest.update(f"{package.__name__}/{file.relative_to(root).as_posix()}\n".encode())
+            digest.update(file.read_bytes())
+    for name in modules:
+        digest.update(f"module:{name}\n".encode())
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin and Path(spec.origin).is_file():
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
 def collect(
     *,
     argv: Sequence[str],
@@ -126,6 +152,7 @@ def collect(
     models: Mapping[str, Any],
     datasets: Sequence[Mapping[str, Any]] = (),
     suite_sha256: str | None = None,
+    code_sha256: str | None = None,
 ) -> dict[str, Any]:
     """The provenance block (see the module docstring). ``prog`` and ``argv`` make the command line."""
     return {
@@ -141,12 +168,14 @@ def collect(
         "models": dict(models),
         "datasets": [dict(d) for d in datasets],
         "suite_sha256": suite_sha256,
+        "code_sha256": code_sha256,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
 __all__ = [
     "KEY_PACKAGES",
+    "code_digest",
     "collect",
     "dataset_digests",
     "file_digest",

@@ -225,16 +225,14 @@ def _run_in_ray(token: str, recipe: Recipe, job: Job, episode: Episode) -> tuple
 
 def code_to_ship(module_names: Sequence[str] = ()) -> list[str]:
     """Folders of the packages a remote Ray cluster needs to run the driver's exact code: memenv,
-    baselines, and the top-level packages of ``module_names`` (user systems) that live on disk."""
+    baselines, and the top-level packages of ``module_names`` (user systems). Ray's ``py_modules``
+    takes package folders, so a user module that is a single top-level file is not shipped: it must be
+    importable on the nodes already (installed, or moved into a package)."""
     folders: list[str] = []
     for name in ("memenv", "baselines", *module_names):
         spec = importlib.util.find_spec(name.split(".")[0])
-        if spec is None:
-            continue
-        if spec.submodule_search_locations:
+        if spec is not None and spec.submodule_search_locations:
             folders += [str(Path(p)) for p in spec.submodule_search_locations]
-        elif spec.origin and spec.origin.endswith(".py"):
-            folders.append(spec.origin)
     return list(dict.fromkeys(folders))
 
 

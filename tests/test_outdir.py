@@ -189,3 +189,20 @@ def test_sigint_exits_cleanly_and_keeps_finished_runs(tmp_path: Path, workers: s
     assert document["status"]["interrupted"] is True and document["status"]["runs_done"] == 7
     assert len((out / "predictions.jsonl").read_text().splitlines()) == 70
     assert (out / "leaderboard.png").stat().st_size > 1000
+
+
+def test_resume_after_a_code_change_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs made by other code must not be mixed into one table: editing a system's module is a change."""
+    agent = tmp_path / "agents" / "edited_agent.py"
+    agent.parent.mkdir()
+    agent.write_text("def make_writer():\n    return lambda obs, info: ''\n")
+    monkeypatch.syspath_prepend(str(agent.parent))
+    argv = ["--systems", "edited_agent:make_writer", "--tasks", "accurate_retrieval", "--episodes", "1"]
+    argv += ["--context-tokens", "1024", "--no-progress", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    agent.write_text("def make_writer():\n    return lambda obs, info: 'I changed'\n")
+    assert main(argv) == 2
+    assert "code_sha256: the code differs" in capsys.readouterr().err
+    sys.modules.pop("edited_agent", None)
