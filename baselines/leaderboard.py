@@ -48,10 +48,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import io
 import json
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -818,6 +820,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard")
         p.error("--workers must be >= 1")
     if args.bootstrap_samples < 1:
         p.error("--bootstrap-samples must be >= 1")
+    if args.ray is not None and importlib.util.find_spec("ray") is None:
+        p.error("--ray needs Ray: pip install 'memenv[ray]'")
     if any(":" in entry for entry in args.systems or ()):
         # As `python -m` and other import-path CLIs do: a user's module in the current folder imports.
         here = str(Path.cwd())
@@ -941,20 +945,23 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
                 write(chart=False)
                 last_flush = time.monotonic()
 
-        failure: JobFailed | None = None
+        failure: str | None = None  # what stopped the run, if not Ctrl-C
+        details = ""
         interrupted = False
         try:
             executor.execute(setup, suite, jobs, on_result)
         except KeyboardInterrupt:
             interrupted = True
         except JobFailed as exc:
-            failure = exc
+            failure, details = str(exc), exc.details
+        except Exception as exc:  # the executor itself (e.g. no Ray cluster at ADDRESS): keep what finished
+            failure, details = f"{type(exc).__name__}: {exc}", traceback.format_exc()
         if bar is not None:
             bar.close()
         with sigint_ignored():
             status["complete"] = len(runs) == total
             status["interrupted"] = interrupted
-            status["failed"] = None if failure is None else str(failure)
+            status["failed"] = failure
             results = write(chart=True)
     if results:
         print(report(results, columns))
@@ -967,7 +974,7 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
         print(f"trajectories in {where}/<episode>/; see one with: memenv view {where}/<episode> -o episode.html")
     if interrupted or failure is not None:
         if failure is not None:
-            print(f"\n{prog}: {failure}\n{failure.details}", file=sys.stderr)
+            print(f"\n{prog}: {failure}\n{details}", file=sys.stderr)
         print(
             f"{prog}: {'interrupted' if interrupted else 'stopped'}: {len(runs)} of {total} runs are saved in "
             f"{args.out}; run the same command again to resume",
