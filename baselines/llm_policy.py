@@ -17,10 +17,20 @@ embedded SmolLM2, or an OpenAI-compatible endpoint such as a vLLM server::
     done = False
     while not done:
         obs, reward, done, _, info = env.step(policy(obs, info))
+
+Many episodes at once: :meth:`LLMPolicy.act_batch` answers the prompts of several envs with one
+``generate_batch`` call (one padded batch on a local model, concurrent requests to a server), and
+:func:`memenv.lockstep.run_lockstep` steps the envs side by side with it::
+
+    from memenv.lockstep import run_lockstep
+
+    runs = run_lockstep(lambda i: gym.make("MemAlpha-v0"), [{"seed": s} for s in range(8)], policy.act_batch)
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from memenv.llm import ChatModel
@@ -72,3 +82,39 @@ class LLMPolicy:
             temperature=self.temperature,
             seed=self.seed,
         )
+
+    def act_batch(self, observations: Sequence[dict[str, str]], infos: Sequence[dict[str, Any]]) -> list[str]:
+        """``[policy(obs, info) for obs, info in zip(observations, infos)]``, in one model call.
+
+        The rows that have messages go to ``model.generate_batch`` together (one call per distinct
+        tool list, normally one), so a local model decodes them as one batch and an endpoint gets
+        them as concurrent requests; rows with nothing to read get ``""``. With greedy decoding each
+        reply equals the one :meth:`__call__` gives for that row alone. With sampling and a ``seed``,
+        :class:`memenv.llm.HFChatModel` samples row ``i`` with ``seed + i``, so a row's reply depends
+        on its place in the batch.
+        """
+        if len(observations) != len(infos):
+            raise ValueError(f"got {len(observations)} observations but {len(infos)} infos; they must align")
+        replies = [""] * len(infos)
+        groups: dict[str, list[int]] = {}
+        tools_of: dict[str, list[dict] | None] = {}
+        for row, info in enumerate(infos):
+            if not info.get("messages"):
+                continue
+            tools = info.get("tools") or None
+            key = json.dumps(tools, sort_keys=True)
+            groups.setdefault(key, []).append(row)
+            tools_of[key] = tools
+        for key, rows in groups.items():
+            answers = self.model.generate_batch(
+                [infos[row]["messages"] for row in rows],
+                tools=tools_of[key],
+                max_new_tokens=self.max_new_tokens,
+                temperature=self.temperature,
+                seed=self.seed,
+            )
+            if len(answers) != len(rows):
+                raise ValueError(f"{self.name}: generate_batch returned {len(answers)} replies for {len(rows)} prompts")
+            for row, answer in zip(rows, answers, strict=True):
+                replies[row] = answer
+        return replies

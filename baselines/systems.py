@@ -141,11 +141,20 @@ def write_nothing(obs: dict[str, str], info: dict[str, Any]) -> str:
 
 @dataclass
 class EnvPolicy:
-    """A writing policy played in a registered memenv environment, one episode per run.
+    """A writing policy played in a registered memenv environment.
 
     ``policy(obs, info) -> reply`` is called once per chunk. A policy that keeps state across steps
     (such as :class:`baselines.mem_alpha.MemAlphaHeuristic`) must start over when ``info["step"] == 0``;
-    runs are sequential, so one instance serves every episode.
+    :meth:`run` plays one episode, so one instance serves every episode in turn.
+
+    Two entry points:
+
+    - :meth:`run` plays one episode: one policy call per chunk.
+    - :meth:`run_many` plays a list of episodes and returns the same results as calling :meth:`run`
+      on each; when the policy can act on a batch (it has ``act_batch(observations, infos)``, as
+      :class:`baselines.llm_policy.LLMPolicy` does), up to ``num_envs`` episodes are played in
+      lock-step with one batched model call per step (:func:`memenv.lockstep.run_lockstep`). This is
+      the one to call when several episodes are run with an LLM writer.
 
     ``trajectory_dir``: if set, every run is recorded with :class:`memenv.trajectories.RecordEpisodes`
     to ``trajectory_dir/<episode id>/<name>.jsonl`` (``memenv view`` shows it).
@@ -157,11 +166,15 @@ class EnvPolicy:
     env_kwargs: dict[str, Any] | None = None
     trajectory_dir: Path | None = None
 
-    def run(self, episode: Episode, reader: Reader) -> RunResult:
-        start = time.perf_counter()
+    def _make_env(self, episode: Episode, reader: Reader) -> gym.Env:
         env = gym.make(self.env_id, reader=reader, **(self.env_kwargs or {}))
         if self.trajectory_dir is not None:
             env = RecordEpisodes(env, trajectory_path(self.trajectory_dir, episode.id, self.name), system=self.name)
+        return env
+
+    def run(self, episode: Episode, reader: Reader) -> RunResult:
+        start = time.perf_counter()
+        env = self._make_env(episode, reader)
         try:
             obs, info = env.reset(seed=0, options={"episode": episode})
             terminated = truncated = False
@@ -169,11 +182,98 @@ class EnvPolicy:
                 obs, _, terminated, truncated, info = env.step(self.policy(obs, info))
         finally:
             env.close()
-        qa = info["qa"]
-        report = QAReport.from_info(qa)
-        return RunResult(
-            qa["accuracy"], info["memory_tokens"], _stream_tokens(episode), time.perf_counter() - start, report
+        return _result(info, episode, time.perf_counter() - start)
+
+    @property
+    def batched(self) -> bool:
+        """Whether :meth:`run_many` plays episodes in lock-step (the policy has ``act_batch``)."""
+        return callable(getattr(self.policy, "act_batch", None))
+
+    def run_many(
+        self,
+        episodes: Sequence[Episode],
+        reader: Reader,
+        *,
+        num_envs: int = 8,
+        on_result: Callable[[int, RunResult], None] | None = None,
+    ) -> list[RunResult]:
+        """Play every episode; the results equal ``[self.run(e, reader) for e in episodes]``.
+
+        With a batch-capable policy (:attr:`batched`), up to ``num_envs`` episodes are in play at once
+        and each step's prompts go to the model in one ``act_batch`` call: one padded batch on a
+        local model, up to its ``concurrency`` requests in flight on an endpoint. An episode that
+        ends makes room for the next, so episodes of different lengths keep the batch full. Each
+        episode has its own environment; with greedy decoding its memory, answers and scores are
+        those of :meth:`run`. ``RunResult.seconds`` is then the episode's share of the wall time
+        (see :class:`memenv.lockstep.EpisodeRun`), so the seconds of all episodes add up to the
+        run's wall time. Any other policy plays the episodes one after another with :meth:`run`.
+
+        Args:
+            episodes: the episodes, in order.
+            reader: answers every episode's questions.
+            num_envs: the most episodes in play at once (the model's batch size).
+            on_result: called with ``(index in episodes, result)`` as each episode finishes (in
+                lock-step, in the order they finish), e.g. for a progress bar or to save results early.
+
+        Returns:
+            One :class:`RunResult` per episode, in the order of ``episodes``.
+        """
+        if not self.batched:
+            results = []
+            for index, episode in enumerate(episodes):
+                results.append(self.run(episode, reader))
+                if on_result is not None:
+                    on_result(index, results[-1])
+            return results
+        from memenv.lockstep import run_lockstep
+
+        results_by_index: dict[int, RunResult] = {}
+
+        def finished(run: Any) -> None:
+            results_by_index[run.index] = _result(run.info, episodes[run.index], run.seconds)
+            if on_result is not None:
+                on_result(run.index, results_by_index[run.index])
+
+        run_lockstep(
+            lambda index: self._make_env(episodes[index], reader),
+            [{"seed": 0, "options": {"episode": episode}} for episode in episodes],
+            self.policy.act_batch,  # type: ignore[attr-defined]
+            num_envs=num_envs,
+            on_episode_end=finished,
         )
+        return [results_by_index[index] for index in range(len(episodes))]
+
+
+def _result(info: dict[str, Any], episode: Episode, seconds: float) -> RunResult:
+    """The :class:`RunResult` of an episode from its last step's ``info``."""
+    qa = info["qa"]
+    return RunResult(qa["accuracy"], info["memory_tokens"], _stream_tokens(episode), seconds, QAReport.from_info(qa))
+
+
+def run_episodes(
+    system: System,
+    episodes: Sequence[Episode],
+    reader: Reader,
+    *,
+    num_envs: int = 8,
+    on_result: Callable[[int, RunResult], None] | None = None,
+) -> list[RunResult]:
+    """Every episode through ``system``, in order: ``system.run_many`` where it has one, else ``system.run`` each.
+
+    The entry point for runners (the leaderboard) that hold several episodes of one system: LLM
+    writers then play ``num_envs`` episodes at once with batched model calls (:meth:`EnvPolicy.run_many`);
+    other systems run one episode at a time. Results are the same either way. ``on_result(index,
+    result)`` is called as each episode finishes.
+    """
+    run_many = getattr(system, "run_many", None)
+    if callable(run_many):
+        return run_many(episodes, reader, num_envs=num_envs, on_result=on_result)
+    results = []
+    for index, episode in enumerate(episodes):
+        results.append(system.run(episode, reader))
+        if on_result is not None:
+            on_result(index, results[-1])
+    return results
 
 
 # The learned memories: leaderboard name -> (env id, how to build the heuristic policy).

@@ -70,6 +70,16 @@ pytest.importorskip("transformers")
 from memenv.llm import HFChatModel, build_tiny_model  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The tiny model is ~1M parameters: on a busy 2-core machine a second torch thread only adds contention
+    (the batched-decoding tests ran 5-10x slower with two)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "qwen2")
@@ -133,25 +143,18 @@ def test_tools_go_into_the_system_message_when_the_template_ignores_them(tiny: H
         tiny.tokenizer.chat_template, tiny._template_text = saved
 
 
-def test_greedy_generation_is_deterministic_and_returns_only_new_text(
-    tiny: HFChatModel, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    generated: list[int] = []
-    prompt_length = len(tiny.tokenizer.encode(tiny.render_prompt(MESSAGES, TOOLS), add_special_tokens=False))
-    real_generate = tiny.model.generate
-
-    def counting_generate(**kwargs):
-        output = real_generate(**kwargs)
-        generated.append(output.shape[1] - prompt_length)
-        return output
-
-    monkeypatch.setattr(tiny.model, "generate", counting_generate)
+def test_greedy_generation_is_deterministic_and_returns_only_new_text(tiny: HFChatModel) -> None:
+    before = dict(tiny.usage)
     first = tiny.generate(MESSAGES, tools=TOOLS, max_new_tokens=12)
     second = tiny.generate(MESSAGES, tools=TOOLS, max_new_tokens=12)
     assert isinstance(first, str) and first.strip()
     assert first == second
     assert "<|im_start|>" not in first and "Alice moved" not in first
-    assert generated == [12, 12]  # this reply runs to the limit: no <|im_end|> within 12 tokens
+    prompt_length = len(tiny.tokenizer.encode(tiny.render_prompt(MESSAGES, TOOLS), add_special_tokens=False))
+    # this reply runs to the limit: no <|im_end|> within 12 tokens
+    assert tiny.usage["completion_tokens"] - before["completion_tokens"] == 24
+    assert tiny.usage["prompt_tokens"] - before["prompt_tokens"] == 2 * prompt_length
+    assert (tiny.usage["batches"] - before["batches"], tiny.usage["rows"] - before["rows"]) == (2, 2)
 
 
 def test_batch_matches_single_and_sampling_is_seeded(tiny: HFChatModel) -> None:
@@ -168,6 +171,99 @@ def test_batch_matches_single_and_sampling_is_seeded(tiny: HFChatModel) -> None:
     torch.manual_seed(123)
     tiny.generate(MESSAGES, max_new_tokens=4, temperature=1.0, seed=9)
     assert torch.equal(torch.rand(1), expected)
+
+
+# Conversations of very different lengths, with and without a system message.
+BATCH = [
+    MESSAGES,
+    [{"role": "user", "content": "Hi"}],
+    [{"role": "system", "content": "Keep notes."}, {"role": "user", "content": "On Monday Bob met Carol. " * 6}],
+    [{"role": "user", "content": "Summarize the story: the main events, who took part, where and when."}],
+]
+
+
+def _forward_shapes(tiny: HFChatModel, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Record the input shape of every forward pass of the tiny model."""
+    shapes: list[tuple[int, int]] = []
+    real_forward = tiny.model.forward
+
+    def recording_forward(*args, **kwargs):
+        shapes.append(tuple(kwargs["input_ids"].shape))
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny.model, "forward", recording_forward)
+    return shapes
+
+
+def test_batched_greedy_equals_sequential_in_one_pass_per_token(
+    tiny: HFChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = [tiny.generate(m, max_new_tokens=16) for m in BATCH]
+    shapes = _forward_shapes(tiny, monkeypatch)
+    together = tiny.generate_batch(BATCH, max_new_tokens=16)
+    assert together == alone
+    assert len(set(alone)) == len(alone)  # the replies differ: a row mix-up would show
+    # Each prompt is prefilled alone, then one forward pass per new token decodes all four rows.
+    lengths = [len(tiny.tokenizer(tiny.render_prompt(m), add_special_tokens=False)["input_ids"]) for m in BATCH]
+    assert shapes[:4] == [(1, n) for n in lengths]
+    assert shapes[4:] == [(4, 1)] * 15
+
+
+def test_per_row_budgets_and_stops_leave_the_batch_early(tiny: HFChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    prompts = [tiny.tokenizer(tiny.render_prompt(m), add_special_tokens=False)["input_ids"] for m in BATCH]
+    full = tiny.generate_ids(prompts, max_new_tokens=12)
+    assert [len(c) for c in full] == [12] * 4  # the random model emits no stop token within 12
+    # Per-row budgets: each row is the head of its full completion, and rows leave as they finish.
+    shapes = _forward_shapes(tiny, monkeypatch)
+    budgets = [3, 12, 1, 7]
+    cut = tiny.generate_ids(prompts, max_new_tokens=budgets)
+    assert cut == [c[:b] for c, b in zip(full, budgets, strict=True)]
+    assert [s[0] for s in shapes[4:]] == [3, 3] + [2] * 4 + [1] * 5
+    # Per-row stops: make a token of row 0's reply a stop token; every row stops at its first one.
+    stop = full[0][4]
+    monkeypatch.setattr(tiny.model.generation_config, "eos_token_id", [stop, tiny.tokenizer.eos_token_id])
+    stopped = tiny.generate_ids(prompts, max_new_tokens=12)
+    for row, completion in zip(full, stopped, strict=True):
+        end = row.index(stop) + 1 if stop in row else len(row)
+        assert completion == row[:end]
+    assert stopped[0] == full[0][:5]
+    assert stopped == [tiny.generate_ids([p], max_new_tokens=12)[0] for p in prompts]
+
+
+def test_batch_prefill_and_transformers_fallback_agree_with_the_loop(tiny: HFChatModel) -> None:
+    expected = tiny.generate_batch(BATCH, max_new_tokens=10)
+    try:
+        tiny.prefill = "batch"  # one left-padded pass over the prompts (the GPU default)
+        assert tiny.generate_batch(BATCH, max_new_tokens=10) == expected
+    finally:
+        tiny.prefill = "rows"
+    try:
+        tiny._loop_ok = False  # as for a model whose cache the loop cannot pad: transformers' generate
+        short = tiny.generate(BATCH[2], max_new_tokens=4)
+        assert tiny.generate_batch(BATCH, max_new_tokens=[10, 10, 4, 10]) == [*expected[:2], short, expected[3]]
+    finally:
+        tiny._loop_ok = None
+
+
+def test_seeded_sampling_repeats_per_row(tiny: HFChatModel) -> None:
+    first = tiny.generate_batch(BATCH, max_new_tokens=8, temperature=1.0, seed=11)
+    assert tiny.generate_batch(BATCH, max_new_tokens=8, temperature=1.0, seed=11) == first
+    # Row i samples with seed + i, whatever else is in the batch.
+    assert tiny.generate(BATCH[0], max_new_tokens=8, temperature=1.0, seed=11) == first[0]
+    assert tiny.generate(BATCH[2], max_new_tokens=8, temperature=1.0, seed=13) == first[2]
+    assert tiny.generate_batch(BATCH, max_new_tokens=8, temperature=1.0, seed=12) != first
+
+
+def test_generate_ids_checks_its_arguments(tiny: HFChatModel) -> None:
+    with pytest.raises(ValueError, match="2 budgets for 4 conversations"):
+        tiny.generate_batch(BATCH, max_new_tokens=[4, 4])
+    with pytest.raises(ValueError, match="max_new_tokens must be an int >= 1"):
+        tiny.generate_ids([[1, 2]], max_new_tokens=0)
+    with pytest.raises(ValueError, match="prompt 1 is empty"):
+        tiny.generate_ids([[1, 2], []], max_new_tokens=2)
+    with pytest.raises(ValueError, match="prefill"):
+        HFChatModel(tiny.path, prefill="fast")
+    assert tiny.generate_ids([], max_new_tokens=3) == []
 
 
 def test_llm_reader_through_the_reader_interface(tiny: HFChatModel) -> None:

@@ -127,8 +127,10 @@ class OpenAIChatModel(ChatModel):
 
     The API key is read from the environment variable ``api_key_env`` at each call (so it is never
     stored on the object), is sent only to ``base_url``'s origin, and is never logged; local servers
-    usually need none. Connections are pooled; :meth:`generate_batch` keeps ``concurrency`` requests in
-    flight (servers batch them). Instances pickle (without their connections) and work after a fork.
+    usually need none. Connections are pooled. :meth:`generate_batch` sends its conversations
+    concurrently (servers such as vLLM batch concurrent requests), keeping up to ``concurrency``
+    requests in flight; the bound holds for the model as a whole, whichever threads or batches the
+    calls come from. Instances pickle (without their connections) and work after a fork.
 
     Args:
         base_url: the API root, e.g. ``http://localhost:8000/v1`` (no trailing ``/chat/completions``).
@@ -137,7 +139,9 @@ class OpenAIChatModel(ChatModel):
         timeout: seconds one call may take in all, retries included.
         max_retries: retries after the first attempt (so at most ``max_retries + 1`` requests).
         retry_backoff: seconds before the first retry (doubled each time).
-        concurrency: requests in flight at once in :meth:`generate_batch`.
+        concurrency: the most requests in flight at once (all calls of this model together in one
+            process); set it to what the server batches well (vLLM: its ``--max-num-seqs``, 256 by
+            default, or less).
         max_response_bytes: the largest response body read (8 MiB).
     """
 
@@ -179,6 +183,8 @@ class OpenAIChatModel(ChatModel):
         self.max_response_bytes = max_response_bytes
         self._client: Any = None  # an httpx.AsyncClient, made on the event loop at first use
         self._client_pid = 0
+        self._semaphore: asyncio.Semaphore | None = None  # made on the event loop at first use
+        self._semaphore_pid = 0
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -223,17 +229,25 @@ class OpenAIChatModel(ChatModel):
         batch: Sequence[list[Message]],
         *,
         tools: list[dict] | None = None,
-        max_new_tokens: int = 256,
+        max_new_tokens: int | Sequence[int] = 256,
         temperature: float = 0.0,
         seed: int | None = None,
     ) -> list[str]:
         """One reply per conversation, in order, with up to ``concurrency`` requests in flight.
 
-        Each conversation gets its own ``timeout``; the first failure is raised once all have ended.
+        ``max_new_tokens`` is one budget for all, or one per conversation. Each conversation gets its
+        own ``timeout``, counted from when its request is sent; the first failure is raised once all
+        have ended.
         """
+        if isinstance(max_new_tokens, int):
+            budgets = [max_new_tokens] * len(batch)
+        else:
+            budgets = list(max_new_tokens)
+            if len(budgets) != len(batch):
+                raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {len(batch)} conversations")
         bodies = [
-            self.request_body(m, tools=tools, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
-            for m in batch
+            self.request_body(m, tools=tools, max_new_tokens=budget, temperature=temperature, seed=seed)
+            for m, budget in zip(batch, budgets, strict=True)
         ]
         return _event_loop().run(self._call_many(bodies)) if bodies else []
 
@@ -252,24 +266,32 @@ class OpenAIChatModel(ChatModel):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_client"], state["_client_pid"] = None, 0
+        state["_semaphore"], state["_semaphore_pid"] = None, 0
         return state
 
     # -- one call ---------------------------------------------------------------------------------
 
     async def _call_many(self, bodies: list[dict[str, Any]]) -> list[str]:
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(body: dict[str, Any]) -> str:
-            async with gate:
-                return await self._call(body)
-
-        replies = await asyncio.gather(*(one(body) for body in bodies), return_exceptions=True)
+        replies = await asyncio.gather(*(self._call(body) for body in bodies), return_exceptions=True)
         for reply in replies:
             if isinstance(reply, BaseException):
                 raise reply
         return list(replies)  # type: ignore[arg-type]
 
     async def _call(self, body: dict[str, Any]) -> str:
+        # The model's requests in flight, from every caller at once, never exceed `concurrency`. The
+        # deadline starts once a place is free: waiting for one is not the server being slow.
+        async with self._gate():
+            return await self._call_now(body)
+
+    def _gate(self) -> asyncio.Semaphore:
+        """The semaphore bounding this model's requests in flight (one per process; used on the loop thread only)."""
+        if self._semaphore is None or self._semaphore_pid != os.getpid():
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._semaphore_pid = os.getpid()
+        return self._semaphore
+
+    async def _call_now(self, body: dict[str, Any]) -> str:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         data = json.dumps(body).encode("utf-8")

@@ -7,6 +7,7 @@ without them.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError
+
+PREFILL_MODES = ("auto", "rows", "batch")
 
 HF_PIP = 'pip install "torch==2.13.0" transformers gguf accelerate'
 
@@ -69,6 +72,12 @@ class HFChatModel(ChatModel):
         device: ``"cuda"``, ``"cpu"``, ``"cuda:1"``, ...; ``None`` picks CUDA when available.
         dtype: a ``torch.dtype`` or its name; ``None`` = bfloat16 on a GPU that supports it, else float32.
         name: shown in reports; defaults to the folder name.
+        prefill: how :meth:`generate_ids` runs the prompts of a batch: ``"rows"`` (one at a time, no
+            padding: fastest on a CPU), ``"batch"`` (one left-padded pass: fastest on a GPU) or
+            ``"auto"`` (``"batch"`` on CUDA, else ``"rows"``).
+
+    :attr:`usage` counts what was generated (``batches``, ``rows``, ``prompt_tokens``,
+    ``completion_tokens``), for throughput reports.
 
     Example::
 
@@ -76,7 +85,16 @@ class HFChatModel(ChatModel):
         model.generate([{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=16)
     """
 
-    def __init__(self, path: str | os.PathLike, device: str | None = None, dtype: Any = None, name: str = "") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        device: str | None = None,
+        dtype: Any = None,
+        name: str = "",
+        prefill: str = "auto",
+    ) -> None:
+        if prefill not in PREFILL_MODES:
+            raise ValueError(f"prefill must be one of {PREFILL_MODES}, got {prefill!r}")
         _require_transformers()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -96,6 +114,18 @@ class HFChatModel(ChatModel):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         template = self.tokenizer.chat_template
         self._template_text = json.dumps(template) if isinstance(template, dict) else (template or "")
+        self.prefill = prefill if prefill != "auto" else ("batch" if self.device.startswith("cuda") else "rows")
+        self.usage = {"batches": 0, "rows": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self._loop_ok: bool | None = None  # whether this model's cache suits the decoding loop (None: not seen yet)
+        self._cache_argument_of: tuple[int, str] = (0, "")
+
+    def _cache_argument(self) -> str:
+        """The forward() argument taking the KV cache: ``cache`` in recent transformers, else ``past_key_values``."""
+        if self._cache_argument_of[0] != id(self.model):  # trainers may wrap the model (peft) after construction
+            model = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+            name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+            self._cache_argument_of = (id(self.model), name)
+        return self._cache_argument_of[1]
 
     # -- prompt building ------------------------------------------------------------------------
 
@@ -131,48 +161,85 @@ class HFChatModel(ChatModel):
         batch: Sequence[list[Message]],
         *,
         tools: list[dict] | None = None,
-        max_new_tokens: int = 256,
+        max_new_tokens: int | Sequence[int] = 256,
         temperature: float = 0.0,
         seed: int | None = None,
     ) -> list[str]:
-        """Replies for several conversations in one left-padded forward pass per token.
+        """Replies for several conversations, decoded together (see :meth:`generate_ids`).
 
-        With greedy decoding a batched reply normally equals the single one, but padding can flip a
-        near-tie in low precision; compare runs made the same way.
+        ``max_new_tokens`` is one budget for all, or one per conversation. Greedy replies equal the
+        ones :meth:`generate` gives each conversation alone (up to float near-ties; exact on the CPU
+        in float32 in our tests); with ``temperature > 0`` and a ``seed`` they repeat call to call.
         """
-        import torch
-
         if not batch:
             return []
         prompts = [self.render_prompt(list(m), tools) for m in batch]
-        side = self.tokenizer.padding_side
-        self.tokenizer.padding_side = "left"  # generation continues from the right edge
-        try:
-            # The chat template already wrote any BOS/control tokens the model expects.
-            encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        finally:
-            self.tokenizer.padding_side = side
-        encoded = encoded.to(self.device)
-        options: dict[str, Any] = {
-            "max_new_tokens": max_new_tokens,
-            "pad_token_id": self.tokenizer.pad_token_id,
-            "eos_token_id": self._stop_ids(),
-        }
-        if temperature > 0:
-            options.update(do_sample=True, temperature=temperature)
-        else:
-            # Override any sampling defaults in the folder's generation_config.json.
-            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        devices = [self.model.device] if self.model.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            if seed is not None:
-                torch.manual_seed(seed)
-            output = self.model.generate(**encoded, **options)
-        new_tokens = output[:, encoded["input_ids"].shape[1] :]
+        # The chat template already wrote any BOS/control tokens the model expects.
+        ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        completions = self.generate_ids(ids, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         # Not stripped: the text is exactly what the new tokens decode to (trainers may re-tokenize it).
-        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return self.tokenizer.batch_decode(completions, skip_special_tokens=True)
 
-    def _stop_ids(self) -> list[int]:
+    def generate_ids(
+        self,
+        prompts: Sequence[Sequence[int]],
+        *,
+        max_new_tokens: int | Sequence[int] = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> list[list[int]]:
+        """Token ids in, token ids out: one completion per prompt, all decoded as one batch.
+
+        How: each prompt is prefilled on its own (``prefill="rows"``, the CPU default: no padding in the
+        long prompt pass, and each row's first token is exactly what a lone call gives) or all together
+        left-padded (``prefill="batch"``, the GPU default); then the rows decode together, one forward
+        pass per token, over a left-padded KV cache with an attention mask and per-row positions. A
+        row leaves the batch as soon as it emits a stop token (:meth:`stop_ids`) or reaches its own
+        budget, so short replies do not pay for long ones.
+
+        Decoding: greedy (``argmax``) when ``temperature == 0``; otherwise ``softmax(logits /
+        temperature)`` after the top-k / top-p / min-p the model's generation config sets. With a
+        ``seed``, row ``i`` samples from its own generator seeded ``seed + i`` (the global RNG is left
+        alone), so a row's reply does not depend on the other rows and the same call repeats; without
+        one it samples from torch's global RNG.
+
+        A model whose cache is not a plain per-layer key/value cache (sliding-window or linear-attention
+        layers), or whose generation config asks for other logits processing (repetition penalty,
+        banned words, ...), goes through ``transformers``' own ``generate`` on the left-padded batch
+        instead; the replies are the same up to float near-ties and sampling draws.
+
+        Args:
+            prompts: prompt token ids, one list per row (each non-empty).
+            max_new_tokens: the most new tokens per row: one int for all rows, or one per row (each >= 1).
+            temperature: ``0.0`` = greedy.
+            seed: makes sampling repeatable.
+
+        Returns:
+            The new ids of each row, its stop token included when it emitted one.
+        """
+        import torch
+
+        budgets = _budgets(max_new_tokens, len(prompts))
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        rows = [list(p) for p in prompts]
+        for i, row in enumerate(rows):
+            if not row:
+                raise ValueError(f"prompt {i} is empty: a prompt needs at least one token")
+        if not rows:
+            return []
+        with torch.inference_mode():
+            completions = self._decode(rows, budgets, temperature, seed) if self._plain_decoding() else None
+            if completions is None:
+                completions = self._generate_with_transformers(rows, budgets, temperature, seed)
+        self.usage["batches"] += 1
+        self.usage["rows"] += len(rows)
+        self.usage["prompt_tokens"] += sum(len(r) for r in rows)
+        self.usage["completion_tokens"] += sum(len(c) for c in completions)
+        return completions
+
+    def stop_ids(self) -> list[int]:
+        """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS."""
         ids: list[int] = []
         configured = self.model.generation_config.eos_token_id
         if configured is not None:
@@ -182,6 +249,296 @@ class HFChatModel(ChatModel):
         if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
             ids.append(self.tokenizer.eos_token_id)
         return ids
+
+    _stop_ids = stop_ids  # the name older callers use
+
+    # -- the decoding loop --------------------------------------------------------------------------
+
+    def _plain_decoding(self) -> bool:
+        """Whether the generation config asks only for what :meth:`_decode` does (temperature, top-k/p, min-p)."""
+        if self._loop_ok is False:
+            return False
+        config = self.model.generation_config
+        for field, neutral in _NEUTRAL_GENERATION.items():
+            value = getattr(config, field, None)
+            if value is not None and value != neutral and value != []:
+                return False
+        return True
+
+    def _forward(self, **inputs: Any) -> tuple[Any, Any]:
+        """One forward pass; ``(logits of the last position, the cache)``, across transformers versions."""
+        cache = inputs.pop("cache", None)
+        if cache is not None:
+            inputs[self._cache_argument()] = cache
+        output = self.model(**inputs, use_cache=True, logits_to_keep=1)
+        new_cache = output.get("cache") if "cache" in output else output.get("past_key_values")
+        return output.logits[:, -1, :], new_cache
+
+    def _decode(self, rows: list[list[int]], budgets: list[int], temperature: float, seed: int | None) -> Any:
+        """The batched decoding loop (see :meth:`generate_ids`); ``None`` if this model's cache does not fit it."""
+        import torch
+
+        device = self.model.device
+        started = self._prefill(rows, room=max(budgets))
+        if started is None:
+            return None
+        logits, cache, mask, width = started
+        positions = torch.tensor([len(r) for r in rows], device=device)
+        stops = set(self.stop_ids())
+        generators = None
+        if temperature > 0 and seed is not None:
+            generators = [torch.Generator(device=device).manual_seed(seed + i) for i in range(len(rows))]
+        sampling = self._sampling_filters() if temperature > 0 else None
+        completions: list[list[int]] = [[] for _ in rows]
+        live = list(range(len(rows)))  # which row each batch line holds
+        while True:
+            draws = None if generators is None else [generators[i] for i in live]
+            tokens = _choose(logits, temperature, sampling, draws)
+            keep: list[int] = []
+            for line, (row, token) in enumerate(zip(live, tokens.tolist(), strict=True)):
+                completions[row].append(token)
+                if token not in stops and len(completions[row]) < budgets[row]:
+                    keep.append(line)
+            if not keep:
+                return completions
+            if len(keep) < len(live):
+                index = torch.tensor(keep, device=device)
+                cache.batch_select_indices(index)
+                mask, positions, tokens = mask[index], positions[index], tokens[index]
+                live = [live[line] for line in keep]
+            mask[:, width] = 1  # the mask is allocated in full up front: no copy per step
+            width += 1
+            logits, cache = self._forward(
+                input_ids=tokens[:, None], attention_mask=mask[:, :width], position_ids=positions[:, None], cache=cache
+            )
+            positions = positions + 1
+
+    def _prefill(self, rows: list[list[int]], room: int) -> tuple[Any, Any, Any, int] | None:
+        """Run the prompts: the logits of each row's first new token, a left-padded cache with ``room`` free
+        places per row, its attention mask (allocated with the room, ones on the prompt), and the prompt width."""
+        import torch
+
+        device = self.model.device
+        lengths = [len(r) for r in rows]
+        width = max(lengths)
+        mask = torch.zeros((len(rows), width + room), dtype=torch.long, device=device)
+        for i, length in enumerate(lengths):
+            mask[i, width - length : width] = 1
+        if self.prefill == "batch" and len(rows) > 1:
+            ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long, device=device)
+            for i, row in enumerate(rows):
+                ids[i, width - len(row) :] = torch.tensor(row, device=device)
+            positions = (mask[:, :width].cumsum(-1) - 1).clamp(min=0)
+            logits, cache = self._forward(input_ids=ids, attention_mask=mask[:, :width], position_ids=positions)
+            if not self._check_cache(cache):
+                return None
+            return logits, _growing_cache([cache], [width], width, room), mask, width
+        last, caches = [], []
+        for row in rows:
+            logits, cache = self._forward(input_ids=torch.tensor([row], device=device))
+            if not self._check_cache(cache):
+                return None
+            last.append(logits)
+            caches.append(cache)
+        return torch.cat(last, dim=0), _growing_cache(caches, lengths, width, room), mask, width
+
+    def _check_cache(self, cache: Any) -> bool:
+        """A plain per-layer key/value cache (what the loop pads, stitches and slices); remembered per model."""
+        from transformers import DynamicCache
+
+        ok = type(cache) is DynamicCache and all(
+            type(layer).__name__ == "DynamicLayer" and getattr(layer, "keys", None) is not None
+            for layer in cache.layers
+        )
+        self._loop_ok = ok
+        return ok
+
+    def _sampling_filters(self) -> tuple[int, float, float]:
+        config = self.model.generation_config
+        top_k = getattr(config, "top_k", None) or 0
+        top_p = getattr(config, "top_p", None)
+        min_p = getattr(config, "min_p", None) or 0.0
+        return int(top_k), 1.0 if top_p is None else float(top_p), float(min_p)
+
+    def _generate_with_transformers(
+        self, rows: list[list[int]], budgets: list[int], temperature: float, seed: int | None
+    ) -> list[list[int]]:
+        """The fallback: ``model.generate`` on the left-padded batch, cut per row at its stop token and budget."""
+        import torch
+
+        device = self.model.device
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, width - len(row) :] = torch.tensor(row)
+            mask[i, width - len(row) :] = 1
+        stops = self.stop_ids()
+        options: dict[str, Any] = {"max_new_tokens": max(budgets), "pad_token_id": pad, "eos_token_id": stops}
+        if temperature > 0:
+            options.update(do_sample=True, temperature=temperature)
+        else:
+            # Override any sampling defaults in the folder's generation_config.json.
+            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        devices = [self.model.device] if self.model.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if seed is not None:
+                torch.manual_seed(seed)
+            output = self.model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), **options)
+        completions = []
+        for row, budget in zip(output[:, width:].tolist(), budgets, strict=True):
+            row = row[:budget]
+            cut = next((j + 1 for j, token in enumerate(row) if token in stops), len(row))
+            completions.append(row[:cut])
+        return completions
+
+
+# Generation-config fields and their do-nothing values: any other value needs transformers' own generate.
+_NEUTRAL_GENERATION: dict[str, Any] = {
+    "repetition_penalty": 1.0,
+    "encoder_repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "min_length": 0,
+    "min_new_tokens": 0,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+    "sequence_bias": None,
+    "typical_p": 1.0,
+    "epsilon_cutoff": 0.0,
+    "eta_cutoff": 0.0,
+    "exponential_decay_length_penalty": None,
+    "guidance_scale": 1.0,
+    "watermarking_config": None,
+    "num_beams": 1,
+}
+
+
+def _growing_cache(caches: list[Any], lengths: list[int], width: int, room: int) -> Any:
+    """One ``DynamicCache`` holding the rows of ``caches`` (in order), right-aligned at ``width``, with
+    ``room`` free places after it, so decoding writes each new key/value in place.
+
+    ``transformers``' own ``DynamicLayer`` concatenates at every step, copying the whole cache; with
+    eight long rows that copy was most of a decode step on a CPU.
+    """
+    from transformers import DynamicCache
+
+    layers = []
+    rows = sum(cache.layers[0].keys.shape[0] for cache in caches)
+    for layer in range(len(caches[0].layers)):
+        buffers = []
+        for kind in ("keys", "values"):
+            sample = getattr(caches[0].layers[layer], kind)
+            heads, dim = sample.shape[1], sample.shape[3]
+            buffer = sample.new_zeros((rows, heads, width + room, dim))
+            start = 0
+            for cache, length in zip(caches, lengths, strict=True):
+                tensor = getattr(cache.layers[layer], kind)
+                buffer[start : start + tensor.shape[0], :, width - length : width] = tensor
+                start += tensor.shape[0]
+            buffers.append(buffer)
+        layers.append(_GrowingLayer.make(buffers[0], buffers[1], width))
+    cache = DynamicCache()
+    cache.layers = layers
+    return cache
+
+
+class _GrowingLayer:
+    """A ``DynamicLayer`` over preallocated buffers: ``update`` writes into free places instead of
+    concatenating, and ``keys`` / ``values`` are views of the filled part. Made on first use as a
+    subclass of the installed ``transformers``' ``DynamicLayer`` (see :meth:`make`)."""
+
+    _class: Any = None
+
+    @classmethod
+    def make(cls, keys: Any, values: Any, filled: int) -> Any:
+        if cls._class is None:
+            from transformers.cache_utils import DynamicLayer
+
+            class GrowingLayer(DynamicLayer):
+                def __init__(self, keys: Any, values: Any, filled: int) -> None:
+                    super().__init__()
+                    self.device = keys.device
+                    self.is_initialized = True
+                    self._buffers = [keys, values]
+                    self._filled = filled
+                    self._views()
+
+                def _views(self) -> None:
+                    self.keys = self._buffers[0][:, :, : self._filled]
+                    self.values = self._buffers[1][:, :, : self._filled]
+
+                def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+                    end = self._filled + key_states.shape[-2]
+                    if end > self._buffers[0].shape[2]:  # out of room: double it
+                        grown = []
+                        for buffer in self._buffers:
+                            spare = buffer.new_zeros(
+                                (*buffer.shape[:2], max(end, 2 * buffer.shape[2]), buffer.shape[3])
+                            )
+                            spare[:, :, : self._filled] = buffer[:, :, : self._filled]
+                            grown.append(spare)
+                        self._buffers = grown
+                    self._buffers[0][:, :, self._filled : end] = key_states
+                    self._buffers[1][:, :, self._filled : end] = value_states
+                    self._filled = end
+                    self._views()
+                    return self.keys, self.values
+
+                def batch_select_indices(self, indices: Any) -> None:
+                    self._buffers = [buffer[indices] for buffer in self._buffers]
+                    self._views()
+
+                def crop(self, tokens_to_remove: int) -> None:
+                    if tokens_to_remove < 0:
+                        self._filled = max(self._filled + tokens_to_remove, 0)
+                        self._views()
+                    else:
+                        super().crop(tokens_to_remove)
+
+            cls._class = GrowingLayer
+        return cls._class(keys, values, filled)
+
+
+def _budgets(max_new_tokens: int | Sequence[int], rows: int) -> list[int]:
+    """One budget per row from an int or a sequence, checked."""
+    if isinstance(max_new_tokens, int) and not isinstance(max_new_tokens, bool):
+        budgets = [max_new_tokens] * rows
+    else:
+        budgets = list(max_new_tokens)
+        if len(budgets) != rows:
+            raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {rows} conversations; they must align")
+    for budget in budgets:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise ValueError(f"max_new_tokens must be an int >= 1 (or one per conversation), got {budget!r}")
+    return budgets
+
+
+def _choose(logits: Any, temperature: float, filters: tuple[int, float, float] | None, generators: list | None) -> Any:
+    """The next token of each row: argmax when greedy, else a draw from the filtered, tempered softmax."""
+    import torch
+
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    scores = logits.float() / temperature
+    top_k, top_p, min_p = filters or (0, 1.0, 0.0)
+    if 0 < top_k < scores.shape[-1]:
+        floor = torch.topk(scores, top_k, dim=-1).values[:, -1:]
+        scores = scores.masked_fill(scores < floor, float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    if min_p > 0:
+        probs = probs.masked_fill(probs < min_p * probs.max(dim=-1, keepdim=True).values, 0.0)
+    if top_p < 1.0:
+        ordered, order = torch.sort(probs, dim=-1, descending=True)
+        before = ordered.cumsum(dim=-1) - ordered  # mass strictly above each token
+        ordered = ordered.masked_fill(before >= top_p, 0.0)
+        probs = torch.zeros_like(probs).scatter(-1, order, ordered)
+    if generators is None:
+        return torch.multinomial(probs, 1).squeeze(1)
+    return torch.cat([torch.multinomial(probs[i : i + 1], 1, generator=g) for i, g in enumerate(generators)]).squeeze(1)
 
 
 def _with_tools_in_system(messages: list[Message], tools: list[dict]) -> list[Message]:

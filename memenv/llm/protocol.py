@@ -76,14 +76,26 @@ class ChatModel(Protocol):
         batch: Sequence[list[Message]],
         *,
         tools: list[dict] | None = None,
-        max_new_tokens: int = 256,
+        max_new_tokens: int | Sequence[int] = 256,
         temperature: float = 0.0,
         seed: int | None = None,
     ) -> list[str]:
-        """One reply per conversation in ``batch``, in order (by default one :meth:`generate` each)."""
+        """One reply per conversation in ``batch``, in order (by default one :meth:`generate` each).
+
+        ``max_new_tokens`` is one budget for all conversations or one per conversation. Backends that
+        batch (:class:`~memenv.llm.HFChatModel`: one padded batch; :class:`~memenv.llm.OpenAIChatModel`:
+        concurrent requests) return, with greedy decoding, the replies :meth:`generate` gives each
+        conversation alone.
+        """
+        if isinstance(max_new_tokens, int):
+            budgets = [max_new_tokens] * len(batch)
+        else:
+            budgets = list(max_new_tokens)
+            if len(budgets) != len(batch):
+                raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {len(batch)} conversations")
         return [
-            self.generate(m, tools=tools, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
-            for m in batch
+            self.generate(m, tools=tools, max_new_tokens=budget, temperature=temperature, seed=seed)
+            for m, budget in zip(batch, budgets, strict=True)
         ]
 
 
