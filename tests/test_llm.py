@@ -254,6 +254,49 @@ def test_seeded_sampling_repeats_per_row(tiny: HFChatModel) -> None:
     assert tiny.generate_batch(BATCH, max_new_tokens=8, temperature=1.0, seed=12) != first
 
 
+LONG_SYSTEM = {"role": "system", "content": "You keep a memory of what you read. " * 40}  # ~500 tiny tokens
+
+
+def test_prefix_cache_reuses_shared_blocks_without_changing_replies(tiny_path: Path) -> None:
+    from memenv.llm.hf import PREFIX_BLOCK
+
+    model = HFChatModel(tiny_path, device="cpu")
+    first = [LONG_SYSTEM, {"role": "user", "content": "Alice moved to Berlin."}]
+    second = [LONG_SYSTEM, {"role": "user", "content": "Bob stayed in Rome."}]
+    length = len(model.tokenizer(model.render_prompt(second), add_special_tokens=False)["input_ids"])
+    assert length > 2 * PREFIX_BLOCK
+    cold = model.generate(second, max_new_tokens=12)  # stores the blocks of `second`
+    assert model.usage["prompt_tokens_cached"] == 0
+    model.generate(first, max_new_tokens=12)  # shares the system prompt's full blocks with `second`
+    shared = model.usage["prompt_tokens_cached"]
+    assert shared >= PREFIX_BLOCK
+    warm = model.generate(second, max_new_tokens=12)
+    assert warm == cold  # bit for bit: blocks are computed the same way, stored or not
+    assert model.usage["prompt_tokens_cached"] - shared == (length - 1) // PREFIX_BLOCK * PREFIX_BLOCK
+    assert model.generate_batch([first, second], max_new_tokens=12) == [model.generate(first, max_new_tokens=12), cold]
+    # The store holds at most prefix_cache_tokens, least recently used dropped first.
+    small = HFChatModel(tiny_path, device="cpu", prefix_cache_tokens=PREFIX_BLOCK)
+    assert small.generate(second, max_new_tokens=12) == cold
+    assert len(small._prefix_blocks) == 1
+    with pytest.raises(ValueError, match="prefix_cache_tokens"):
+        HFChatModel(tiny_path, prefix_cache_tokens=-1)
+
+
+def test_prefix_cache_is_dropped_when_the_weights_change(tiny_path: Path) -> None:
+    prompt = [LONG_SYSTEM, {"role": "user", "content": "Alice moved to Berlin."}]
+    model, fresh = HFChatModel(tiny_path, device="cpu"), HFChatModel(tiny_path, device="cpu")
+    before = model.generate(prompt, max_new_tokens=12)
+    assert model._prefix_blocks
+    with torch.no_grad():  # an optimiser step, as far as the cache can tell
+        for m in (model, fresh):
+            m.model.model.layers[0].self_attn.v_proj.weight.mul_(-1.5)
+    cached = model.usage["prompt_tokens_cached"]
+    after = model.generate(prompt, max_new_tokens=12)
+    assert model.usage["prompt_tokens_cached"] == cached  # nothing stale was reused
+    assert after == fresh.generate(prompt, max_new_tokens=12)
+    assert after != before
+
+
 def test_generate_ids_checks_its_arguments(tiny: HFChatModel) -> None:
     with pytest.raises(ValueError, match="2 budgets for 4 conversations"):
         tiny.generate_batch(BATCH, max_new_tokens=[4, 4])

@@ -284,10 +284,14 @@ class _CountingOpenAI(BaseHTTPRequestHandler):
         cls.in_flight = cls.peak = cls.served = 0
 
 
+class _Backlogged(ThreadingHTTPServer):
+    request_queue_size = 128  # the default listen backlog (5) drops connections a burst of requests opens
+
+
 @pytest.fixture
 def counting_server():
     _CountingOpenAI.reset()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _CountingOpenAI)
+    httpd = _Backlogged(("127.0.0.1", 0), _CountingOpenAI)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()

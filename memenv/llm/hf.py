@@ -6,10 +6,12 @@ without them.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,9 @@ from typing import Any
 from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError
 
 PREFILL_MODES = ("auto", "rows", "batch")
+
+PREFIX_BLOCK = 256
+"""Tokens per block of the prefix cache (see :meth:`HFChatModel.generate_ids`)."""
 
 HF_PIP = 'pip install "torch==2.13.0" transformers gguf accelerate'
 
@@ -75,9 +80,16 @@ class HFChatModel(ChatModel):
         prefill: how :meth:`generate_ids` runs the prompts of a batch: ``"rows"`` (one at a time, no
             padding: fastest on a CPU), ``"batch"`` (one left-padded pass: fastest on a GPU) or
             ``"auto"`` (``"batch"`` on CUDA, else ``"rows"``).
+        prefix_cache_tokens: how many prompt tokens of keys/values the prefix cache keeps (see
+            :meth:`generate_ids`; 0 turns it off). A token costs ``2 * layers * kv_heads * head_dim``
+            numbers: 46 KB in float32 for SmolLM2-135M, so the default 4096 tokens is about 190 MB.
 
     :attr:`usage` counts what was generated (``batches``, ``rows``, ``prompt_tokens``,
-    ``completion_tokens``), for throughput reports.
+    ``prompt_tokens_cached`` (of which taken from the prefix cache), ``completion_tokens``), for
+    throughput reports.
+
+    :meth:`generate_batch` decodes several conversations as one batch (see :meth:`generate_ids`); with
+    greedy decoding each reply equals what :meth:`generate` gives that conversation alone.
 
     Example::
 
@@ -92,6 +104,7 @@ class HFChatModel(ChatModel):
         dtype: Any = None,
         name: str = "",
         prefill: str = "auto",
+        prefix_cache_tokens: int = 4096,
     ) -> None:
         if prefill not in PREFILL_MODES:
             raise ValueError(f"prefill must be one of {PREFILL_MODES}, got {prefill!r}")
@@ -115,7 +128,12 @@ class HFChatModel(ChatModel):
         template = self.tokenizer.chat_template
         self._template_text = json.dumps(template) if isinstance(template, dict) else (template or "")
         self.prefill = prefill if prefill != "auto" else ("batch" if self.device.startswith("cuda") else "rows")
-        self.usage = {"batches": 0, "rows": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self.usage = {"batches": 0, "rows": 0, "prompt_tokens": 0, "prompt_tokens_cached": 0, "completion_tokens": 0}
+        if isinstance(prefix_cache_tokens, bool) or not isinstance(prefix_cache_tokens, int) or prefix_cache_tokens < 0:
+            raise ValueError(f"prefix_cache_tokens must be an int >= 0, got {prefix_cache_tokens!r}")
+        self.prefix_cache_tokens = prefix_cache_tokens
+        self._prefix_blocks: OrderedDict[bytes, list[tuple[Any, Any]]] = OrderedDict()  # least recently used first
+        self._prefix_weights: tuple[int, int] = (0, -1)
         self._loop_ok: bool | None = None  # whether this model's cache suits the decoding loop (None: not seen yet)
         self._cache_argument_of: tuple[int, str] = (0, "")
 
@@ -193,9 +211,19 @@ class HFChatModel(ChatModel):
         How: each prompt is prefilled on its own (``prefill="rows"``, the CPU default: no padding in the
         long prompt pass, and each row's first token is exactly what a lone call gives) or all together
         left-padded (``prefill="batch"``, the GPU default); then the rows decode together, one forward
-        pass per token, over a left-padded KV cache with an attention mask and per-row positions. A
-        row leaves the batch as soon as it emits a stop token (:meth:`stop_ids`) or reaches its own
-        budget, so short replies do not pay for long ones.
+        pass per token, over a left-padded KV cache (preallocated: a step writes in place instead of
+        copying the cache) with an attention mask and per-row positions. A row leaves the batch as
+        soon as it emits a stop token (:meth:`stop_ids`) or reaches its own budget, so short replies
+        do not pay for long ones.
+
+        Prefix cache (``prefill="rows"``): prompts are run in blocks of :data:`PREFIX_BLOCK` tokens and
+        the keys/values of every full block are kept (up to ``prefix_cache_tokens``, least recently
+        used dropped first), keyed by all the tokens up to the block's end. A prompt that starts like
+        an earlier one (the same system prompt and tool schemas at every step of every episode)
+        starts from the stored blocks. A block is always computed from the same earlier blocks, so a
+        reply is bit for bit the same with or without stored blocks. The store is emptied when the
+        weights change (an optimiser step, a LoRA merge: any in-place update of a parameter) and is
+        not used while the model is in training mode.
 
         Decoding: greedy (``argmax``) when ``temperature == 0``; otherwise ``softmax(logits /
         temperature)`` after the top-k / top-p / min-p the model's generation config sets. With a
@@ -335,12 +363,84 @@ class HFChatModel(ChatModel):
             return logits, _growing_cache([cache], [width], width, room), mask, width
         last, caches = [], []
         for row in rows:
-            logits, cache = self._forward(input_ids=torch.tensor([row], device=device))
+            started = self._prefill_row(row)
+            if started is None:
+                return None
+            last.append(started[0])
+            caches.append(started[1])
+        return torch.cat(last, dim=0), _growing_cache(caches, lengths, width, room), mask, width
+
+    def _prefill_row(self, row: list[int]) -> tuple[Any, Any] | None:
+        """One prompt, block by block through the prefix cache: ``(logits of its last token, its cache)``.
+
+        The prompt is cut into blocks of :data:`PREFIX_BLOCK` tokens; every full block before the one
+        holding the last token is looked up by the tokens up to its end and, when missing, computed
+        from the blocks before it and stored. Because a block is always computed the same way (from
+        the same earlier blocks, whichever call computed them), a prompt's keys, values and first
+        token are bit for bit the same whether its prefix came from the store or not, so replies do
+        not depend on what ran before. The rest of the prompt is one forward pass.
+        """
+        import torch
+
+        device = self.model.device
+        store = self._prefix_store()
+        blocks = (len(row) - 1) // PREFIX_BLOCK if store is not None else 0
+        keys = _block_keys(row, blocks)
+        cached = []
+        for key in keys:
+            entry = store.get(key) if store is not None else None
+            if entry is None:
+                break
+            store.move_to_end(key)
+            cached.append(entry)
+        cache = None
+        if cached:
+            from transformers import DynamicCache
+
+            cache = DynamicCache()
+            for layer in range(len(cached[0])):
+                keys_, values_ = zip(*(block[layer] for block in cached), strict=True)
+                cache.update(torch.cat(keys_, dim=2), torch.cat(values_, dim=2), layer)
+            self.usage["prompt_tokens_cached"] += len(cached) * PREFIX_BLOCK
+        start = len(cached) * PREFIX_BLOCK
+        for block in range(len(cached), blocks):
+            end = start + PREFIX_BLOCK
+            _, cache = self._forward(
+                input_ids=torch.tensor([row[start:end]], device=device),
+                position_ids=torch.arange(start, end, device=device)[None],
+                cache=cache,
+            )
             if not self._check_cache(cache):
                 return None
-            last.append(logits)
-            caches.append(cache)
-        return torch.cat(last, dim=0), _growing_cache(caches, lengths, width, room), mask, width
+            self._store_block(
+                keys[block], [(layer.keys[:, :, start:end], layer.values[:, :, start:end]) for layer in cache.layers]
+            )
+            start = end
+        logits, cache = self._forward(
+            input_ids=torch.tensor([row[start:]], device=device),
+            position_ids=torch.arange(start, len(row), device=device)[None],
+            cache=cache,
+        )
+        if not self._check_cache(cache):
+            return None
+        return logits, cache
+
+    def _prefix_store(self) -> OrderedDict[bytes, list[tuple[Any, Any]]] | None:
+        """The prefix blocks of the current weights (emptied when they change), or ``None`` when off."""
+        if self.prefix_cache_tokens < PREFIX_BLOCK or self.model.training:
+            return None
+        # In-place updates (an optimiser step, a LoRA merge) bump each parameter's version counter.
+        weights = (id(self.model), sum(p._version for p in self.model.parameters()))
+        if weights != self._prefix_weights:
+            self._prefix_blocks.clear()
+            self._prefix_weights = weights
+        return self._prefix_blocks
+
+    def _store_block(self, key: bytes, layers: list[tuple[Any, Any]]) -> None:
+        store = self._prefix_blocks
+        store[key] = [(k.clone(), v.clone()) for k, v in layers]  # clones: the slices view a cache that grows
+        while len(store) * PREFIX_BLOCK > self.prefix_cache_tokens:
+            store.popitem(last=False)
 
     def _check_cache(self, cache: Any) -> bool:
         """A plain per-layer key/value cache (what the loop pads, stitches and slices); remembered per model."""
@@ -415,6 +515,16 @@ _NEUTRAL_GENERATION: dict[str, Any] = {
     "watermarking_config": None,
     "num_beams": 1,
 }
+
+
+def _block_keys(row: list[int], blocks: int) -> list[bytes]:
+    """A key per full block of ``row``: a digest of every token up to the block's end (chained, so cheap)."""
+    keys, digest = [], b""
+    for block in range(blocks):
+        tokens = row[block * PREFIX_BLOCK : (block + 1) * PREFIX_BLOCK]
+        digest = hashlib.blake2b(digest + b"".join(t.to_bytes(4, "little", signed=True) for t in tokens)).digest()
+        keys.append(digest)
+    return keys
 
 
 def _growing_cache(caches: list[Any], lengths: list[int], width: int, room: int) -> Any:

@@ -1,0 +1,348 @@
+"""LLM-in-the-loop throughput: one request at a time vs batched across episodes.
+
+    python benchmarks/bench_llm_batch.py                      # about 2 minutes on 2 busy CPU cores
+    python benchmarks/bench_llm_batch.py --parts model endpoint --num-envs 4
+    python benchmarks/bench_llm_batch.py --model hf:default   # the embedded SmolLM2-135M instead
+
+Three measurements, each against its sequential peer in the same run:
+
+- ``model``: the chat model alone on ``--num-envs`` reader-sized prompts (an LLM reader's prompts for
+  synthetic questions): ``generate`` once per prompt vs one ``generate_batch``.
+- ``rollout``: ``--num-envs`` MemAlpha-v0 episodes (accurate_retrieval, lengths differ) written by an
+  LLM writer (:class:`baselines.llm_policy.LLMPolicy`, the env's own long prompt with its tool
+  schemas), read by the offline evidence reader: ``EnvPolicy.run`` per episode vs
+  ``EnvPolicy.run_many`` (lock-step, one batched model call per step).
+- ``endpoint``: the same rollouts against a scripted OpenAI-compatible server on 127.0.0.1 that takes
+  ``--server-latency`` seconds per request (a stand-in for a served model that batches concurrent
+  requests): ``concurrency=1`` run per episode vs ``concurrency=--num-envs`` with ``run_many``; the
+  server counts the requests it holds at once.
+
+The model is the tiny random Qwen2 of :func:`memenv.llm.build_tiny_model` (or ``--model SPEC``),
+greedy, ``--threads`` torch threads (1 by default: on a 2-core machine shared with other work a
+second thread made the tiny model 2-5x slower). Tokens/s = completion tokens (counted by
+``HFChatModel.usage``) / wall seconds. Every batched result is checked against the sequential one
+(same replies, same memories and scores) before its speed is reported. Prints a table and writes
+JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import torch
+
+import memenv  # noqa: F401  (registers the environments)
+from baselines.llm_policy import LLMPolicy
+from baselines.systems import EnvPolicy, RunResult
+from memenv.llm import HFChatModel, OpenAIChatModel, build_tiny_model, make_chat_model
+from memenv.memory import Memory
+from memenv.qa import memory_context
+from memenv.readers import EvidenceReader
+from memenv.readers.llm import LLMReader
+from memenv.tasks.synthetic import generate
+
+PARTS = ("model", "rollout", "endpoint")
+
+
+def suite(n: int, context_tokens: int, chunk_tokens: int) -> list:
+    """``n`` accurate-retrieval episodes whose lengths differ (context from 0.5x to 1.5x ``context_tokens``)."""
+    return [
+        generate(
+            "accurate_retrieval",
+            seed=i,
+            context_tokens=max(chunk_tokens, int(context_tokens * (0.5 + i / max(n - 1, 1)))),
+            chunk_tokens=chunk_tokens,
+            num_questions=4,
+        )
+        for i in range(n)
+    ]
+
+
+def same(a: RunResult, b: RunResult) -> bool:
+    return (a.accuracy, a.memory_tokens, a.qa) == (b.accuracy, b.memory_tokens, b.qa)
+
+
+def timed(model: HFChatModel | None, work: Any) -> tuple[Any, float, int]:
+    """Run ``work()``; its result, wall seconds and the completion tokens the model generated meanwhile."""
+    before = model.usage["completion_tokens"] if model is not None else 0
+    start = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - start
+    return result, seconds, (model.usage["completion_tokens"] - before) if model is not None else 0
+
+
+def row(part: str, mode: str, seconds: float, tokens: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "part": part,
+        "mode": mode,
+        "seconds": round(seconds, 3),
+        "completion_tokens": tokens,
+        "tokens_per_s": round(tokens / seconds, 1) if tokens else None,
+        **extra,
+    }
+
+
+def reader_prompts(model: HFChatModel, episodes: list) -> list[list[dict[str, str]]]:
+    """Short prompts: each episode's first question over a memory of its first sentences (an LLM reader's call)."""
+    reader = LLMReader(model)
+    prompts = []
+    for episode in episodes:
+        memory = Memory(seed=0)
+        for chunk in episode.chunks[:3]:
+            memory.insert("semantic", chunk.split(". ")[0])
+        question = episode.questions[0]
+        prompts.append(reader.messages(question, memory_context(memory, 3)(question)))
+    return prompts
+
+
+def writer_prompts(episodes: list) -> tuple[list[list[dict[str, str]]], list[dict]]:
+    """Long prompts: each episode's first MemAlpha-v0 writer prompt (system prompt, memory, chunk), and the tools."""
+    env = gym.make("MemAlpha-v0")
+    prompts = []
+    for episode in episodes:
+        _, info = env.reset(seed=0, options={"episode": episode})
+        prompts.append(info["messages"])
+    env.close()
+    return prompts, info["tools"]
+
+
+def bench_model(model: HFChatModel, episodes: list, max_new_tokens: int) -> list[dict[str, Any]]:
+    rows = []
+    long_prompts, tools = writer_prompts(episodes)
+    for part, prompts, schemas in (
+        ("model, reader prompts", reader_prompts(model, episodes), None),
+        ("model, writer prompts", long_prompts, tools),
+    ):
+        model.generate_batch(prompts[:2], tools=schemas, max_new_tokens=4)  # warm-up
+
+        def one_by_one(prompts: list = prompts, schemas: list | None = schemas) -> list[str]:
+            return [model.generate(p, tools=schemas, max_new_tokens=max_new_tokens) for p in prompts]
+
+        def together(prompts: list = prompts, schemas: list | None = schemas) -> list[str]:
+            return model.generate_batch(prompts, tools=schemas, max_new_tokens=max_new_tokens)
+
+        alone, t_seq, n_seq = timed(model, one_by_one)
+        batched, t_bat, n_bat = timed(model, together)
+        if batched != alone:
+            raise SystemExit(f"{part}: the batched replies differ from the sequential ones")
+        lengths = [
+            len(model.tokenizer(model.render_prompt(p, schemas), add_special_tokens=False)["input_ids"])
+            for p in prompts
+        ]
+        info = {"prompts": len(prompts), "prompt_tokens_mean": round(sum(lengths) / len(lengths))}
+        rows.append(row(part, "sequential", t_seq, n_seq, **info))
+        rows.append(row(part, "batched", t_bat, n_bat, **info, ratio=round((n_bat / t_bat) / (n_seq / t_seq), 2)))
+    return rows
+
+
+def bench_rollout(model: HFChatModel, episodes: list, max_new_tokens: int, num_envs: int) -> list[dict[str, Any]]:
+    system = EnvPolicy("mem-alpha-llm", LLMPolicy(model, max_new_tokens=max_new_tokens))
+    reader = EvidenceReader()
+    alone, t_seq, n_seq = timed(model, lambda: [system.run(e, reader) for e in episodes])
+    together, t_bat, n_bat = timed(model, lambda: system.run_many(episodes, reader, num_envs=num_envs))
+    if n_bat != n_seq or not all(same(a, b) for a, b in zip(alone, together, strict=True)):
+        raise SystemExit("rollout: lock-step results differ from the sequential ones")
+    steps = sum(len(e.chunks) for e in episodes)
+    info = {"episodes": len(episodes), "env_steps": steps, "num_envs": num_envs}
+    return [
+        row("rollout", "sequential (run)", t_seq, n_seq, **info, steps_per_s=round(steps / t_seq, 2)),
+        row(
+            "rollout",
+            "lock-step (run_many)",
+            t_bat,
+            n_bat,
+            **info,
+            steps_per_s=round(steps / t_bat, 2),
+            ratio=round((n_bat / t_bat) / (n_seq / t_seq), 2),
+        ),
+    ]
+
+
+class _Server(BaseHTTPRequestHandler):
+    """Answers every chat request after ``latency`` seconds with a memory insert of the chunk's first words;
+    ``GET /stats`` returns the most requests it held at once since the last ``GET /stats``."""
+
+    latency: ClassVar[float] = 0.1
+    lock: ClassVar[threading.Lock] = threading.Lock()
+    in_flight: ClassVar[int] = 0
+    peak: ClassVar[int] = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            stats, cls.peak = {"peak_in_flight": cls.peak}, 0
+        self._send(stats)
+
+    def do_POST(self) -> None:
+        cls = type(self)
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        with cls.lock:
+            cls.in_flight += 1
+            cls.peak = max(cls.peak, cls.in_flight)
+        time.sleep(cls.latency)
+        with cls.lock:
+            cls.in_flight -= 1
+        words = body["messages"][-1]["content"].split("\n", 1)[-1].split()[:8]
+        arguments = {"memory_type": "semantic_memory", "content": " ".join(words)}
+        call = {"name": "new_memory_insert", "arguments": arguments}
+        self._send(
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": f"<tool_call>{json.dumps(call)}</tool_call>"},
+                    }
+                ]
+            }
+        )
+
+    def _send(self, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(latency: float, port: Any) -> None:
+    """The test server's process (its own GIL, as a real server has): serves until terminated."""
+    _Server.latency = latency
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the default listen backlog (5) drops connections a burst of requests opens
+
+    httpd = Server(("127.0.0.1", 0), _Server)
+    httpd.daemon_threads = True
+    port.value = httpd.server_address[1]
+    httpd.serve_forever(poll_interval=0.02)
+
+
+def bench_endpoint(episodes: list, num_envs: int, latency: float) -> list[dict[str, Any]]:
+    import multiprocessing
+
+    import httpx
+
+    context = multiprocessing.get_context("spawn")
+    port = context.Value("i", 0)
+    server = context.Process(target=_serve, args=(latency, port), daemon=True)
+    server.start()
+    while not port.value:
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port.value}/v1"
+    reader = EvidenceReader()
+    steps = sum(len(e.chunks) for e in episodes)
+    rows = []
+    try:
+        results = {}
+        for mode, concurrency in (("sequential (run)", 1), ("concurrent (run_many)", num_envs)):
+            httpx.get(f"{url}/stats")  # resets the peak
+            model = OpenAIChatModel(url, "scripted", concurrency=concurrency)
+            system = EnvPolicy("mem-alpha-llm", LLMPolicy(model))
+            start = time.perf_counter()
+            if concurrency == 1:
+                results[mode] = [system.run(e, reader) for e in episodes]
+            else:
+                results[mode] = system.run_many(episodes, reader, num_envs=num_envs)
+            seconds = time.perf_counter() - start
+            model.close()
+            peak = httpx.get(f"{url}/stats").json()["peak_in_flight"]
+            rows.append(
+                row(
+                    "endpoint",
+                    mode,
+                    seconds,
+                    0,
+                    concurrency=concurrency,
+                    peak_in_flight=peak,
+                    requests=steps,
+                    requests_per_s=round(steps / seconds, 1),
+                    server_latency_s=latency,
+                )
+            )
+        first, second = results.values()
+        if not all(same(a, b) for a, b in zip(first, second, strict=True)):
+            raise SystemExit("endpoint: concurrent results differ from the sequential ones")
+        rows[1]["ratio"] = round(rows[1]["requests_per_s"] / rows[0]["requests_per_s"], 2)
+    finally:
+        server.terminate()
+        server.join()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--model", default="tiny", help="'tiny' (a random 1M-parameter Qwen2) or a chat-model spec")
+    parser.add_argument("--num-envs", type=int, default=8, help="episodes (and prompts) played at once")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--context-tokens", type=int, default=1024, help="mean episode length (o200k tokens)")
+    parser.add_argument("--chunk-tokens", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--server-latency", type=float, default=0.1, help="seconds per request of the test server")
+    parser.add_argument("--out", default="benchmarks/results/bench_llm_batch.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    episodes = suite(args.num_envs, args.context_tokens, args.chunk_tokens)
+    rows: list[dict[str, Any]] = []
+    model = None
+    with tempfile.TemporaryDirectory() as folder:
+        if {"model", "rollout"} & set(args.parts):
+            if args.model == "tiny":
+                model = HFChatModel(build_tiny_model(Path(folder) / "tiny"), device="cpu")
+            else:
+                model = make_chat_model(args.model)
+                if not isinstance(model, HFChatModel):
+                    raise SystemExit("--model must be 'tiny' or an hf: spec (the endpoint part has its own server)")
+        if "model" in args.parts:
+            rows += bench_model(model, episodes, args.max_new_tokens)
+        if "rollout" in args.parts:
+            rows += bench_rollout(model, episodes, args.max_new_tokens, args.num_envs)
+    if "endpoint" in args.parts:
+        rows += bench_endpoint(episodes, args.num_envs, args.server_latency)
+
+    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6}"
+    print(line.format("part", "mode", "seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio"))
+    for r in rows:
+        cells = (r["seconds"], r["completion_tokens"] or "", r["tokens_per_s"] or "")
+        more = (r.get("requests_per_s", ""), r.get("peak_in_flight", ""), r.get("ratio", ""))
+        print(line.format(r["part"], r["mode"], *cells, *more))
+    report = {
+        "benchmark": "bench_llm_batch",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "torch_threads": args.threads,
+        },
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "episode_chunks": [len(e.chunks) for e in episodes],
+        "rows": rows,
+    }
+    print(
+        f"load average before / after (1 min): {load_before[0]:.2f} / {report['machine']['load_average_after'][0]:.2f}"
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
