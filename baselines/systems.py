@@ -17,6 +17,11 @@ Memory-writing systems are policies acting in a registered environment through `
 
 :func:`llm_systems` adds ``<name>-llm`` variants of the three learned memories, written by a chat
 model through :class:`baselines.llm_policy.LLMPolicy`. :func:`make_systems` builds any of them by name.
+
+Running episodes: ``system.run(episode, reader)`` plays one. :func:`run_episodes` plays a list and is
+what a runner holding several episodes of one system should call: an ``-llm`` writer then plays up to
+``num_envs`` episodes in lock-step with one batched model call per step
+(:meth:`EnvPolicy.run_many`), everything else runs episode by episode; the results are the same.
 """
 
 from __future__ import annotations
@@ -377,7 +382,12 @@ def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2) -> Sy
 
 
 def llm_systems(model: ChatModel, *, max_new_tokens: int = 256, temperature: float = 0.0) -> list[System]:
-    """``mem-alpha-llm``, ``mem1-llm`` and ``memory-r1-llm``: each env's writer is ``model``."""
+    """``mem-alpha-llm``, ``mem1-llm`` and ``memory-r1-llm``: each env's writer is ``model``.
+
+    Their :meth:`EnvPolicy.run_many` (or :func:`run_episodes`) batches the model calls of several
+    episodes; for an endpoint, build the model with ``concurrency=N`` (e.g.
+    ``make_chat_model("openai:URL#MODEL", concurrency=8)``) so N requests are in flight.
+    """
     from baselines.llm_policy import LLMPolicy
 
     policy = LLMPolicy(model, max_new_tokens=max_new_tokens, temperature=temperature)

@@ -1,28 +1,32 @@
 """LLM-in-the-loop throughput: one request at a time vs batched across episodes.
 
-    python benchmarks/bench_llm_batch.py                      # about 2 minutes on 2 busy CPU cores
-    python benchmarks/bench_llm_batch.py --parts model endpoint --num-envs 4
+    python benchmarks/bench_llm_batch.py                      # about 3 minutes on 2 busy CPU cores
+    python benchmarks/bench_llm_batch.py --parts model endpoint --repeats 1
     python benchmarks/bench_llm_batch.py --model hf:default   # the embedded SmolLM2-135M instead
 
 Three measurements, each against its sequential peer in the same run:
 
-- ``model``: the chat model alone on ``--num-envs`` reader-sized prompts (an LLM reader's prompts for
-  synthetic questions): ``generate`` once per prompt vs one ``generate_batch``.
-- ``rollout``: ``--num-envs`` MemAlpha-v0 episodes (accurate_retrieval, lengths differ) written by an
-  LLM writer (:class:`baselines.llm_policy.LLMPolicy`, the env's own long prompt with its tool
-  schemas), read by the offline evidence reader: ``EnvPolicy.run`` per episode vs
-  ``EnvPolicy.run_many`` (lock-step, one batched model call per step).
-- ``endpoint``: the same rollouts against a scripted OpenAI-compatible server on 127.0.0.1 that takes
-  ``--server-latency`` seconds per request (a stand-in for a served model that batches concurrent
-  requests): ``concurrency=1`` run per episode vs ``concurrency=--num-envs`` with ``run_many``; the
-  server counts the requests it holds at once.
+- ``model``: the chat model alone on ``--num-envs`` prompts, ``generate`` once per prompt vs one
+  ``generate_batch``; twice: short prompts (an LLM reader's question over a small memory) and the
+  long prompts an LLM writer gets (MemAlpha-v0's system prompt, tool schemas and a chunk).
+- ``rollout``: ``--episodes`` MemAlpha-v0 episodes (accurate_retrieval, 0.5x to 1.5x
+  ``--context-tokens`` long, so they end at different steps) written by an LLM writer
+  (:class:`baselines.llm_policy.LLMPolicy`) and read by the offline evidence reader:
+  ``EnvPolicy.run`` per episode vs ``EnvPolicy.run_many`` (``--num-envs`` episodes in lock-step,
+  one batched model call per step).
+- ``endpoint``: the same rollouts against a scripted OpenAI-compatible server on 127.0.0.1 (in its own
+  process) that takes ``--server-latency`` seconds per request, a stand-in for a served model that
+  batches concurrent requests: ``concurrency=1`` and ``run`` per episode vs
+  ``concurrency=--num-envs`` and ``run_many``; the server reports the most requests it held at once.
 
 The model is the tiny random Qwen2 of :func:`memenv.llm.build_tiny_model` (or ``--model SPEC``),
-greedy, ``--threads`` torch threads (1 by default: on a 2-core machine shared with other work a
-second thread made the tiny model 2-5x slower). Tokens/s = completion tokens (counted by
-``HFChatModel.usage``) / wall seconds. Every batched result is checked against the sequential one
-(same replies, same memories and scores) before its speed is reported. Prints a table and writes
-JSON (``--out``).
+greedy, with ``--threads`` torch threads (1 by default: on a 2-core machine shared with other work a
+second thread made the tiny model 2-5x slower). Each mode runs ``--repeats`` times, alternating which
+goes first; the table shows medians (every run's seconds are in the JSON) and the ratio of the
+sequential median to the batched one, which is the tokens/s ratio (both generate the same tokens).
+Tokens are completion tokens counted by ``HFChatModel.usage``. Every batched result is checked against
+the sequential one (same replies; same memories, answers and scores) before its speed is reported.
+Prints a table and writes JSON (``--out``).
 """
 
 from __future__ import annotations
@@ -72,13 +76,48 @@ def same(a: RunResult, b: RunResult) -> bool:
     return (a.accuracy, a.memory_tokens, a.qa) == (b.accuracy, b.memory_tokens, b.qa)
 
 
-def timed(model: HFChatModel | None, work: Any) -> tuple[Any, float, int]:
-    """Run ``work()``; its result, wall seconds and the completion tokens the model generated meanwhile."""
-    before = model.usage["completion_tokens"] if model is not None else 0
-    start = time.perf_counter()
-    result = work()
-    seconds = time.perf_counter() - start
-    return result, seconds, (model.usage["completion_tokens"] - before) if model is not None else 0
+def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: int) -> dict[str, Any]:
+    """Time ``sequential()`` and ``batched()`` ``repeats`` times each, alternating which goes first.
+
+    On a machine shared with other work single timings swing by 2x; alternating and taking medians
+    keeps the ratio honest. Returns both results (of the first runs), the seconds of every run, and the
+    completion tokens per run (counted by the model; the same every run, or the benchmark stops).
+    """
+    out: dict[str, Any] = {"seconds": {"sequential": [], "batched": []}, "tokens": {}, "result": {}}
+    for repeat in range(repeats):
+        order = [("sequential", sequential), ("batched", batched)]
+        for name, work in order if repeat % 2 == 0 else order[::-1]:
+            before = model.usage["completion_tokens"] if model is not None else 0
+            start = time.perf_counter()
+            result = work()
+            out["seconds"][name].append(round(time.perf_counter() - start, 3))
+            tokens = (model.usage["completion_tokens"] - before) if model is not None else 0
+            if out["tokens"].setdefault(name, tokens) != tokens:
+                raise SystemExit(f"{name}: {tokens} completion tokens this run, {out['tokens'][name]} before")
+            out["result"].setdefault(name, result)
+    return out
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def rows_of(part: str, modes: tuple[str, str], timing: dict[str, Any], **info: Any) -> list[dict[str, Any]]:
+    """The two table rows of a comparison: median seconds, tokens/s and the ratio against sequential."""
+    rows = []
+    for mode, name in zip(modes, ("sequential", "batched"), strict=True):
+        seconds = median(timing["seconds"][name])
+        extra = dict(info, seconds_all=timing["seconds"][name])
+        if "requests" in info:
+            extra["requests_per_s"] = round(info["requests"] / seconds, 1)
+        if "env_steps" in info:
+            extra["steps_per_s"] = round(info["env_steps"] / seconds, 2)
+        if name == "batched":
+            extra["ratio"] = round(median(timing["seconds"]["sequential"]) / seconds, 2)
+        rows.append(row(part, mode, seconds, timing["tokens"][name], **extra))
+    return rows
 
 
 def row(part: str, mode: str, seconds: float, tokens: int, **extra: Any) -> dict[str, Any]:
@@ -116,14 +155,13 @@ def writer_prompts(episodes: list) -> tuple[list[list[dict[str, str]]], list[dic
     return prompts, info["tools"]
 
 
-def bench_model(model: HFChatModel, episodes: list, max_new_tokens: int) -> list[dict[str, Any]]:
+def bench_model(model: HFChatModel, episodes: list, max_new_tokens: int, repeats: int) -> list[dict[str, Any]]:
     rows = []
     long_prompts, tools = writer_prompts(episodes)
     for part, prompts, schemas in (
         ("model, reader prompts", reader_prompts(model, episodes), None),
         ("model, writer prompts", long_prompts, tools),
     ):
-        model.generate_batch(prompts[:2], tools=schemas, max_new_tokens=4)  # warm-up
 
         def one_by_one(prompts: list = prompts, schemas: list | None = schemas) -> list[str]:
             return [model.generate(p, tools=schemas, max_new_tokens=max_new_tokens) for p in prompts]
@@ -131,41 +169,42 @@ def bench_model(model: HFChatModel, episodes: list, max_new_tokens: int) -> list
         def together(prompts: list = prompts, schemas: list | None = schemas) -> list[str]:
             return model.generate_batch(prompts, tools=schemas, max_new_tokens=max_new_tokens)
 
-        alone, t_seq, n_seq = timed(model, one_by_one)
-        batched, t_bat, n_bat = timed(model, together)
-        if batched != alone:
+        timing = compare(model, one_by_one, together, repeats)
+        if timing["result"]["batched"] != timing["result"]["sequential"]:
             raise SystemExit(f"{part}: the batched replies differ from the sequential ones")
         lengths = [
             len(model.tokenizer(model.render_prompt(p, schemas), add_special_tokens=False)["input_ids"])
             for p in prompts
         ]
         info = {"prompts": len(prompts), "prompt_tokens_mean": round(sum(lengths) / len(lengths))}
-        rows.append(row(part, "sequential", t_seq, n_seq, **info))
-        rows.append(row(part, "batched", t_bat, n_bat, **info, ratio=round((n_bat / t_bat) / (n_seq / t_seq), 2)))
+        rows += rows_of(part, ("sequential", "batched"), timing, **info)
     return rows
 
 
-def bench_rollout(model: HFChatModel, episodes: list, max_new_tokens: int, num_envs: int) -> list[dict[str, Any]]:
+def bench_rollout(
+    model: HFChatModel, episodes: list, max_new_tokens: int, num_envs: int, repeats: int
+) -> list[dict[str, Any]]:
     system = EnvPolicy("mem-alpha-llm", LLMPolicy(model, max_new_tokens=max_new_tokens))
     reader = EvidenceReader()
-    alone, t_seq, n_seq = timed(model, lambda: [system.run(e, reader) for e in episodes])
-    together, t_bat, n_bat = timed(model, lambda: system.run_many(episodes, reader, num_envs=num_envs))
-    if n_bat != n_seq or not all(same(a, b) for a, b in zip(alone, together, strict=True)):
+    cached_before = model.usage["prompt_tokens_cached"], model.usage["prompt_tokens"]
+    timing = compare(
+        model,
+        lambda: [system.run(e, reader) for e in episodes],
+        lambda: system.run_many(episodes, reader, num_envs=num_envs),
+        repeats,
+    )
+    alone, together = timing["result"]["sequential"], timing["result"]["batched"]
+    if not all(same(a, b) for a, b in zip(alone, together, strict=True)):
         raise SystemExit("rollout: lock-step results differ from the sequential ones")
-    steps = sum(len(e.chunks) for e in episodes)
-    info = {"episodes": len(episodes), "env_steps": steps, "num_envs": num_envs}
-    return [
-        row("rollout", "sequential (run)", t_seq, n_seq, **info, steps_per_s=round(steps / t_seq, 2)),
-        row(
-            "rollout",
-            "lock-step (run_many)",
-            t_bat,
-            n_bat,
-            **info,
-            steps_per_s=round(steps / t_bat, 2),
-            ratio=round((n_bat / t_bat) / (n_seq / t_seq), 2),
-        ),
-    ]
+    cached = model.usage["prompt_tokens_cached"] - cached_before[0]
+    prompt = model.usage["prompt_tokens"] - cached_before[1]
+    info = {
+        "episodes": len(episodes),
+        "env_steps": sum(len(e.chunks) for e in episodes),
+        "num_envs": num_envs,
+        "prompt_tokens_from_prefix_cache": round(cached / prompt, 3) if prompt else 0.0,
+    }
+    return rows_of("rollout", ("sequential (run)", "lock-step (run_many)"), timing, **info)
 
 
 class _Server(BaseHTTPRequestHandler):
@@ -231,7 +270,7 @@ def _serve(latency: float, port: Any) -> None:
     httpd.serve_forever(poll_interval=0.02)
 
 
-def bench_endpoint(episodes: list, num_envs: int, latency: float) -> list[dict[str, Any]]:
+def bench_endpoint(episodes: list, num_envs: int, latency: float, repeats: int) -> list[dict[str, Any]]:
     import multiprocessing
 
     import httpx
@@ -244,42 +283,42 @@ def bench_endpoint(episodes: list, num_envs: int, latency: float) -> list[dict[s
         time.sleep(0.02)
     url = f"http://127.0.0.1:{port.value}/v1"
     reader = EvidenceReader()
-    steps = sum(len(e.chunks) for e in episodes)
-    rows = []
+    peaks: dict[str, int] = {}
     try:
-        results = {}
-        for mode, concurrency in (("sequential (run)", 1), ("concurrent (run_many)", num_envs)):
+        one = OpenAIChatModel(url, "scripted", concurrency=1)
+        many = OpenAIChatModel(url, "scripted", concurrency=num_envs)
+
+        def sequential() -> list[RunResult]:
             httpx.get(f"{url}/stats")  # resets the peak
-            model = OpenAIChatModel(url, "scripted", concurrency=concurrency)
-            system = EnvPolicy("mem-alpha-llm", LLMPolicy(model))
-            start = time.perf_counter()
-            if concurrency == 1:
-                results[mode] = [system.run(e, reader) for e in episodes]
-            else:
-                results[mode] = system.run_many(episodes, reader, num_envs=num_envs)
-            seconds = time.perf_counter() - start
-            model.close()
-            peak = httpx.get(f"{url}/stats").json()["peak_in_flight"]
-            rows.append(
-                row(
-                    "endpoint",
-                    mode,
-                    seconds,
-                    0,
-                    concurrency=concurrency,
-                    peak_in_flight=peak,
-                    requests=steps,
-                    requests_per_s=round(steps / seconds, 1),
-                    server_latency_s=latency,
-                )
-            )
-        first, second = results.values()
-        if not all(same(a, b) for a, b in zip(first, second, strict=True)):
-            raise SystemExit("endpoint: concurrent results differ from the sequential ones")
-        rows[1]["ratio"] = round(rows[1]["requests_per_s"] / rows[0]["requests_per_s"], 2)
+            results = [EnvPolicy("mem-alpha-llm", LLMPolicy(one)).run(e, reader) for e in episodes]
+            peaks["sequential"] = max(peaks.get("sequential", 0), httpx.get(f"{url}/stats").json()["peak_in_flight"])
+            return results
+
+        def concurrent() -> list[RunResult]:
+            httpx.get(f"{url}/stats")
+            results = EnvPolicy("mem-alpha-llm", LLMPolicy(many)).run_many(episodes, reader, num_envs=num_envs)
+            peaks["batched"] = max(peaks.get("batched", 0), httpx.get(f"{url}/stats").json()["peak_in_flight"])
+            return results
+
+        timing = compare(None, sequential, concurrent, repeats)
+        one.close()
+        many.close()
     finally:
         server.terminate()
         server.join()
+    first, second = timing["result"]["sequential"], timing["result"]["batched"]
+    if not all(same(a, b) for a, b in zip(first, second, strict=True)):
+        raise SystemExit("endpoint: concurrent results differ from the sequential ones")
+    steps = sum(len(e.chunks) for e in episodes)
+    rows = rows_of(
+        "endpoint",
+        ("sequential (run)", "concurrent (run_many)"),
+        timing,
+        requests=steps,
+        server_latency_s=latency,
+    )
+    for r, name, concurrency in zip(rows, ("sequential", "batched"), (1, num_envs), strict=True):
+        r.update(concurrency=concurrency, peak_in_flight=peaks[name])
     return rows
 
 
@@ -288,6 +327,9 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--model", default="tiny", help="'tiny' (a random 1M-parameter Qwen2) or a chat-model spec")
     parser.add_argument("--num-envs", type=int, default=8, help="episodes (and prompts) played at once")
+    parser.add_argument("--episodes", type=int, default=16, help="episodes per rollout (lengths differ)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each mode (medians reported)")
+    parser.add_argument("--prefix-cache-tokens", type=int, default=4096, help="HFChatModel's prefix cache (0: off)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--context-tokens", type=int, default=1024, help="mean episode length (o200k tokens)")
     parser.add_argument("--chunk-tokens", type=int, default=256)
@@ -297,23 +339,24 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    episodes = suite(args.num_envs, args.context_tokens, args.chunk_tokens)
+    episodes = suite(args.episodes, args.context_tokens, args.chunk_tokens)
     rows: list[dict[str, Any]] = []
     model = None
     with tempfile.TemporaryDirectory() as folder:
         if {"model", "rollout"} & set(args.parts):
             if args.model == "tiny":
-                model = HFChatModel(build_tiny_model(Path(folder) / "tiny"), device="cpu")
+                path = build_tiny_model(Path(folder) / "tiny")
+                model = HFChatModel(path, device="cpu", prefix_cache_tokens=args.prefix_cache_tokens)
             else:
-                model = make_chat_model(args.model)
+                model = make_chat_model(args.model, prefix_cache_tokens=args.prefix_cache_tokens)
                 if not isinstance(model, HFChatModel):
                     raise SystemExit("--model must be 'tiny' or an hf: spec (the endpoint part has its own server)")
         if "model" in args.parts:
-            rows += bench_model(model, episodes, args.max_new_tokens)
+            rows += bench_model(model, episodes[: args.num_envs], args.max_new_tokens, args.repeats)
         if "rollout" in args.parts:
-            rows += bench_rollout(model, episodes, args.max_new_tokens, args.num_envs)
+            rows += bench_rollout(model, episodes, args.max_new_tokens, args.num_envs, args.repeats)
     if "endpoint" in args.parts:
-        rows += bench_endpoint(episodes, args.num_envs, args.server_latency)
+        rows += bench_endpoint(episodes, args.num_envs, args.server_latency, args.repeats)
 
     line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6}"
     print(line.format("part", "mode", "seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio"))

@@ -446,9 +446,13 @@ class HFChatModel(ChatModel):
         """A plain per-layer key/value cache (what the loop pads, stitches and slices); remembered per model."""
         from transformers import DynamicCache
 
-        ok = type(cache) is DynamicCache and all(
-            type(layer).__name__ == "DynamicLayer" and getattr(layer, "keys", None) is not None
-            for layer in cache.layers
+        layers = getattr(cache, "layers", None)  # older transformers keep no per-layer objects
+        ok = (
+            type(cache) is DynamicCache
+            and isinstance(layers, list)
+            and all(
+                type(layer).__name__ == "DynamicLayer" and getattr(layer, "keys", None) is not None for layer in layers
+            )
         )
         self._loop_ok = ok
         return ok
