@@ -80,13 +80,18 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
     """Time ``sequential()`` and ``batched()`` ``repeats`` times each, alternating which goes first.
 
     On a machine shared with other work single timings swing by 2x; alternating and taking medians
-    keeps the ratio honest. Returns both results (of the first runs), the seconds of every run, and the
-    completion tokens per run (counted by the model; the same every run, or the benchmark stops).
+    keeps the ratio honest. The model's prefix cache is emptied before every run, so no run starts
+    with the blocks of its very prompts stored by the run before (shared prefixes within a run, such as
+    the writer's system prompt at every step, are still reused, as they would be in use). Returns
+    both results (of the first runs), the seconds of every run, and the completion tokens per run
+    (counted by the model; the same every run, or the benchmark stops).
     """
     out: dict[str, Any] = {"seconds": {"sequential": [], "batched": []}, "tokens": {}, "result": {}}
     for repeat in range(repeats):
         order = [("sequential", sequential), ("batched", batched)]
         for name, work in order if repeat % 2 == 0 else order[::-1]:
+            if model is not None:  # every run starts cold: no blocks of these very prompts from the run before
+                model.clear_prefix_cache()
             before = model.usage["completion_tokens"] if model is not None else 0
             start = time.perf_counter()
             result = work()
@@ -156,28 +161,40 @@ def writer_prompts(episodes: list) -> tuple[list[list[dict[str, str]]], list[dic
 
 
 def bench_model(model: HFChatModel, episodes: list, max_new_tokens: int, repeats: int) -> list[dict[str, Any]]:
+    """Each prompt set twice: with ``max_new_tokens`` and with 1 new token (the prompt pass alone); the
+    difference is the decoding time, whose ratio shows what batching does to the token-by-token part."""
     rows = []
     long_prompts, tools = writer_prompts(episodes)
     for part, prompts, schemas in (
         ("model, reader prompts", reader_prompts(model, episodes), None),
         ("model, writer prompts", long_prompts, tools),
     ):
+        timings = {}
+        for budget in (max_new_tokens, 1):
 
-        def one_by_one(prompts: list = prompts, schemas: list | None = schemas) -> list[str]:
-            return [model.generate(p, tools=schemas, max_new_tokens=max_new_tokens) for p in prompts]
+            def one_by_one(prompts: list = prompts, schemas: list | None = schemas, budget: int = budget) -> list[str]:
+                return [model.generate(p, tools=schemas, max_new_tokens=budget) for p in prompts]
 
-        def together(prompts: list = prompts, schemas: list | None = schemas) -> list[str]:
-            return model.generate_batch(prompts, tools=schemas, max_new_tokens=max_new_tokens)
+            def together(prompts: list = prompts, schemas: list | None = schemas, budget: int = budget) -> list[str]:
+                return model.generate_batch(prompts, tools=schemas, max_new_tokens=budget)
 
-        timing = compare(model, one_by_one, together, repeats)
-        if timing["result"]["batched"] != timing["result"]["sequential"]:
-            raise SystemExit(f"{part}: the batched replies differ from the sequential ones")
+            timings[budget] = compare(model, one_by_one, together, repeats)
+            if timings[budget]["result"]["batched"] != timings[budget]["result"]["sequential"]:
+                raise SystemExit(f"{part}: the batched replies differ from the sequential ones")
         lengths = [
             len(model.tokenizer(model.render_prompt(p, schemas), add_special_tokens=False)["input_ids"])
             for p in prompts
         ]
         info = {"prompts": len(prompts), "prompt_tokens_mean": round(sum(lengths) / len(lengths))}
-        rows += rows_of(part, ("sequential", "batched"), timing, **info)
+        pair = rows_of(part, ("sequential", "batched"), timings[max_new_tokens], **info)
+        decode = {}
+        for r, name in zip(pair, ("sequential", "batched"), strict=True):
+            r["prompt_pass_seconds"] = median(timings[1]["seconds"][name])
+            decode[name] = r["seconds"] - r["prompt_pass_seconds"]
+            r["decode_seconds"] = round(decode[name], 3)
+        if decode["batched"] > 0:
+            pair[1]["decode_ratio"] = round(decode["sequential"] / decode["batched"], 2)
+        rows += pair
     return rows
 
 
@@ -358,12 +375,13 @@ def main() -> None:
     if "endpoint" in args.parts:
         rows += bench_endpoint(episodes, args.num_envs, args.server_latency, args.repeats)
 
-    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6}"
-    print(line.format("part", "mode", "seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio"))
+    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6} {:>7}"
+    print(line.format("part", "mode", "seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio", "decode"))
     for r in rows:
         cells = (r["seconds"], r["completion_tokens"] or "", r["tokens_per_s"] or "")
-        more = (r.get("requests_per_s", ""), r.get("peak_in_flight", ""), r.get("ratio", ""))
+        more = (r.get("requests_per_s", ""), r.get("peak_in_flight", ""), r.get("ratio", ""), r.get("decode_ratio", ""))
         print(line.format(r["part"], r["mode"], *cells, *more))
+    print("ratio: sequential / batched median seconds (= the tokens/s ratio); decode: the same without the prompt pass")
     report = {
         "benchmark": "bench_llm_batch",
         "machine": {

@@ -274,6 +274,10 @@ def test_prefix_cache_reuses_shared_blocks_without_changing_replies(tiny_path: P
     assert warm == cold  # bit for bit: blocks are computed the same way, stored or not
     assert model.usage["prompt_tokens_cached"] - shared == (length - 1) // PREFIX_BLOCK * PREFIX_BLOCK
     assert model.generate_batch([first, second], max_new_tokens=12) == [model.generate(first, max_new_tokens=12), cold]
+    model.clear_prefix_cache()
+    cached = model.usage["prompt_tokens_cached"]
+    assert model.generate(second, max_new_tokens=12) == cold
+    assert model.usage["prompt_tokens_cached"] == cached
     # The store holds at most prefix_cache_tokens, least recently used dropped first.
     small = HFChatModel(tiny_path, device="cpu", prefix_cache_tokens=PREFIX_BLOCK)
     assert small.generate(second, max_new_tokens=12) == cold

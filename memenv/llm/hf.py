@@ -425,6 +425,10 @@ class HFChatModel(ChatModel):
             return None
         return logits, cache
 
+    def clear_prefix_cache(self) -> None:
+        """Drop every stored prefix block (benchmarks start each timed run from an empty store)."""
+        self._prefix_blocks.clear()
+
     def _prefix_store(self) -> OrderedDict[bytes, list[tuple[Any, Any]]] | None:
         """The prefix blocks of the current weights (emptied when they change), or ``None`` when off."""
         if self.prefix_cache_tokens < PREFIX_BLOCK or self.model.training:
