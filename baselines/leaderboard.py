@@ -579,14 +579,23 @@ def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path,
     plt.close(fig)
 
 
-def make_reader(spec: str, max_context_tokens: int | None = None, max_new_tokens: int = 64) -> Reader:
-    """``evidence`` -> :class:`EvidenceReader`; a chat-model spec -> :class:`memenv.readers.llm.LLMReader`."""
+def endpoint_options(spec: str, concurrency: int) -> dict[str, Any]:
+    """``{"concurrency": N}`` for an endpoint spec (``openai:...``: N requests in flight), else nothing."""
+    return {"concurrency": concurrency} if spec.startswith("openai:") else {}
+
+
+def make_reader(
+    spec: str, max_context_tokens: int | None = None, max_new_tokens: int = 64, *, concurrency: int = 8
+) -> Reader:
+    """``evidence`` -> :class:`EvidenceReader`; a chat-model spec -> :class:`memenv.readers.llm.LLMReader`
+    (an endpoint with ``concurrency`` requests in flight when it answers a batch of questions)."""
     if spec == "evidence":
         return EvidenceReader()
     from memenv.llm import make_chat_model
     from memenv.readers.llm import LLMReader
 
-    return LLMReader(make_chat_model(spec), max_context_tokens=max_context_tokens, max_new_tokens=max_new_tokens)
+    model = make_chat_model(spec, **endpoint_options(spec, concurrency))
+    return LLMReader(model, max_context_tokens=max_context_tokens, max_new_tokens=max_new_tokens)
 
 
 def make_judge(spec: str) -> Any:
@@ -615,6 +624,7 @@ class BoardSetup:
     reader_max_new_tokens: int = 64
     writer_llm: str | None = None
     writer_max_new_tokens: int = 256
+    llm_concurrency: int = 8
     judge: str | None = None
     scoring: str = "default"
     trajectory_dir: str | None = None
@@ -629,7 +639,7 @@ class BoardSetup:
 
                     if self.writer_llm is None:
                         raise ValueError(f"{what} needs writer_llm")
-                    model = make_chat_model(self.writer_llm)
+                    model = make_chat_model(self.writer_llm, **endpoint_options(self.writer_llm, self.llm_concurrency))
                     written = {s.name: s for s in llm_systems(model, max_new_tokens=self.writer_max_new_tokens)}
                 system = written[what]
             elif ":" in what:
@@ -639,7 +649,9 @@ class BoardSetup:
             if self.trajectory_dir is not None and hasattr(system, "trajectory_dir"):
                 system.trajectory_dir = Path(self.trajectory_dir)
             systems[name] = system
-        reader = make_reader(self.reader, self.reader_context_tokens, self.reader_max_new_tokens)
+        reader = make_reader(
+            self.reader, self.reader_context_tokens, self.reader_max_new_tokens, concurrency=self.llm_concurrency
+        )
         judge = make_judge(self.judge) if self.judge is not None else None
         return Evaluator(systems, reader, self.scoring, judge)
 
@@ -673,7 +685,7 @@ def run_from_record(record: Mapping[str, Any]) -> RunResult:
 # change them. Every other option is part of the run's settings and must match to resume.
 RUN_ONLY_OPTIONS = frozenset(
     {"out", "no_progress", "workers", "ray", "restart", "baseline", "bootstrap_samples", "bootstrap_seed"}
-    | {"save_trajectories"}
+    | {"save_trajectories", "llm_concurrency"}
 )
 FLUSH_SECONDS = 10.0  # how often the reports are rewritten while a run goes on
 
@@ -722,6 +734,12 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     p.add_argument("--reader-max-new-tokens", type=int, default=64, help="longest answer of an LLM reader")
     p.add_argument("--writer-llm", default=None, help="chat model for the -llm writers (hf:PATH, openai:URL#MODEL)")
     p.add_argument("--writer-max-new-tokens", type=int, default=256, help="longest reply of an LLM writer")
+    p.add_argument(
+        "--llm-concurrency",
+        type=int,
+        default=8,
+        help="requests in flight to an openai: endpoint (LLM writers also play this many episodes in lock-step)",
+    )
     p.add_argument("--window-tokens", type=int, default=30_000, help="long-context window (Mem-alpha: 30K)")
     p.add_argument("--rag-k", type=int, default=2, help="chunks rag-top-k retrieves per question (Mem-alpha: 2)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output directory")
@@ -818,6 +836,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard")
         p.error("--dataset needs --source (memalpha, memoryagentbench, locomo or longmemeval)")
     if args.workers < 1:
         p.error("--workers must be >= 1")
+    if args.llm_concurrency < 1:
+        p.error("--llm-concurrency must be >= 1")
     if args.bootstrap_samples < 1:
         p.error("--bootstrap-samples must be >= 1")
     if args.ray is not None and importlib.util.find_spec("ray") is None:
@@ -862,6 +882,7 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
         reader_max_new_tokens=args.reader_max_new_tokens,
         writer_llm=args.writer_llm,
         writer_max_new_tokens=args.writer_max_new_tokens,
+        llm_concurrency=args.llm_concurrency,
         judge=args.judge,
         scoring=args.scoring,
         trajectory_dir=None if args.save_trajectories is None else str(args.save_trajectories),

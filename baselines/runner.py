@@ -24,8 +24,9 @@ Results do not depend on the executor: every job builds its env from the episode
 heuristic policies start over at each episode's first step, and the evaluator is rebuilt from the
 same recipe in every worker. Only timings (``RunResult.seconds``) differ.
 
-Endpoint-bound LLM systems are I/O bound rather than CPU bound; a thread executor sharing one
-evaluator (and one connection pool) is the natural fourth executor for them, with the same contract.
+LLM writers (systems whose policy acts on a batch) run their episodes in lock-step in the serial
+executor (:meth:`Evaluator.run_many`): one batched model call per step — a padded batch on a local
+model, up to the model's ``concurrency`` requests in flight on an endpoint (``--llm-concurrency``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from baselines.systems import RunResult, System
+from baselines.systems import RunResult, System, run_episodes
 from memenv.qa import rescore
 from memenv.readers import Reader
 from memenv.tasks.records import Episode
@@ -73,7 +74,23 @@ class Evaluator:
     judge: Any = None
 
     def run(self, system: str, episode: Episode) -> RunResult:
-        run = self.systems[system].run(episode, self.reader)
+        return self._scored(self.systems[system].run(episode, self.reader), episode)
+
+    def batched(self, system: str) -> bool:
+        """Whether ``system`` plays several episodes at once with batched model calls (an LLM writer)."""
+        return bool(getattr(self.systems[system], "batched", False))
+
+    def run_many(self, system: str, episodes: Sequence[Episode], on_result: Callable[[int, RunResult], None]) -> None:
+        """Every episode through ``system`` with :func:`baselines.systems.run_episodes` (LLM writers play
+        several in lock-step); ``on_result(index, run)`` as each finishes. The results equal :meth:`run`'s."""
+        run_episodes(
+            self.systems[system],
+            episodes,
+            self.reader,
+            on_result=lambda index, run: on_result(index, self._scored(run, episodes[index])),
+        )
+
+    def _scored(self, run: RunResult, episode: Episode) -> RunResult:
         if self.scoring != "default" or self.judge is not None:
             report = rescore(run.qa, episode.questions, scoring=self.scoring, judge=self.judge)
             run = dataclasses.replace(run, accuracy=report.accuracy, qa=report)
@@ -142,15 +159,35 @@ class SerialExecutor:
         return "serial"
 
     def execute(self, recipe: Recipe, suite: Sequence[Episode], jobs: Sequence[Job], on_result: OnResult) -> None:
-        evaluator: Evaluator | None = None
-        for job in jobs:
-            if evaluator is None:
-                evaluator = recipe.build()
-            try:
-                run = evaluator.run(job.system, suite[job.episode])
-            except Exception as exc:
-                raise JobFailed(job, suite[job.episode].id, traceback.format_exc()) from exc
-            on_result(job, run)
+        if not jobs:
+            return
+        evaluator = recipe.build()
+        for batch in _by_system(jobs):
+            if len(batch) > 1 and evaluator.batched(batch[0].system):
+                # An LLM writer: its episodes in lock-step, one batched model call per step.
+                episodes = [suite[job.episode] for job in batch]
+                try:
+                    evaluator.run_many(batch[0].system, episodes, lambda i, run, jobs=batch: on_result(jobs[i], run))
+                except Exception as exc:
+                    raise JobFailed(batch[0], episodes[0].id, traceback.format_exc()) from exc
+                continue
+            for job in batch:
+                try:
+                    run = evaluator.run(job.system, suite[job.episode])
+                except Exception as exc:
+                    raise JobFailed(job, suite[job.episode].id, traceback.format_exc()) from exc
+                on_result(job, run)
+
+
+def _by_system(jobs: Sequence[Job]) -> list[list[Job]]:
+    """Consecutive jobs of the same system, grouped, in order."""
+    groups: list[list[Job]] = []
+    for job in jobs:
+        if groups and groups[-1][0].system == job.system:
+            groups[-1].append(job)
+        else:
+            groups.append([job])
+    return groups
 
 
 @contextlib.contextmanager

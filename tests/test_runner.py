@@ -182,3 +182,33 @@ def test_code_shipped_to_a_remote_ray_cluster() -> None:
     folders = code_to_ship(["examples.my_memory_agent", "user_systems"])
     # memenv, baselines and the user's package; a single-file module must already be on the nodes.
     assert folders == [str(ROOT / "memenv"), str(ROOT / "baselines"), str(ROOT / "examples")]
+
+
+def test_an_llm_writer_plays_its_episodes_in_lock_step_with_the_same_results(tmp_path) -> None:
+    pytest.importorskip("transformers")
+    from baselines.leaderboard import BoardSetup, build_suite
+    from baselines.runner import Job, SerialExecutor
+    from memenv.llm import build_tiny_model
+
+    spec = f"hf:{build_tiny_model(tmp_path / 'tiny')}"
+    setup = BoardSetup((("mem-alpha-llm", "mem-alpha-llm"),), writer_llm=spec, writer_max_new_tokens=8)
+    suite = build_suite(["accurate_retrieval", "conflict_resolution"], 1, 0, 1024, 256)
+    evaluator = setup.build()
+    assert evaluator.batched("mem-alpha-llm")
+    jobs = [Job("mem-alpha-llm", i) for i in range(len(suite))]
+    batched: dict[int, object] = {}
+    SerialExecutor().execute(setup, suite, jobs, lambda job, run: batched.setdefault(job.episode, run))
+    for job in jobs:
+        alone = evaluator.run(job.system, suite[job.episode])
+        assert batched[job.episode].qa.per_question == alone.qa.per_question
+        assert batched[job.episode].memory_tokens == alone.memory_tokens
+
+
+def test_llm_concurrency_reaches_endpoint_models_only(tmp_path) -> None:
+    from baselines.leaderboard import BoardSetup
+
+    endpoint = "openai:http://127.0.0.1:9/v1#some-model"  # never contacted: building opens no connection
+    setup = BoardSetup((("mem1-llm", "mem1-llm"),), writer_llm=endpoint, reader=endpoint, llm_concurrency=5)
+    evaluator = setup.build()
+    assert evaluator.systems["mem1-llm"].policy.model.concurrency == 5
+    assert evaluator.reader.model.concurrency == 5
