@@ -208,8 +208,12 @@ class Memory:
         if not isinstance(text, str):
             raise MemoryOpError(INVALID_ARGUMENT, f"new_content must be a string, got {type(text).__name__}")
         self._check_length(text, "new_content")
-        text, cut = tokenizer.truncate(well_formed(text), self.core_token_limit, TRUNCATION_MARKER)
-        tokens = tokenizer.count_tokens(text)
+        text = well_formed(text)
+        tokens = len(tokenizer.encode(text))  # encoded once in the common case: no cut needed
+        cut = tokens > self.core_token_limit
+        if cut:
+            text, _ = tokenizer.truncate(text, self.core_token_limit, TRUNCATION_MARKER)
+            tokens = tokenizer.count_tokens(text)
         self._check_budget(tokens - self._core_tokens)
         self._core, self._core_tokens = text, tokens
         return cut

@@ -18,6 +18,7 @@ replaces, i.e. the memory is built from what the agent read rather than invented
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,8 +59,18 @@ class GroundingJudge:
         words = set(tokenize(write.content))
         if not words:
             return 0.0
-        source = set(tokenize(chunk)) | set(tokenize(write.previous))
-        return 1.0 if len(words & source) / len(words) >= self.min_overlap else 0.0
+        # Words found in neither the chunk nor the replaced text; the chunk's word set is shared by
+        # every write of a step (cached), and the replaced text is read only when something is left.
+        unsourced = words - _word_set(chunk)
+        if unsourced and write.previous:
+            unsourced -= set(tokenize(write.previous))
+        return 1.0 if (len(words) - len(unsourced)) / len(words) >= self.min_overlap else 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def _word_set(text: str) -> frozenset[str]:
+    """The distinct words of a chunk (cached: a step judges all its writes against the same chunk)."""
+    return frozenset(tokenize(text))
 
 
 def tool_call_reward(results: Sequence[ToolResult]) -> float:

@@ -16,6 +16,7 @@ from memenv.parsing import render_tool_calls
 from memenv.readers import Reader, ReaderContext
 from memenv.tasks import COMPETENCIES
 from memenv.tasks.records import Episode, Question
+from memenv.tools import TOOL_SCHEMAS
 
 SMALL = {"context_tokens": 2048, "chunk_tokens": 512, "num_questions": 4}
 
@@ -212,6 +213,17 @@ def test_messages_and_tools_are_ready_for_an_llm_writer():
     assert obs["memory"] in system["content"]
     assert obs["chunk"] in user["content"]
     assert [t["function"]["name"] for t in info["tools"]] == ["new_memory_insert", "memory_update", "memory_delete"]
+
+
+def test_info_tools_are_a_fresh_deep_copy_every_call():
+    env = gym.make("MemAlpha-v0", **SMALL)
+    _, first = env.reset(seed=0)
+    assert first["tools"] == TOOL_SCHEMAS and first["tools"] is not TOOL_SCHEMAS
+    first["tools"][0]["function"]["parameters"]["properties"].clear()
+    first["tools"].append("junk")
+    _, _, _, _, second = env.step("")
+    assert second["tools"] == TOOL_SCHEMAS
+    assert TOOL_SCHEMAS[0]["function"]["parameters"]["properties"]
 
 
 def test_feedback_tool_results_reach_the_next_prompt():

@@ -62,6 +62,10 @@ def test_core_is_cut_at_the_cap_with_a_visible_marker():
     assert memory.core.endswith(TRUNCATION_MARKER)
     assert not memory.set_core("short")
     assert memory.core == "short"
+    exact = "word " * 511 + "word"  # exactly at the cap: kept whole, counted once
+    assert tokenizer.count_tokens(exact) == 512
+    assert not memory.set_core(exact)
+    assert memory.core == exact and memory.tokens("core") == 512
 
 
 def test_duplicate_insert_is_refused_and_changes_nothing():

@@ -10,7 +10,8 @@ dictionary and the Gymnasium contract — lives here once.
 
 from __future__ import annotations
 
-import copy
+import functools
+import pickle
 import string
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -336,6 +337,11 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             return [], ToolResult(ToolCall(name=""), False, TOO_MANY_CALLS, message)
         return [bounded_call(call) for call in calls], None
 
+    @functools.cached_property
+    def _tool_schemas_pickle(self) -> bytes:
+        # Unpickling gives a fresh deep copy of the schemas ~6x faster than copy.deepcopy.
+        return pickle.dumps(self.tool_schemas, protocol=pickle.HIGHEST_PROTOCOL)
+
     @property
     def current_chunk(self) -> str:
         """The chunk the writer reads at this step ("" once the episode is over)."""
@@ -355,7 +361,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             "competency": self.episode.competency,
             "episode_id": self.episode.id,
             # A fresh copy each time: callers (and check_env) may mutate what we hand out.
-            "tools": copy.deepcopy(self.tool_schemas),
+            "tools": pickle.loads(self._tool_schemas_pickle),
             "messages": [],
         }
         if obs["chunk"]:
