@@ -1,0 +1,103 @@
+"""The heuristic writers' outputs are pinned: speed-ups must not change a single reply or memory.
+
+For each heuristic system (``mem-alpha``, ``mem1``, ``memory-r1``, ``memory-r1-add-only``) and each
+episode below, the test plays the episode in the system's environment and hashes everything the run
+produced: every reply the policy wrote, every reward, and the final memory and QA report. The hashes in
+``tests/fixtures/heuristic_outputs.json`` were recorded from the code before the performance work of
+issue 19 (and re-recorded for ``memory-r1`` only where the BM25 fix of that issue — repeated query terms
+counted, as bm25s does — changes which bank entries the env shows the manager; see the fixture's
+``note``). Regenerate deliberately, after a change that is *meant* to change outputs, with::
+
+    python tests/test_baseline_outputs.py --record
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import pytest
+
+import memenv  # noqa: F401  (registers the environments)
+from baselines.systems import LEARNED, _heuristic
+from memenv.tasks import COMPETENCIES, Episode, generate, load
+
+FIXTURE = Path(__file__).parent / "fixtures" / "heuristic_outputs.json"
+SYSTEMS = ("mem-alpha", "mem1", "memory-r1", "memory-r1-add-only")
+
+
+def episodes() -> dict[str, Episode]:
+    """Generated episodes of every competency (two seeds) and a LoCoMo-format dialogue."""
+    out = {
+        f"{task}/seed{seed}": generate(task, seed=seed, context_tokens=24_576, chunk_tokens=512)
+        for task in COMPETENCIES
+        for seed in (0, 1)
+    }
+    out["locomo_tiny"] = load("locomo", Path(__file__).parent / "fixtures" / "locomo10_tiny.json")[0]
+    return out
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def episode_digest(episode: Episode) -> str:
+    return digest([list(episode.chunks), [[q.question, list(q.answers), q.metric] for q in episode.questions]])
+
+
+def play(system: str, episode: Episode) -> dict[str, Any]:
+    """Run one heuristic system on one episode; return the hash of its whole trace and a few readable values."""
+    policy = _heuristic(system)
+    env = gym.make(LEARNED[system.removesuffix("-add-only")])
+    obs, info = env.reset(seed=0, options={"episode": episode})
+    replies, rewards = [], []
+    terminated = False
+    while not terminated:
+        reply = policy(obs, info)
+        obs, reward, terminated, _, info = env.step(reply)
+        replies.append(reply)
+        rewards.append(reward)
+    env.close()
+    trace = {"replies": replies, "rewards": rewards, "memory": info["memory"], "qa": info["qa"]}
+    return {"sha256": digest(trace), "accuracy": info["qa"]["accuracy"], "memory_tokens": info["memory_tokens"]}
+
+
+def record() -> dict[str, Any]:
+    eps = episodes()
+    return {
+        "episodes": {name: episode_digest(e) for name, e in eps.items()},
+        "outputs": {system: {name: play(system, e) for name, e in eps.items()} for system in SYSTEMS},
+    }
+
+
+@pytest.fixture(scope="module")
+def pinned() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text())
+
+
+@pytest.fixture(scope="module")
+def suite(pinned: dict[str, Any]) -> dict[str, Episode]:
+    eps = episodes()
+    changed = [name for name, e in eps.items() if episode_digest(e) != pinned["episodes"][name]]
+    assert not changed, f"the episodes themselves changed ({changed}): the generator or loader changed; re-record"
+    return eps
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_heuristic_outputs_are_unchanged(system: str, pinned: dict[str, Any], suite: dict[str, Episode]) -> None:
+    expected = pinned["outputs"][system]
+    got = {name: play(system, episode) for name, episode in suite.items()}
+    assert got == expected
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--record"]:
+        raise SystemExit(f"usage: python {sys.argv[0]} --record")
+    previous = json.loads(FIXTURE.read_text()) if FIXTURE.exists() else {}
+    data = {"note": previous.get("note", ""), **record()}
+    FIXTURE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {FIXTURE}")
