@@ -16,7 +16,9 @@ Plain, generic text heuristics — nothing here knows the synthetic generators' 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from memenv.readers.base import ReaderContext
@@ -53,10 +55,10 @@ MONTHS = _vocabulary(
 )
 WEEKDAYS = _vocabulary("monday tuesday wednesday thursday friday saturday sunday")
 _TIME_WORDS = MONTHS | WEEKDAYS | _vocabulary("today yesterday tomorrow tonight week month year")
+_NEVER_NAMES = _TIME_WORDS | FIRST_PERSON
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _NUMBER = re.compile(r"^\d[\d,.:/-]*$")
-_CAPITALISED = re.compile(r"^[A-Z][\w'’-]*$")
 SPEAKER = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)\s*:\s+(.*)$")
 # Full names before abbreviations, so the regex prefers "March" to "mar".
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=lambda m: (-len(m), m)))
@@ -66,6 +68,10 @@ _DATE = re.compile(
     r"|\b\d{4}[/-]\d{1,2}[/-]\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b(?:session|day)\s+\d+\b",
     re.IGNORECASE,
 )
+# Every form of _DATE holds four digits in a row, or "session"/"day" and a number: scanning for those
+# first is ~10x cheaper than _DATE's case-insensitive month alternation on the many lines without a date.
+_FOUR_DIGITS = re.compile(r"\d{4}")
+_NUMBERED_DAY = re.compile(r"(?:session|day)\s+\d", re.IGNORECASE)
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?", re.IGNORECASE)
 LEADING_TAG = re.compile(r"^\s*\[[^\]]*\]\s*")
 BARE_LABEL_LINE = re.compile(r"^\W*label\b", re.IGNORECASE)
@@ -94,6 +100,16 @@ def entities(sentence: str) -> list[str]:
     label (``Nadia: ...``) is. ``I``, month and weekday names are never entities (they are time
     words, or the speaker talking).
     """
+    return list(_entities(sentence))
+
+
+# The writers ask about the same sentence several times (mem-alpha: mentions, then salience; mem1:
+# every kept unit at every step), so the pure per-sentence analyses below are memoised.
+_CACHE_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _entities(sentence: str) -> tuple[str, ...]:
     found: list[str] = []
     speaker = SPEAKER.match(sentence)
     body = sentence
@@ -117,10 +133,11 @@ def entities(sentence: str) -> list[str]:
         run = []
 
     for i, token in enumerate(tokens):
-        lowered = token.lower()
-        is_name = (
-            bool(_CAPITALISED.match(token)) and lowered not in _TIME_WORDS and lowered not in FIRST_PERSON
-        ) and not (i > 0 and lowered in STOPWORDS and not run)
+        # A word token (_WORD) is capitalised exactly when its first character is A-Z.
+        is_name = "A" <= token[0] <= "Z"
+        if is_name:
+            lowered = token.lower()
+            is_name = lowered not in _NEVER_NAMES and not (i > 0 and not run and lowered in STOPWORDS)
         if is_name:
             if not run:
                 run_start = i
@@ -129,7 +146,7 @@ def entities(sentence: str) -> list[str]:
             close(i)
     if run:
         close(len(tokens))
-    return found
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -154,22 +171,30 @@ class Salience:
         return self.density + 0.25 * min(len(set(self.entities)), 3) + 0.25 * min(self.numbers + self.time_words, 2)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def salience(sentence: str) -> Salience:
-    """Count the signals of a sentence that :func:`is_fact` and the episodic log use."""
-    tokens = words(sentence)
-    names = entities(sentence)
+    """Count the signals of a sentence that :func:`is_fact` and the episodic log use (memoised)."""
+    names = _entities(sentence)
     name_words = {w for name in names for w in name.split()}
-    content = [t for t in tokens if t.lower() not in STOPWORDS]
-    numbers = sum(1 for t in tokens if _NUMBER.match(t))
-    time_words = sum(1 for t in tokens if t.lower() in _TIME_WORDS)
-    specific = sum(1 for t in content if t in name_words or _NUMBER.match(t))
+    content = specific = numbers = time_words = 0
+    state_verb = first_person = False
+    for token in words(sentence):
+        lowered = token.lower()
+        number = _NUMBER.match(token) is not None
+        numbers += number
+        time_words += lowered in _TIME_WORDS
+        state_verb = state_verb or lowered in STATE_VERBS
+        first_person = first_person or lowered in FIRST_PERSON
+        if lowered not in STOPWORDS:
+            content += 1
+            specific += number or token in name_words
     return Salience(
-        content_words=len(content),
+        content_words=content,
         specific_words=specific,
-        entities=tuple(names),
+        entities=names,
         numbers=numbers,
-        state_verb=any(t.lower() in STATE_VERBS for t in tokens),
-        first_person=any(t.lower() in FIRST_PERSON for t in tokens),
+        state_verb=state_verb,
+        first_person=first_person,
         time_words=time_words,
     )
 
@@ -184,10 +209,20 @@ def is_fact(sentence: str, max_words: int = 40, signals: Salience | None = None)
     or a time, or have at least four content words (the speaker's name counts). ``signals`` may pass the
     sentence's :func:`salience` when it is already computed.
     """
+    if signals is None:
+        return _is_fact(sentence, max_words)
+    return _is_fact_with(sentence, max_words, signals)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _is_fact(sentence: str, max_words: int) -> bool:
+    return _is_fact_with(sentence, max_words, salience(sentence))
+
+
+def _is_fact_with(sentence: str, max_words: int, s: Salience) -> bool:
     n = len(words(sentence))
     if not 3 <= n <= max_words:
         return False
-    s = signals if signals is not None else salience(sentence)
     # A speaker label alone does not make a line specific.
     named_in_body = len(s.entities) > (1 if SPEAKER.match(sentence) else 0)
     if s.density >= 0.5 and (named_in_body or s.numbers):
@@ -211,6 +246,8 @@ def clause_with(sentence: str, needle: str, max_words: int = 24) -> str:
 
 def find_time(line: str) -> str | None:
     """The date (with its time of day, when given) that a line carries, as written; None if none."""
+    if not _may_hold_date(line):
+        return None
     date = _DATE.search(line)
     if not date:
         return None
@@ -221,6 +258,17 @@ def find_time(line: str) -> str | None:
     if clock.end() <= date.start():
         return f"{clock.group(0).strip()} on {value}"
     return f"{value} {clock.group(0).strip()}" if clock.start() >= date.end() else value
+
+
+def _may_hold_date(line: str) -> bool:
+    """False only when :data:`_DATE` cannot match ``line`` (a necessary condition, cheap to test)."""
+    if _FOUR_DIGITS.search(line):
+        return True
+    if line.isascii():  # ASCII: case folding is plain lowercasing, so a substring test is exact
+        lowered = line.lower()
+        if "session" not in lowered and "day" not in lowered:
+            return False
+    return _NUMBERED_DAY.search(line) is not None
 
 
 def single_span_diff(old: list[str], new: list[str]) -> tuple[int, int, int] | None:
@@ -258,13 +306,64 @@ def is_update_of(old: list[str], new: list[str], max_diff_words: int = 4, min_sh
     >>> is_update_of("the code of the iron mill is 37".split(), "the code of the iron gate is 79".split())
     False
     """
+    return update_overlap(old, new, max_diff_words, min_shared) is not None
+
+
+def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_shared: float = 0.6) -> int | None:
+    """The words ``old`` and ``new`` share when ``new`` is an update of ``old`` (:func:`is_update_of`), else None."""
     diff = single_span_diff(old, new)
     if diff is None:
-        return False
+        return None
     shared, old_span, new_span = diff
     if not (1 <= old_span <= max_diff_words and 1 <= new_span <= max_diff_words):
-        return False
-    return shared >= 3 and shared >= min_shared * max(len(old), len(new))
+        return None
+    return shared if shared >= 3 and shared >= min_shared * max(len(old), len(new)) else None
+
+
+class UpdateIndex:
+    """Stored statements (diff words, under caller-chosen keys) that a new statement may update or repeat.
+
+    :meth:`candidates` returns a superset of the stored statements ``old`` for which
+    ``update_overlap(old, new, max_diff_words)`` is not None or ``old == new`` — callers still test
+    each — and never misses one: an update keeps all of ``old`` but one run of at most
+    ``max_diff_words`` words, so for some ``p`` the first ``p`` and the last ``len(old) - p -
+    max_diff_words`` words of ``old`` open and close ``new`` too. Each such (length, prefix, suffix) of
+    a stored statement is a key (a deletion-neighbourhood index), so a lookup costs a few dozen hashes
+    instead of a comparison with every stored statement.
+    """
+
+    def __init__(self, max_diff_words: int = 4) -> None:
+        self.max_diff_words = max_diff_words
+        self._buckets: dict[tuple[int, tuple[str, ...], tuple[str, ...]], set[Hashable]] = {}
+
+    def _keys(self, words: Sequence[str]) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
+        n, w = len(words), self.max_diff_words
+        return [(n, tuple(words[:p]), tuple(words[p + w :])) for p in range(max(n - w, 0) + 1)]
+
+    def add(self, key: Hashable, words: Sequence[str]) -> None:
+        for bucket_key in self._keys(words):
+            self._buckets.setdefault(bucket_key, set()).add(key)
+
+    def discard(self, key: Hashable, words: Sequence[str]) -> None:
+        for bucket_key in self._keys(words):
+            bucket = self._buckets.get(bucket_key)
+            if bucket is not None:
+                bucket.discard(key)
+                if not bucket:
+                    del self._buckets[bucket_key]
+
+    def candidates(self, words: Sequence[str]) -> set[Hashable]:
+        n, w = len(words), self.max_diff_words
+        found: set[Hashable] = set()
+        for length in range(max(n - w + 1, 1), n + w):  # an update changes the length by < w
+            for p in range(max(length - w, 0) + 1):
+                t = max(length - p - w, 0)
+                if p + t >= n:  # the kept words would overlap: neither an update nor a repeat
+                    continue
+                bucket = self._buckets.get((length, tuple(words[:p]), tuple(words[n - t :]) if t else ()))
+                if bucket:
+                    found |= bucket
+        return found
 
 
 def split_units(text: str) -> list[str]:
@@ -272,14 +371,19 @@ def split_units(text: str) -> list[str]:
     (so a sample never loses its label); no empty units."""
     units: list[str] = []
     for line in text.splitlines():
-        line = line.strip()
-        if line and has_labelled_example(line):
-            units.append(line)
-        elif line:
-            units.extend(split_sentences(line))
+        units.extend(_line_units(line))
     return units
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _line_units(line: str) -> tuple[str, ...]:
+    line = line.strip()
+    if line and has_labelled_example(line):
+        return (line,)
+    return tuple(split_sentences(line)) if line else ()
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def has_labelled_example(unit: str) -> bool:
     """Whether ``unit`` pairs a sample with a label (``Input: ... Label: 3``, ``text -> 3``, ...)."""
     return bool(labelled_examples(ReaderContext(unit)))

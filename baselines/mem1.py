@@ -32,6 +32,8 @@ facts that are never restated; there is no summarising — units are kept verbat
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -43,15 +45,39 @@ from memenv.envs.mem1 import paragraph_reply
 
 def merge_units(kept: list[str], new: list[str]) -> list[str]:
     """``kept`` then ``new`` in order, where a new unit drops an older restatement or an older value of
-    the same fact (one short span changed) and goes to the end as the most recent."""
-    out = [(unit, diff_words(unit)) for unit in kept]
+    the same fact (one short span changed) and goes to the end as the most recent.
+
+    Only units sharing the new unit's first two or last two words are compared with it: a restatement
+    shares both, and an update keeps at least 3 words around its one changed span
+    (:func:`~baselines.facts.is_update_of`), so it shares a prefix or a suffix of at least 2 words;
+    no other unit can be dropped. The result is the one of comparing every pair.
+    """
+    out: dict[int, tuple[str, list[str]]] = {}  # insertion order is age order
+    by_first: dict[tuple[str, ...], set[int]] = {}
+    by_last: dict[tuple[str, ...], set[int]] = {}
+    keys = itertools.count()
+
+    def add(unit: str, words: list[str]) -> None:
+        key = next(keys)
+        out[key] = (unit, words)
+        if words:  # a unit without words is never dropped (it equals and updates nothing)
+            by_first.setdefault(tuple(words[:2]), set()).add(key)
+            by_last.setdefault(tuple(words[-2:]), set()).add(key)
+
+    for unit in kept:
+        add(unit, diff_words(unit))
     for unit in new:
         words = diff_words(unit)
         if not words:
             continue
-        out = [(u, w) for u, w in out if w != words and not is_update_of(w, words)]
-        out.append((unit, words))
-    return [unit for unit, _ in out]
+        for key in by_first.get(tuple(words[:2]), set()) | by_last.get(tuple(words[-2:]), set()):
+            w = out[key][1]
+            if w == words or is_update_of(w, words):
+                del out[key]
+                by_first[tuple(w[:2])].discard(key)
+                by_last[tuple(w[-2:])].discard(key)
+        add(unit, words)
+    return [unit for unit, _ in out.values()]
 
 
 def unit_scores(units: list[str], recency: float) -> list[float]:
@@ -70,7 +96,7 @@ def unit_scores(units: list[str], recency: float) -> list[float]:
 
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
     """The best-scoring units whose joined text fits ``budget_tokens``, in their original order."""
-    counts = tokenizer.count_tokens_batch(units)
+    counts = [_unit_tokens(unit) for unit in units]
     chosen: set[int] = set()
     used = 0
     # Best first; among equal scores the newer unit wins.
@@ -80,6 +106,12 @@ def select_units(units: list[str], scores: list[float], budget_tokens: int) -> l
             chosen.add(i)
             used += cost
     return [units[i] for i in sorted(chosen)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _unit_tokens(unit: str) -> int:
+    # The kept units come back in the paragraph at every step: count each once.
+    return tokenizer.count_tokens(unit)
 
 
 @dataclass

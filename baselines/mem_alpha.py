@@ -41,6 +41,9 @@ The sentence analysis it relies on lives in :mod:`baselines.facts`, shared with 
 
 from __future__ import annotations
 
+import bisect
+import functools
+import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,14 +54,14 @@ from baselines.facts import (
     LEADING_TAG,
     SPEAKER,
     STOPWORDS,
+    UpdateIndex,
     clause_with,
     diff_words,
     entities,
     find_time,
     is_fact,
-    is_update_of,
     salience,
-    single_span_diff,
+    update_overlap,
     words,
 )
 from memenv import tokenizer
@@ -83,7 +86,7 @@ class _Mention:
     chunks: set[int] = field(default_factory=set)
     first: int = 0
     latest_chunk: int = 0
-    latest_clause: str = ""
+    latest_sentence: str = ""  # its clause about the name is cut only when the core shows it
 
 
 def _call(name: str, **arguments: str) -> dict[str, Any]:
@@ -131,12 +134,15 @@ class MemAlphaHeuristic:
         self._pending: dict[str, _Fact] = {}  # inserted by the last reply, id not known yet: text -> fact
         self._pending_calls: dict[str, dict[str, Any]] = {}  # text -> its insert call (this reply only)
         self._stored: set[str] = set()  # statement keys already in memory (or sent to it)
-        self._by_first: dict[tuple[str, ...], set[str]] = {}
-        self._by_last: dict[tuple[str, ...], set[str]] = {}
+        self._updatable = UpdateIndex(self.max_diff_words)  # stored facts' keys, by memory id
         self._label_vocab: dict[str, set[str]] = {}
         self._label_kept: Counter[str] = Counter()
         self._label_words: dict[str, Counter[str]] = {}
         self._mentions: dict[str, _Mention] = {}
+        # Names ranked for the core, kept sorted as counts grow: (-count, first mention, name), of every
+        # name and of the names mentioned in two or more chunks.
+        self._ranked: list[tuple[int, int, str]] = []
+        self._ranked_recurring: list[tuple[int, int, str]] = []
         self._core = ""
 
     # -- the policy ------------------------------------------------------------------------------
@@ -253,30 +259,27 @@ class MemAlphaHeuristic:
 
     def _update_target(self, key: list[str]) -> str | None:
         """The stored fact (memory id) or pending insert (its text) that this statement changes, if any:
-        of those it updates (:func:`is_update_of`), the one sharing the most words (ties: the first by id)."""
-        ids = self._by_first.get(tuple(key[:2]), set()) | self._by_last.get(tuple(key[-2:]), set())
+        of those it updates (:func:`is_update_of`), the one sharing the most words (ties: the first by id).
+        Stored facts are found through :class:`~baselines.facts.UpdateIndex` (which misses none)."""
+        ids: set[str] = self._updatable.candidates(key)  # type: ignore[assignment]
         candidates = [(memory_id, self._facts[memory_id]) for memory_id in sorted(ids)]
         candidates += list(self._pending.items())
         best: tuple[int, str] | None = None
         for name, old in candidates:
-            if abs(len(old.key) - len(key)) >= self.max_diff_words or not is_update_of(
-                old.key, key, self.max_diff_words
-            ):
+            if abs(len(old.key) - len(key)) >= self.max_diff_words:
                 continue
-            shared = single_span_diff(old.key, key)[0]  # type: ignore[index]
-            if best is None or shared > best[0]:
+            shared = update_overlap(old.key, key, self.max_diff_words)
+            if shared is not None and (best is None or shared > best[0]):
                 best = (shared, name)
         return best[1] if best else None
 
     def _index(self, memory_id: str, fact: _Fact) -> None:
         self._facts[memory_id] = fact
-        self._by_first.setdefault(tuple(fact.key[:2]), set()).add(memory_id)
-        self._by_last.setdefault(tuple(fact.key[-2:]), set()).add(memory_id)
+        self._updatable.add(memory_id, fact.key)
 
     def _unindex(self, memory_id: str, fact: _Fact) -> None:
         self._facts.pop(memory_id, None)
-        self._by_first.get(tuple(fact.key[:2]), set()).discard(memory_id)
-        self._by_last.get(tuple(fact.key[-2:]), set()).discard(memory_id)
+        self._updatable.discard(memory_id, fact.key)
 
     # -- episodic and core -----------------------------------------------------------------------
 
@@ -296,10 +299,19 @@ class MemAlphaHeuristic:
             mention = self._mentions.get(name)
             if mention is None:
                 mention = self._mentions[name] = _Mention(first=len(self._mentions))
+            else:
+                old = (-mention.count, mention.first, name)
+                _discard_sorted(self._ranked, old)
+                if len(mention.chunks) >= 2:
+                    _discard_sorted(self._ranked_recurring, old)
             mention.count += 1
             mention.chunks.add(self._chunk)
+            new = (-mention.count, mention.first, name)
+            bisect.insort(self._ranked, new)
+            if len(mention.chunks) >= 2:
+                bisect.insort(self._ranked_recurring, new)
             mention.latest_chunk = self._chunk
-            mention.latest_clause = clause_with(sentence, name)
+            mention.latest_sentence = sentence
 
     def _render_core(self) -> str:
         """Label prototypes, the most mentioned entities, and the latest clause about each recurring
@@ -309,7 +321,7 @@ class MemAlphaHeuristic:
 
         def fits(line: str) -> bool:
             nonlocal budget
-            cost = tokenizer.count_tokens(line + "\n")
+            cost = _line_tokens(line)
             if cost > budget:
                 return False
             budget -= cost
@@ -318,21 +330,23 @@ class MemAlphaHeuristic:
         if self._label_words:
             lines.append("Label prototypes (most distinctive words -> label):")
             fits(lines[-1])
+            spread = Counter(word for counts in self._label_words.values() for word in counts)
             for label in sorted(self._label_words, key=lambda lab: -sum(self._label_words[lab].values())):
-                top = self._distinctive(label, 8)
+                top = self._distinctive(label, 8, spread)
                 line = f"{' '.join(top)} -> label {label}"
                 if fits(line):
                     lines.append(line)
-        ranked = sorted(self._mentions.items(), key=lambda kv: (-kv[1].count, kv[1].first))
-        top_entities = [(name, m) for name, m in ranked[: self.core_entities] if m.count >= 2]
+        # Names ranked by mention count, then first mention (unique, so the order is total).
+        ranked = [(name, self._mentions[name]) for _, _, name in self._ranked[: self.core_entities]]
+        top_entities = [(name, m) for name, m in ranked if m.count >= 2]
         if top_entities:
             line = "Most mentioned: " + ", ".join(f"{name} ({m.count})" for name, m in top_entities)
             if fits(line):
                 lines.append(line)
-        recurring = [(name, m) for name, m in ranked if len(m.chunks) >= 2]
         chosen: dict[str, int] = {}
-        for _name, m in recurring:
-            line = f"[chunk {m.latest_chunk + 1}] {m.latest_clause}"
+        for _, _, name in self._ranked_recurring:
+            m = self._mentions[name]
+            line = f"[chunk {m.latest_chunk + 1}] {_clause(m.latest_sentence, name)}"
             if line in chosen:
                 continue
             if not fits(line):
@@ -343,16 +357,32 @@ class MemAlphaHeuristic:
             lines.extend(sorted(chosen, key=lambda line: chosen[line]))
         return "\n".join(lines)
 
-    def _distinctive(self, label: str, k: int) -> list[str]:
-        """The ``k`` words most characteristic of ``label``: frequent with it, rare with other labels."""
+    def _distinctive(self, label: str, k: int, spread: Counter[str]) -> list[str]:
+        """The ``k`` words most characteristic of ``label``: frequent with it, rare with other labels
+        (``spread``: in how many labels' examples each word occurs)."""
         counts = self._label_words[label]
         labels = len(self._label_words)
 
         def weight(word: str) -> float:
-            spread = sum(1 for c in self._label_words.values() if word in c)
-            return counts[word] * (1.0 + labels - spread) / labels
+            return counts[word] * (1.0 + labels - spread[word]) / labels
 
-        return sorted(counts, key=lambda w: (-weight(w), w))[:k]
+        return heapq.nsmallest(k, counts, key=lambda w: (-weight(w), w))
+
+
+def _discard_sorted(items: list[tuple[int, int, str]], item: tuple[int, int, str]) -> None:
+    del items[bisect.bisect_left(items, item)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _clause(sentence: str, name: str) -> str:
+    # The core shows the same latest clause for many steps in a row: cut it once.
+    return clause_with(sentence, name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _line_tokens(line: str) -> int:
+    # Core lines repeat from step to step: count each once (with the newline that joins it).
+    return tokenizer.count_tokens(line + "\n")
 
 
 policy = MemAlphaHeuristic()
