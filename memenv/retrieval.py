@@ -1,28 +1,38 @@
 """The one retrieval module: a BM25 index over short texts, built for memenv's two workloads.
 
 * The reader and the RAG baseline build an index once and query it many times (questions).
-* The writer's "related entries" view adds and removes entries every step and queries once.
+* The writer's "related entries" view and ``MemoryR1-v0``'s similar-facts view add and remove
+  entries every step and query the index a few times per step.
 
-Documents are stored as per-document term-frequency vectors; a CSC matrix of BM25 term weights is
-compiled lazily on the first query after a change. A query sums the columns of its terms and selects
-the top-k among the non-zero scores with ``np.argpartition`` (when most scores are zero, sorting the
-whole score vector is what makes off-the-shelf BM25 libraries slow).
+Documents are stored as per-document term-frequency vectors; the BM25 weight of every (term,
+document) pair is compiled lazily, on the first query after a change, into compressed-column arrays
+(``indptr``, ``indices``, ``data``) held as plain NumPy arrays. A query adds up the columns of its
+terms with one ``np.bincount`` and selects the top-k among the non-zero scores with
+``np.partition`` (when most scores are zero, sorting the whole score vector is what makes
+off-the-shelf BM25 libraries slow).
 
-Scoring is Lucene's BM25 (as in Lucene >= 8 and bm25s' ``lucene`` method): for each distinct query term,
-idf · tf / (tf + k1 · (1 − b + b · len / avgdl)) with idf = ln(1 + (N − df + 0.5) / (df + 0.5)),
-k1 = 1.5, b = 0.75 (the constant (k1 + 1) factor of the textbook formula changes no ranking). Text is
+Scores are **exactly** bm25s' (``bm25s.BM25(method="lucene", k1=1.5, b=0.75, dtype="float64")``;
+equal to its default float32 scores to float32 precision), computed with the same floating-point
+operations in the same order: for each query token, *repeats included* (as rank_bm25, bm25s and
+Mem-α's reader count them), the document's weight
+
+    idf · tf / (k1 · ((1 − b) + b · len / avgdl) + tf),   idf = ln(1 + (N − df + 0.5) / (df + 0.5)),
+
+is added in query order (the constant (k1 + 1) factor of the textbook formula changes no ranking, and
+bm25s' lucene method leaves it out too). ``idf`` is taken with :func:`math.log`, as bm25s does. Text is
 lowercased and split into ``\\w+`` tokens (the query is the question, as in Mem-α). Ties are broken by
 insertion order, earlier documents first.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 _TOKEN = re.compile(r"\w+")
 
@@ -30,6 +40,16 @@ _TOKEN = re.compile(r"\w+")
 def tokenize(text: str) -> list[str]:
     """Lowercase ``\\w+`` tokens."""
     return _TOKEN.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """The BM25 weights of the current documents, by term (compressed columns), and their keys."""
+
+    indptr: np.ndarray  # term t's postings are indices/data[indptr[t]:indptr[t + 1]]
+    indices: np.ndarray  # document positions (insertion order), ascending within a term
+    data: np.ndarray  # BM25 weights, float64
+    keys: list[Hashable]
 
 
 class BM25Index:
@@ -48,7 +68,8 @@ class BM25Index:
         self._vocab: dict[str, int] = {}
         # key -> (term ids, term frequencies, length); dict order is insertion order.
         self._docs: dict[Hashable, tuple[np.ndarray, np.ndarray, int]] = {}
-        self._compiled: tuple[sparse.csc_matrix, list[Hashable]] | None = None
+        self._compiled: _Compiled | None = None
+        self._positions: dict[Hashable, int] | None = None  # key -> position, built when `exclude` is used
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], keys: Sequence[Hashable] | None = None, **kwargs: float) -> BM25Index:
@@ -67,18 +88,22 @@ class BM25Index:
         if key in self._docs:
             raise KeyError(f"key {key!r} is already indexed; remove it first")
         self._docs[key] = self._vectorize(text)
-        self._compiled = None
+        self._changed()
 
     def remove(self, key: Hashable) -> None:
         del self._docs[key]
-        self._compiled = None
+        self._changed()
 
     def replace(self, key: Hashable, text: str) -> None:
         """Re-index ``key`` with new text, keeping its place in the tie-break order."""
         if key not in self._docs:
             raise KeyError(f"key {key!r} is not indexed")
         self._docs[key] = self._vectorize(text)  # assigning an existing key keeps its dict position
+        self._changed()
+
+    def _changed(self) -> None:
         self._compiled = None
+        self._positions = None
 
     def _vectorize(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
         counts = Counter(tokenize(text))
@@ -86,53 +111,109 @@ class BM25Index:
         tfs = np.fromiter(counts.values(), np.float64, len(counts))
         return ids, tfs, int(tfs.sum())
 
-    def _compile(self) -> tuple[sparse.csc_matrix, list[Hashable]]:
-        if self._compiled is None:
-            keys = list(self._docs)
-            n_docs, n_terms = len(keys), len(self._vocab)
-            if n_docs == 0:
-                self._compiled = (sparse.csc_matrix((0, n_terms)), keys)
-                return self._compiled
-            docs = list(self._docs.values())
+    def _compile(self) -> _Compiled:
+        if self._compiled is not None:
+            return self._compiled
+        keys = list(self._docs)
+        n_docs, n_terms = len(keys), len(self._vocab)
+        docs = list(self._docs.values())
+        if n_docs:
             rows = np.repeat(np.arange(n_docs), [len(d[0]) for d in docs])
             cols = np.concatenate([d[0] for d in docs])
             tfs = np.concatenate([d[1] for d in docs])
             lengths = np.array([d[2] for d in docs], dtype=np.float64)
-            avgdl = max(lengths.mean(), 1e-9)
-            df = np.bincount(cols, minlength=n_terms)
-            idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-            norm = self.k1 * (1 - self.b + self.b * lengths[rows] / avgdl)
-            weights = idf[cols] * tfs / (tfs + norm)
-            matrix = sparse.csc_matrix((weights, (rows, cols)), shape=(n_docs, n_terms))
-            self._compiled = (matrix, keys)
+        else:
+            rows = cols = np.zeros(0, np.int64)
+            tfs = lengths = np.zeros(0)
+        # bm25s' arithmetic, operation for operation (see the module docstring).
+        df = np.bincount(cols, minlength=n_terms)
+        idf = _lucene_idf(df, n_docs)
+        avgdl = lengths.mean() if len(cols) else 1.0  # without any token there is nothing to weigh
+        norm = self.k1 * ((1 - self.b) + self.b * lengths / avgdl)
+        weights = idf[cols] * (tfs / (norm[rows] + tfs))
+        # Compressed columns: postings grouped by term, documents ascending within a term (stable sort).
+        order = np.argsort(cols, kind="stable")
+        indptr = np.zeros(n_terms + 1, np.int64)
+        np.cumsum(df, out=indptr[1:])
+        self._compiled = _Compiled(indptr, rows[order], weights[order], keys)
         return self._compiled
+
+    def _term_ids(self, query: str) -> list[int]:
+        """The query's known tokens as term ids, in order, repeats kept."""
+        vocab = self._vocab
+        return [vocab[t] for t in tokenize(query) if t in vocab]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document (in insertion order) for ``query``."""
-        matrix, _ = self._compile()
-        cols = sorted({self._vocab[t] for t in tokenize(query) if t in self._vocab})
-        if not cols or matrix.shape[0] == 0:
-            return np.zeros(matrix.shape[0])
-        return np.asarray(matrix[:, cols].sum(axis=1)).ravel()
+        compiled = self._compile()
+        n_docs = len(compiled.keys)
+        terms = self._term_ids(query)
+        if not terms or not n_docs:
+            return np.zeros(n_docs)
+        indptr = compiled.indptr
+        if len(terms) == 1:
+            lo, hi = indptr[terms[0]], indptr[terms[0] + 1]
+            docs, weights = compiled.indices[lo:hi], compiled.data[lo:hi]
+        else:
+            # One bincount over the postings of every query token, in query order: the same additions,
+            # in the same order, as bm25s' one np.add.at per token.
+            spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
+            docs = np.concatenate([compiled.indices[s] for s in spans])
+            weights = np.concatenate([compiled.data[s] for s in spans])
+        return np.bincount(docs, weights, minlength=n_docs)
 
     def search(self, query: str, k: int, exclude: Iterable[Hashable] = ()) -> list[tuple[Hashable, float]]:
         """The up to ``k`` best ``(key, score)`` pairs with a positive score, best first."""
         if k <= 0:
             return []
-        _, keys = self._compile()
+        keys = self._compile().keys
         scores = self.scores(query)
         excluded = set(exclude)
         if excluded:
-            for i, key in enumerate(keys):
-                if key in excluded:
-                    scores[i] = 0.0
-        hits = np.flatnonzero(scores > 0)
-        if len(hits) > k:
-            # Keep everything above the k-th score, then fill with the earliest of the tied ones.
-            kth = -np.partition(-scores[hits], k - 1)[k - 1]
-            above = hits[scores[hits] > kth]
-            tied = hits[scores[hits] == kth][: k - len(above)]
-            hits = np.concatenate([above, tied])
+            if self._positions is None:
+                self._positions = {key: i for i, key in enumerate(keys)}
+            for key in excluded:
+                position = self._positions.get(key)
+                if position is not None:
+                    scores[position] = 0.0
+        hits = _top_k(scores, k)
         # Sort by score, then by insertion order (lexsort's last key is the primary one).
         hits = hits[np.lexsort((hits, -scores[hits]))]
-        return [(keys[i], float(scores[i])) for i in hits]
+        return [(keys[i], float(scores[i])) for i in hits.tolist()]
+
+
+_BLOCK = 256
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best positive scores (ties: earliest positions), unordered.
+
+    The k-th largest of the per-block maxima is a score that at least k documents reach, so every
+    document of the top k (and every one tied with the k-th) scores at least that much: only those
+    few candidates are selected exactly, instead of partitioning the whole vector.
+    """
+    floor = 0.0
+    if len(scores) > _BLOCK * k:
+        block_max = np.maximum.reduceat(scores, np.arange(0, len(scores), _BLOCK))
+        floor = np.partition(block_max, len(block_max) - k)[len(block_max) - k]
+    hits = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+    if len(hits) > k:
+        # Keep everything above the k-th score, then fill with the earliest of the tied ones.
+        hit_scores = scores[hits]
+        kth = -np.partition(-hit_scores, k - 1)[k - 1]
+        above = hits[hit_scores > kth]
+        tied = hits[hit_scores == kth][: k - len(above)]
+        hits = np.concatenate([above, tied])
+    return hits
+
+
+def _lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """ln(1 + (N − df + 0.5) / (df + 0.5)) per term, with :func:`math.log` as bm25s takes it (NumPy's
+    vectorised log may round differently); evaluated once per distinct document frequency."""
+    if not len(df):
+        return np.zeros(0)
+    present = np.flatnonzero(np.bincount(df))
+    ratio = 1 + (n_docs - present + 0.5) / (present + 0.5)
+    by_df = np.zeros(int(present[-1]) + 1)
+    by_df[present] = [math.log(x) for x in ratio.tolist()]
+    return by_df[df]

@@ -140,6 +140,21 @@ def test_two_hops_chain_through_the_bridge_entity() -> None:
     assert SPAN.answer(qa(TWO_HOP, hops=1), ctx(OTHER, LINK, FACT)) == LINK
 
 
+def test_second_hop_counts_each_word_once_so_the_link_does_not_outweigh_the_question() -> None:
+    # BM25 counts repeated query words; a hop query of question + link would repeat "Castellan guards"
+    # and pick the other Castellan's post over the tower's town.
+    spans = (
+        "Valentin Castellan guards the Iron Tower.",
+        "Wilhelmina Castellan guards the Pewter Bridge.",
+        "The Iron Tower is located in Senna Reach.",
+        "The Pewter Bridge is located in Calder Heights.",
+        "The Glass Tower is located in Port Senna.",
+        "The Iron Mill is located in Calder Heights.",
+    )
+    question = qa("In which town is the tower that Valentin Castellan guards located?", hops=2)
+    assert READER.answer(question, ctx(*spans)) == "The Iron Tower is located in Senna Reach."
+
+
 def test_second_hop_without_a_match_answers_the_first() -> None:
     assert SPAN.answer(qa(TWO_HOP, hops=2), ctx(LINK)) == LINK
     # A second span that shares no word with the question or the link does not count as a hop.

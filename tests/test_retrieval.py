@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from memenv import retrieval
 from memenv.retrieval import BM25Index, tokenize
 
 CORPUS = ["the north gate code is 4821", "the weather was mild today", "gate gate gate", "north wind"]
@@ -22,17 +23,113 @@ def test_score_matches_the_formula_by_hand():
     assert scores[1] == 0.0
 
 
-def test_scores_equal_bm25s_lucene():
+def random_corpus(rng: np.random.Generator, n_docs: int, n_words: int) -> list[str]:
+    """Short random documents over a small vocabulary (many ties), some empty, some duplicated."""
+    words = [f"w{i}" for i in range(n_words)]
+    docs = [" ".join(rng.choice(words, size=rng.integers(0, 25))) for _ in range(n_docs)]
+    for i in rng.choice(n_docs, size=n_docs // 10, replace=False):  # exact duplicates: tied scores
+        docs[i] = docs[(i + 1) % n_docs]
+    return docs
+
+
+def random_queries(rng: np.random.Generator, n_words: int, count: int) -> list[str]:
+    """Queries with repeated terms, unknown terms and differing case."""
+    words = [f"w{i}" for i in range(n_words)] + ["unseen", "W3", "w1 w1 w1"]
+    return [" ".join(rng.choice(words, size=rng.integers(1, 12))) for _ in range(count)] + [
+        "w7 w7 w8 nothere",
+        "w2 W2 w2",
+        "nothing known here",
+    ]
+
+
+def bm25s_index(corpus: list[str], dtype: str):
     bm25s = pytest.importorskip("bm25s")
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(60)]
-    corpus = [" ".join(rng.choice(words, size=rng.integers(1, 30))) for _ in range(200)]
-    reference = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    reference = bm25s.BM25(method="lucene", k1=1.5, b=0.75, dtype=dtype)
     reference.index([tokenize(c) for c in corpus], show_progress=False)
+    return reference
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scores_are_exactly_bm25s_lucene_with_repeated_query_terms(seed: int):
+    rng = np.random.default_rng(seed)
+    corpus = random_corpus(rng, 300, 40 + 30 * seed)
+    exact, shipped = bm25s_index(corpus, "float64"), bm25s_index(corpus, "float32")
     ours = BM25Index.from_texts(corpus)
-    for query in ["w1 w2 w3", "w59", "w7 w7 w8 nothere"]:
-        expected = reference.get_scores(sorted(set(tokenize(query))))
-        np.testing.assert_allclose(ours.scores(query), expected, rtol=1e-5)
+    repeated = 0
+    for query in random_queries(rng, 40 + 30 * seed, 60):
+        tokens = tokenize(query)
+        repeated += len(set(tokens)) < len(tokens)
+        np.testing.assert_array_equal(ours.scores(query), exact.get_scores(tokens))  # bit for bit
+        np.testing.assert_allclose(ours.scores(query), shipped.get_scores(tokens), rtol=2e-6, atol=1e-6)
+    assert repeated >= 10
+
+
+def test_repeated_query_terms_count_once_per_occurrence():
+    index = BM25Index.from_texts(CORPUS)
+    np.testing.assert_allclose(index.scores("gate gate"), 2 * index.scores("gate"))
+    np.testing.assert_allclose(index.scores("Gate north GATE"), 2 * index.scores("gate") + index.scores("north"))
+    # The repeat changes the ranking: with "north" twice, "north wind" overtakes "gate gate gate".
+    assert [k for k, _ in index.search("north gate", 4)] == [2, 0, 3]
+    assert [k for k, _ in index.search("north north gate", 4)] == [3, 0, 2]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_top_k_ids_and_scores_equal_bm25s_retrieve_ties_to_earlier_docs(seed: int, k: int):
+    rng = np.random.default_rng(10 + seed)
+    corpus = random_corpus(rng, 400, 25)
+    reference = bm25s_index(corpus, "float64")
+    ours = BM25Index.from_texts(corpus)
+    boundary_ties = 0
+    for query in random_queries(rng, 25, 40):
+        tokens = tokenize(query)
+        all_scores = reference.get_scores(tokens)
+        ref_ids, ref_scores = reference.retrieve([tokens], k=k, show_progress=False)
+        ref_ids, ref_scores = ref_ids[0][ref_scores[0] > 0], ref_scores[0][ref_scores[0] > 0]
+        got = ours.search(query, k)
+        got_ids, got_scores = [key for key, _ in got], np.array([score for _, score in got])
+        np.testing.assert_array_equal(got_scores, ref_scores)  # same scores, best first
+        for score in set(got_scores.tolist()):
+            ours_at, ref_at = [i for i, s in got if s == score], ref_ids[ref_scores == score].tolist()
+            tie_group = np.flatnonzero(all_scores == score).tolist()
+            if len(ref_at) == len(tie_group):  # the whole tie group made the top k on both sides
+                assert ours_at == sorted(ref_at)
+            else:  # cut at k inside a tie: bm25s picks any of them, memenv the earliest documents
+                assert ours_at == tie_group[: len(ours_at)]
+                boundary_ties += 1
+        assert got_ids == sorted(got_ids, key=lambda i: (-all_scores[i], i))
+    assert boundary_ties > 0 or k == 20
+
+
+def test_a_changed_index_scores_like_a_fresh_bm25s_index():
+    rng = np.random.default_rng(7)
+    corpus = random_corpus(rng, 120, 30)
+    index = BM25Index()
+    live: dict[int, str] = {}
+    for step, text in enumerate(corpus):
+        index.add(step, text)
+        live[step] = text
+        if step % 3 == 2:
+            index.remove(step - 2)
+            del live[step - 2]
+        if step % 5 == 4:
+            index.replace(step - 1, corpus[step // 2])
+            live[step - 1] = corpus[step // 2]
+    reference = bm25s_index(list(live.values()), "float64")
+    for query in random_queries(rng, 30, 30):
+        np.testing.assert_array_equal(index.scores(query), reference.get_scores(tokenize(query)))
+
+
+@pytest.mark.parametrize("n", [0, 5, 3000, 40_000])
+@pytest.mark.parametrize("k", [1, 7, 20, 100])
+def test_top_k_selection_equals_a_full_stable_sort(n: int, k: int):
+    rng = np.random.default_rng(n + k)
+    for zeros in (0.0, 0.5, 0.999):
+        # Few distinct values (many ties), a share of zeros, sometimes fewer positives than k.
+        scores = rng.integers(1, 40, n) / 8.0 * (rng.random(n) >= zeros)
+        expected = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], i))[:k]
+        got = retrieval._top_k(scores, k)
+        assert sorted(got.tolist(), key=lambda i: (-scores[i], i)) == expected
 
 
 def test_search_returns_positive_hits_best_first_with_ties_to_earlier_docs():

@@ -151,8 +151,13 @@ class EvidenceReader(Reader):
         units, index = self._indexed(context)
         chain: list[int] = []
         for _ in range(max(1, hops)):
-            hop_query = " ".join([query, *(units[key].match for key in chain)])
-            hits = index.search(_stemmed(hop_query), 1, exclude=chain)
+            hop_query = _stemmed(query)
+            if chain:
+                # The question's words and the chain's, each once: BM25 counts repeated query words,
+                # and the words of the units found so far must not outweigh the question's.
+                words = _stemmed(" ".join([query, *(units[key].match for key in chain)])).split()
+                hop_query = " ".join(dict.fromkeys(words))
+            hits = index.search(hop_query, 1, exclude=chain)
             if not hits:
                 break
             chain.append(int(hits[0][0]))
