@@ -311,6 +311,11 @@ def is_update_of(old: list[str], new: list[str], max_diff_words: int = 4, min_sh
 
 def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_shared: float = 0.6) -> int | None:
     """The words ``old`` and ``new`` share when ``new`` is an update of ``old`` (:func:`is_update_of`), else None."""
+    # Quick rejections, implied by the tests below: changed runs of 1 to max_diff_words words on each
+    # side make the lengths differ by less than max_diff_words, and 3+ shared words around one run
+    # mean the first two or the last two words agree.
+    if abs(len(old) - len(new)) >= max_diff_words or (old[:2] != new[:2] and old[-2:] != new[-2:]):
+        return None
     diff = single_span_diff(old, new)
     if diff is None:
         return None

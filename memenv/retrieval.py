@@ -131,43 +131,47 @@ class BM25Index:
         avgdl = lengths.mean() if len(cols) else 1.0  # without any token there is nothing to weigh
         norm = self.k1 * ((1 - self.b) + self.b * lengths / avgdl)
         weights = idf[cols] * (tfs / (norm[rows] + tfs))
-        # Compressed columns: postings grouped by term, documents ascending within a term (stable sort).
-        order = np.argsort(cols, kind="stable")
+        # Compressed columns: postings grouped by term, documents ascending within a term (stable sort;
+        # NumPy radix-sorts 16-bit keys in linear time).
+        order = np.argsort(cols.astype(np.uint16) if n_terms <= 1 << 16 else cols, kind="stable")
         indptr = np.zeros(n_terms + 1, np.int64)
         np.cumsum(df, out=indptr[1:])
         self._compiled = _Compiled(indptr, rows[order], weights[order], keys)
         return self._compiled
 
-    def _term_ids(self, query: str) -> list[int]:
-        """The query's known tokens as term ids, in order, repeats kept."""
+    def _term_ids(self, tokens: Sequence[str]) -> list[int]:
+        """The known tokens as term ids, in order, repeats kept."""
         vocab = self._vocab
-        return [vocab[t] for t in tokenize(query) if t in vocab]
+        return [vocab[t] for t in tokens if t in vocab]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document (in insertion order) for ``query``."""
+        return self._scores(tokenize(query))
+
+    def _scores(self, tokens: Sequence[str]) -> np.ndarray:
         compiled = self._compile()
         n_docs = len(compiled.keys)
-        terms = self._term_ids(query)
+        terms = self._term_ids(tokens)
         if not terms or not n_docs:
             return np.zeros(n_docs)
-        indptr = compiled.indptr
-        if len(terms) == 1:
-            lo, hi = indptr[terms[0]], indptr[terms[0] + 1]
-            docs, weights = compiled.indices[lo:hi], compiled.data[lo:hi]
-        else:
-            # One bincount over the postings of every query token, in query order: the same additions,
-            # in the same order, as bm25s' one np.add.at per token.
-            spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
-            docs = np.concatenate([compiled.indices[s] for s in spans])
-            weights = np.concatenate([compiled.data[s] for s in spans])
+        # One bincount over the postings of every query token, in query order: the same additions, in
+        # the same order, as bm25s' one np.add.at per token.
+        docs, weights = _postings(compiled, terms)
         return np.bincount(docs, weights, minlength=n_docs)
 
     def search(self, query: str, k: int, exclude: Iterable[Hashable] = ()) -> list[tuple[Hashable, float]]:
         """The up to ``k`` best ``(key, score)`` pairs with a positive score, best first."""
+        return self.search_tokens(tokenize(query), k, exclude)
+
+    def search_tokens(
+        self, tokens: Sequence[str], k: int, exclude: Iterable[Hashable] = ()
+    ) -> list[tuple[Hashable, float]]:
+        """:meth:`search` for a query already split with :func:`tokenize` (for callers that need its
+        tokens anyway)."""
         if k <= 0:
             return []
         keys = self._compile().keys
-        scores = self.scores(query)
+        scores = self._scores(tokens)
         excluded = set(exclude)
         if excluded:
             if self._positions is None:
@@ -176,13 +180,77 @@ class BM25Index:
                 position = self._positions.get(key)
                 if position is not None:
                     scores[position] = 0.0
-        hits = _top_k(scores, k)
-        # Sort by score, then by insertion order (lexsort's last key is the primary one).
-        hits = hits[np.lexsort((hits, -scores[hits]))]
-        return [(keys[i], float(scores[i])) for i in hits.tolist()]
+        return _ranked(scores, k, keys)
+
+    def search_many(self, queries: Sequence[Sequence[str]], k: int) -> list[list[tuple[Hashable, float]]]:
+        """``[search_tokens(tokens, k) for tokens in queries]`` in one pass over the postings (the same
+        scores, bit for bit: each document's sum still runs over its query's tokens in order)."""
+        if k <= 0 or not queries:
+            return [[] for _ in queries]
+        compiled = self._compile()
+        n_docs = len(compiled.keys)
+        if not n_docs:
+            return [[] for _ in queries]
+        out: list[list[tuple[Hashable, float]]] = []
+        per_batch = max(1, _BATCH_CELLS // n_docs)  # bounds the (queries x documents) score matrix
+        for start in range(0, len(queries), per_batch):
+            batch = queries[start : start + per_batch]
+            docs, weights = [], []
+            for row, tokens in enumerate(batch):
+                terms = self._term_ids(tokens)
+                if terms:
+                    row_docs, row_weights = _postings(compiled, terms)
+                    docs.append(row_docs + row * n_docs)
+                    weights.append(row_weights)
+            if not docs:
+                out.extend([] for _ in batch)
+                continue
+            scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(batch) * n_docs)
+            out.extend(_ranked_rows(scores.reshape(len(batch), n_docs), k, compiled.keys))
+        return out
 
 
 _BLOCK = 256
+_BATCH_CELLS = 1 << 22
+
+
+def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Documents and weights of the given terms' postings, term after term (repeats included)."""
+    indptr = compiled.indptr
+    if len(terms) == 1:
+        lo, hi = indptr[terms[0]], indptr[terms[0] + 1]
+        return compiled.indices[lo:hi], compiled.data[lo:hi]
+    spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
+    return np.concatenate([compiled.indices[s] for s in spans]), np.concatenate([compiled.data[s] for s in spans])
+
+
+def _ranked(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[tuple[Hashable, float]]:
+    """The ``k`` best positive ``(key, score)`` pairs: by score, then by insertion order."""
+    hits = _top_k(scores, k)
+    hits = hits[np.lexsort((hits, -scores[hits]))]  # lexsort's last key is the primary one
+    return [(keys[i], float(scores[i])) for i in hits.tolist()]
+
+
+def _ranked_rows(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[list[tuple[Hashable, float]]]:
+    """:func:`_ranked` for every row of a (queries x documents) score matrix, vectorised."""
+    n_rows, n_docs = scores.shape
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1] if k < n_docs else np.zeros(n_rows)
+    # Candidates: positive and at least the row's k-th best score; (row, position) in row-major order.
+    rows, docs = np.nonzero((scores >= kth[:, None]) & (scores > 0))
+    values = scores[rows, docs]
+    tied = values == kth[rows]
+    # Of a row's documents tied with its k-th score, keep the earliest k - (documents above it).
+    row_starts = np.searchsorted(rows, np.arange(n_rows))
+    tied_rank = np.cumsum(tied) - 1
+    tied_before_row = np.concatenate([[0], np.cumsum(tied)])[row_starts]
+    above = np.bincount(rows[~tied], minlength=n_rows)
+    keep = ~tied | (tied_rank - tied_before_row[rows] < k - above[rows])
+    rows, docs, values = rows[keep], docs[keep], values[keep]
+    order = np.lexsort((docs, -values, rows))
+    out: list[list[tuple[Hashable, float]]] = [[] for _ in range(n_rows)]
+    for row, doc, value in zip(rows[order].tolist(), docs[order].tolist(), values[order].tolist(), strict=True):
+        out[row].append((keys[doc], value))
+    return out
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import gymnasium as gym
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 import memenv  # noqa: F401  (registers the environments)
 from memenv.envs.memory_r1 import _operation_id, parse_operations
 from memenv.readers import Reader, ReaderContext
+from memenv.retrieval import tokenize
+from memenv.tasks.chunking import split_sentences
 from memenv.tasks.records import Episode, Question
 from memenv.testing import check_memory_env
 
@@ -181,6 +184,44 @@ class RecordingReader(Reader):
     def answer(self, question: Question, context: ReaderContext) -> str:
         self.contexts.append(context)
         return context.passages[0].text if context.passages else ""
+
+
+def reference_similar_entries(env: gym.Env, chunk: str) -> list[str]:
+    """The view's ranking as first written: one BM25 search per sentence, entry words re-tokenized,
+    age from the bank's order (the env now batches the searches and caches the rest)."""
+    base = env.unwrapped
+    best: dict[str, tuple[float, float]] = {}
+    for line in chunk.splitlines():
+        for sentence in split_sentences(line):
+            words = set(tokenize(sentence))
+            for key, score in base._index.search(sentence, base.similar_k):
+                entry_words = set(tokenize(base.memory.get("semantic", key).text))
+                overlap = len(words & entry_words) / len(words | entry_words)
+                best[key] = max((overlap, score), best.get(key, (0.0, 0.0)))
+    order = {entry.id: i for i, entry in enumerate(base.memory.entries("semantic"))}
+    return sorted(best, key=lambda key: (-best[key][0], -best[key][1], order[key]))[: base.similar_k]
+
+
+@pytest.mark.parametrize("task", ["conflict_resolution", "accurate_retrieval"])
+def test_view_ranking_equals_the_per_sentence_reference_through_an_episode(task):
+    env = gym.make("MemoryR1-v0", task=task, context_tokens=6000, chunk_tokens=256, similar_k=6)
+    obs, info = env.reset(seed=1)
+    rng = random.Random(0)
+    compared = 0
+    terminated = False
+    while not terminated:
+        chunk = obs["chunk"]
+        got = [e.id for e in env.unwrapped.similar_entries(chunk)]
+        assert got == reference_similar_entries(env, chunk)
+        compared += len(got)
+        # ADD the chunk's sentences, UPDATE and DELETE some shown entries: the index changes every way.
+        operations = [{"event": "ADD", "text": s} for s in split_sentences(chunk)[:6]]
+        for entry_id in got[:2]:
+            operations.append(
+                {"event": rng.choice(["UPDATE", "DELETE"]), "id": entry_id, "text": f"{chunk[:40]} v{rng.random()}"}
+            )
+        obs, _, terminated, _, info = env.step(ops(*operations))
+    assert compared > 50
 
 
 def test_answer_agent_gets_the_top_60_facts():

@@ -101,6 +101,19 @@ def test_top_k_ids_and_scores_equal_bm25s_retrieve_ties_to_earlier_docs(seed: in
     assert boundary_ties > 0 or k == 20
 
 
+@pytest.mark.parametrize("k", [1, 3, 50])
+def test_search_many_equals_one_search_per_query(k: int, monkeypatch: pytest.MonkeyPatch):
+    rng = np.random.default_rng(k)
+    index = BM25Index.from_texts(random_corpus(rng, 500, 30))
+    queries = [tokenize(q) for q in random_queries(rng, 30, 40)] + [[], ["unseen"]]
+    expected = [index.search_tokens(tokens, k) for tokens in queries]
+    assert index.search_many(queries, k) == expected
+    monkeypatch.setattr(retrieval, "_BATCH_CELLS", 1200)  # several batches of two queries
+    assert index.search_many(queries, k) == expected
+    assert BM25Index().search_many(queries[:2], k) == [[], []]
+    assert index.search_many(queries[:2], 0) == [[], []]
+
+
 def test_a_changed_index_scores_like_a_fresh_bm25s_index():
     rng = np.random.default_rng(7)
     corpus = random_corpus(rng, 120, 30)
@@ -130,6 +143,10 @@ def test_top_k_selection_equals_a_full_stable_sort(n: int, k: int):
         expected = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], i))[:k]
         got = retrieval._top_k(scores, k)
         assert sorted(got.tolist(), key=lambda i: (-scores[i], i)) == expected
+    if n:  # the row-wise version on a matrix of such rows
+        matrix = rng.integers(0, 6, (9, n)) / 4.0 * (rng.random((9, n)) < rng.random((9, 1)))
+        keys = [f"d{i}" for i in range(n)]
+        assert retrieval._ranked_rows(matrix, k, keys) == [retrieval._ranked(row, k, keys) for row in matrix]
 
 
 def test_search_returns_positive_hits_best_first_with_ties_to_earlier_docs():

@@ -293,9 +293,21 @@ class MemoryR1Env(MemoryEnv):
 
     def _new_memory(self, seed: int) -> Memory:
         # The view needs BM25 scores per sentence (Memory.related gives ranks only), so the env keeps
-        # its own index of the bank, updated by every executed operation.
+        # its own index of the bank, updated by every executed operation, and each entry's word set
+        # and insertion rank (the bank's order) for the overlap ranking.
         self._index = BM25Index()
+        self._entry_words: dict[str, frozenset[str]] = {}
+        self._entry_rank: dict[str, int] = {}
         return super()._new_memory(seed)
+
+    def _indexed(self, entry: MemoryEntry, new: bool) -> None:
+        """Record an added (``new``) or rewritten bank entry in the env's index."""
+        if new:
+            self._index.add(entry.id, entry.text)
+            self._entry_rank[entry.id] = len(self._entry_rank)
+        else:
+            self._index.replace(entry.id, entry.text)
+        self._entry_words[entry.id] = frozenset(tokenize(entry.text))
 
     def _parse(self, text: str) -> list[ToolCall]:
         return parse_operations(text)
@@ -318,7 +330,7 @@ class MemoryR1Env(MemoryEnv):
                 if "text" not in op:
                     return ToolResult(call, False, MISSING_ARGUMENT, "ADD needs text"), None
                 entry = self.memory.insert(BANK, op["text"])
-                self._index.add(entry.id, entry.text)
+                self._indexed(entry, new=True)
                 return ToolResult(call, True, memory_id=entry.id), Write("new_memory_insert", BANK, entry.text, "")
             memory_id = _operation_id(op)
             if event == "UPDATE":
@@ -327,11 +339,12 @@ class MemoryR1Env(MemoryEnv):
                 old = self.memory.get(BANK, memory_id) if memory_id is not None else None
                 entry = self.memory.update(BANK, op["text"], memory_id)
                 assert entry is not None and old is not None
-                self._index.replace(memory_id, entry.text)
+                self._indexed(entry, new=False)
                 return ToolResult(call, True, memory_id=memory_id), Write("memory_update", BANK, entry.text, old.text)
             old = self.memory.delete(BANK, memory_id)
             assert old is not None
             self._index.remove(memory_id)
+            del self._entry_words[old.id], self._entry_rank[old.id]
             return ToolResult(call, True, memory_id=memory_id), Write("memory_delete", BANK, "", old.text)
         except MemoryOpError as exc:
             return ToolResult(call, False, exc.kind, exc.message), None
@@ -353,16 +366,17 @@ class MemoryR1Env(MemoryEnv):
         """
         if not chunk or not self.similar_k or not len(self._index):
             return []
+        queries = [tokenize(sentence) for line in chunk.splitlines() for sentence in split_sentences(line)]
         best: dict[str, tuple[float, float]] = {}
-        for line in chunk.splitlines():
-            for sentence in split_sentences(line):
-                words = set(tokenize(sentence))
-                for key, score in self._index.search(sentence, self.similar_k):
-                    entry_words = set(tokenize(self.memory.get(BANK, key).text))  # type: ignore[union-attr]
-                    overlap = len(words & entry_words) / len(words | entry_words)
-                    best[key] = max((overlap, score), best.get(key, (0.0, 0.0)))
-        order = {entry.id: i for i, entry in enumerate(self.memory.entries(BANK))}
-        ranked = sorted(best, key=lambda key: (-best[key][0], -best[key][1], order[key]))[: self.similar_k]
+        for tokens, hits in zip(queries, self._index.search_many(queries, self.similar_k), strict=True):
+            words = set(tokens)
+            for key, score in hits:
+                entry_words = self._entry_words[key]  # type: ignore[index]
+                found = (len(words & entry_words) / len(words | entry_words), score)
+                if found > best.get(key, (0.0, 0.0)):  # type: ignore[call-overload]
+                    best[key] = found  # type: ignore[index]
+        rank = self._entry_rank  # same relative order as the bank's entries
+        ranked = sorted(best, key=lambda key: (-best[key][0], -best[key][1], rank[key]))[: self.similar_k]
         return [entry for key in ranked if (entry := self.memory.get(BANK, key)) is not None]
 
     def _messages(self, chunk: str, view: str, feedback: str) -> list[dict[str, str]]:
