@@ -68,10 +68,13 @@ _DATE = re.compile(
     r"|\b\d{4}[/-]\d{1,2}[/-]\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b(?:session|day)\s+\d+\b",
     re.IGNORECASE,
 )
-# Every form of _DATE holds four digits in a row, or "session"/"day" and a number: scanning for those
-# first is ~10x cheaper than _DATE's case-insensitive month alternation on the many lines without a date.
+# What every form of _DATE contains (see _may_hold_date): testing for these first is ~10x cheaper than
+# _DATE's case-insensitive month alternation on the many lines that hold no date.
 _FOUR_DIGITS = re.compile(r"\d{4}")
-_NUMBERED_DAY = re.compile(r"(?:session|day)\s+\d", re.IGNORECASE)
+_SLASH_DATE = re.compile(r"\d{4}[/-]\d|/\d{4}")
+# These two run on the lowercased (ASCII) line; every month name starts with one of the stems.
+_NUMBERED_DAY = re.compile(r"(?:session|day)\s+\d")
+_MONTH_THEN_NUMBER = re.compile(rf"\b(?:{'|'.join(sorted({m[:3] for m in MONTHS}))})\w*,?\s+\d")
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?", re.IGNORECASE)
 LEADING_TAG = re.compile(r"^\s*\[[^\]]*\]\s*")
 BARE_LABEL_LINE = re.compile(r"^\W*label\b", re.IGNORECASE)
@@ -84,12 +87,12 @@ _CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\s-\s|\s—\s)\s*")
 
 def words(text: str) -> list[str]:
     """The words of ``text`` (letters/digits with inner apostrophes and hyphens), case kept."""
-    return _WORD.findall(text)
+    return list(_words(text))
 
 
 def diff_words(text: str) -> list[str]:
     """Lowercased words, the unit of the update diff (punctuation and case never make a difference)."""
-    return [w.lower() for w in words(text)]
+    return [w.lower() for w in _words(text)]
 
 
 def entities(sentence: str) -> list[str]:
@@ -109,6 +112,11 @@ _CACHE_SIZE = 8192
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _entities(sentence: str) -> tuple[str, ...]:
     found: list[str] = []
     speaker = SPEAKER.match(sentence)
@@ -116,7 +124,7 @@ def _entities(sentence: str) -> tuple[str, ...]:
     if speaker:
         found.append(speaker.group(1))
         body = speaker.group(2)
-    tokens = words(body)
+    tokens = _words(body)
     run: list[str] = []
     run_start = 0
 
@@ -178,9 +186,10 @@ def salience(sentence: str) -> Salience:
     name_words = {w for name in names for w in name.split()}
     content = specific = numbers = time_words = 0
     state_verb = first_person = False
-    for token in words(sentence):
+    for token in _words(sentence):
         lowered = token.lower()
-        number = _NUMBER.match(token) is not None
+        # A word token opens with [A-Za-z0-9]: only one opening with a digit can be a number.
+        number = "0" <= token[0] <= "9" and _NUMBER.match(token) is not None
         numbers += number
         time_words += lowered in _TIME_WORDS
         state_verb = state_verb or lowered in STATE_VERBS
@@ -220,7 +229,7 @@ def _is_fact(sentence: str, max_words: int) -> bool:
 
 
 def _is_fact_with(sentence: str, max_words: int, s: Salience) -> bool:
-    n = len(words(sentence))
+    n = len(_words(sentence))
     if not 3 <= n <= max_words:
         return False
     # A speaker label alone does not make a line specific.
@@ -261,14 +270,17 @@ def find_time(line: str) -> str | None:
 
 
 def _may_hold_date(line: str) -> bool:
-    """False only when :data:`_DATE` cannot match ``line`` (a necessary condition, cheap to test)."""
-    if _FOUR_DIGITS.search(line):
+    """False only when :data:`_DATE` cannot match ``line`` (necessary conditions, cheap to test)."""
+    if not line.isascii():
+        return True  # case folding beyond ASCII: let _DATE decide
+    lowered = line.lower()  # ASCII: lowercasing is exactly re.IGNORECASE's folding
+    if ("session" in lowered or "day" in lowered) and _NUMBERED_DAY.search(lowered):
         return True
-    if line.isascii():  # ASCII: case folding is plain lowercasing, so a substring test is exact
-        lowered = line.lower()
-        if "session" not in lowered and "day" not in lowered:
-            return False
-    return _NUMBERED_DAY.search(line) is not None
+    # Every other form has four digits in a row, and a slash/dash date or a month name followed by a
+    # number ("3 March, 2023": "march, 2"; "March 3, 2023": "march 3").
+    if not _FOUR_DIGITS.search(line):
+        return False
+    return _SLASH_DATE.search(line) is not None or _MONTH_THEN_NUMBER.search(lowered) is not None
 
 
 def single_span_diff(old: list[str], new: list[str]) -> tuple[int, int, int] | None:
@@ -330,20 +342,33 @@ class UpdateIndex:
 
     :meth:`candidates` returns a superset of the stored statements ``old`` for which
     ``update_overlap(old, new, max_diff_words)`` is not None or ``old == new`` — callers still test
-    each — and never misses one: an update keeps all of ``old`` but one run of at most
-    ``max_diff_words`` words, so for some ``p`` the first ``p`` and the last ``len(old) - p -
-    max_diff_words`` words of ``old`` open and close ``new`` too. Each such (length, prefix, suffix) of
-    a stored statement is a key (a deletion-neighbourhood index), so a lookup costs a few dozen hashes
-    instead of a comparison with every stored statement.
+    each — and never misses one. An update keeps all of ``old`` but one run of at most
+    ``max_diff_words`` words; a window of ``max_diff_words + stride - 1`` words starting at a multiple
+    of ``stride`` (or ending at the last word) covers that run, and ``old`` without the window — its
+    length, the words before, the words after — is a key that ``new`` reproduces (a
+    deletion-neighbourhood index). A lookup costs a few dozen hashes instead of a comparison with every
+    stored statement; a larger ``stride`` means fewer keys and looser buckets.
     """
 
-    def __init__(self, max_diff_words: int = 4) -> None:
+    def __init__(self, max_diff_words: int = 4, stride: int = 1) -> None:
+        if max_diff_words < 0 or stride < 1:
+            raise ValueError(f"need max_diff_words >= 0 and stride >= 1, got {max_diff_words}, {stride}")
         self.max_diff_words = max_diff_words
+        self.stride = stride
+        self._window = max(max_diff_words, 1) + stride - 1
         self._buckets: dict[tuple[int, tuple[str, ...], tuple[str, ...]], set[Hashable]] = {}
 
+    def _starts(self, length: int) -> list[int]:
+        """Where the windows of a statement of ``length`` words start."""
+        last = length - self._window
+        if last <= 0:
+            return [0]  # one window: the whole statement
+        starts = list(range(0, last + 1, self.stride))
+        return starts if starts[-1] == last else [*starts, last]
+
     def _keys(self, words: Sequence[str]) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
-        n, w = len(words), self.max_diff_words
-        return [(n, tuple(words[:p]), tuple(words[p + w :])) for p in range(max(n - w, 0) + 1)]
+        n, window = len(words), self._window
+        return [(n, tuple(words[:p]), tuple(words[p + window :])) for p in self._starts(n)]
 
     def add(self, key: Hashable, words: Sequence[str]) -> None:
         for bucket_key in self._keys(words):
@@ -358,14 +383,18 @@ class UpdateIndex:
                     del self._buckets[bucket_key]
 
     def candidates(self, words: Sequence[str]) -> set[Hashable]:
-        n, w = len(words), self.max_diff_words
+        n, w, window = len(words), max(self.max_diff_words, 1), self._window
         found: set[Hashable] = set()
-        for length in range(max(n - w + 1, 1), n + w):  # an update changes the length by < w
-            for p in range(max(length - w, 0) + 1):
-                t = max(length - p - w, 0)
+        if not n or not self._buckets:
+            return found
+        get = self._buckets.get
+        # An update changes the length by less than max_diff_words (a repeat not at all).
+        for length in range(max(n - w + 1, 1), n + w):
+            for p in self._starts(length):
+                t = max(length - p - window, 0)
                 if p + t >= n:  # the kept words would overlap: neither an update nor a repeat
                     continue
-                bucket = self._buckets.get((length, tuple(words[:p]), tuple(words[n - t :]) if t else ()))
+                bucket = get((length, tuple(words[:p]), tuple(words[n - t :]) if t else ()))
                 if bucket:
                     found |= bucket
         return found

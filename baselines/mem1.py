@@ -52,46 +52,61 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     (:func:`~baselines.facts.is_update_of`), so it shares a prefix or a suffix of at least 2 words;
     no other unit can be dropped. The result is the one of comparing every pair.
     """
-    out: dict[int, tuple[str, list[str]]] = {}  # insertion order is age order
+    out: dict[int, tuple[str, tuple[str, ...]]] = {}  # insertion order is age order
     by_first: dict[tuple[str, ...], set[int]] = {}
     by_last: dict[tuple[str, ...], set[int]] = {}
     keys = itertools.count()
 
-    def add(unit: str, words: list[str]) -> None:
+    def add(unit: str, words: tuple[str, ...]) -> None:
         key = next(keys)
         out[key] = (unit, words)
         if words:  # a unit without words is never dropped (it equals and updates nothing)
-            by_first.setdefault(tuple(words[:2]), set()).add(key)
-            by_last.setdefault(tuple(words[-2:]), set()).add(key)
+            by_first.setdefault(words[:2], set()).add(key)
+            by_last.setdefault(words[-2:], set()).add(key)
 
     for unit in kept:
-        add(unit, diff_words(unit))
+        add(unit, _diff_key(unit))
     for unit in new:
-        words = diff_words(unit)
+        words = _diff_key(unit)
         if not words:
             continue
-        for key in by_first.get(tuple(words[:2]), set()) | by_last.get(tuple(words[-2:]), set()):
+        for key in by_first.get(words[:2], set()) | by_last.get(words[-2:], set()):
             w = out[key][1]
-            if w == words or is_update_of(w, words):
+            if w == words or is_update_of(w, words):  # type: ignore[arg-type]
                 del out[key]
-                by_first[tuple(w[:2])].discard(key)
-                by_last[tuple(w[-2:])].discard(key)
+                by_first[w[:2]].discard(key)
+                by_last[w[-2:]].discard(key)
         add(unit, words)
     return [unit for unit, _ in out.values()]
 
 
 def unit_scores(units: list[str], recency: float) -> list[float]:
     """Recency-weighted salience of each unit (``units`` oldest first)."""
-    infos = [salience(unit) for unit in units]
-    mentions = Counter(name for info in infos for name in set(info.entities))
+    signals = [_unit_signals(unit) for unit in units]
+    mentions = Counter(name for _, names, _ in signals for name in names)
     n = len(units)
     scores = []
-    for rank, (unit, info) in enumerate(zip(units, infos, strict=True), start=1):
-        score = info.score + 0.25 * sum(1 for name in set(info.entities) if mentions[name] == 1)
-        if is_fact(unit) or has_labelled_example(unit):
+    for rank, (salience_score, names, fact) in enumerate(signals, start=1):
+        score = salience_score + 0.25 * sum(1 for name in names if mentions[name] == 1)
+        if fact:
             score += 1.0
         scores.append(score * ((1.0 - recency) + recency * rank / n))
     return scores
+
+
+# A kept unit comes back in the paragraph at every step: its analysis is memoised.
+
+
+@functools.lru_cache(maxsize=8192)
+def _unit_signals(unit: str) -> tuple[float, frozenset[str], bool]:
+    """Salience score, distinct names, and whether the unit states a fact or a labelled example."""
+    info = salience(unit)
+    return info.score, frozenset(info.entities), is_fact(unit) or has_labelled_example(unit)
+
+
+@functools.lru_cache(maxsize=8192)
+def _diff_key(unit: str) -> tuple[str, ...]:
+    return tuple(diff_words(unit))
 
 
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
@@ -110,7 +125,6 @@ def select_units(units: list[str], scores: list[float], budget_tokens: int) -> l
 
 @functools.lru_cache(maxsize=8192)
 def _unit_tokens(unit: str) -> int:
-    # The kept units come back in the paragraph at every step: count each once.
     return tokenizer.count_tokens(unit)
 
 
