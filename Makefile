@@ -58,7 +58,7 @@ leaderboard: install
 	$(BIN)/python -m baselines.leaderboard --out $(OUT)
 
 bench: install
-	$(BIN)/python benchmarks/bench_env.py
+	$(BIN)/python benchmarks/run_all.py
 
 train-demo: install
 	$(BIN)/python examples/train_grpo.py

@@ -26,6 +26,7 @@ insertion order, earlier documents first.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -66,8 +67,9 @@ class BM25Index:
         self.k1 = k1
         self.b = b
         self._vocab: dict[str, int] = {}
-        # key -> (term ids, term frequencies, length); dict order is insertion order.
-        self._docs: dict[Hashable, tuple[np.ndarray, np.ndarray, int]] = {}
+        # key -> (term ids, term frequencies, length); dict order is insertion order. Plain tuples: they
+        # are cheaper to build than small arrays, and _compile turns them into arrays in one pass.
+        self._docs: dict[Hashable, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
         self._compiled: _Compiled | None = None
         self._positions: dict[Hashable, int] | None = None  # key -> position, built when `exclude` is used
 
@@ -105,11 +107,12 @@ class BM25Index:
         self._compiled = None
         self._positions = None
 
-    def _vectorize(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
-        counts = Counter(tokenize(text))
-        ids = np.fromiter((self._vocab.setdefault(t, len(self._vocab)) for t in counts), np.int64, len(counts))
-        tfs = np.fromiter(counts.values(), np.float64, len(counts))
-        return ids, tfs, int(tfs.sum())
+    def _vectorize(self, text: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+        tokens = tokenize(text)
+        counts = Counter(tokens)
+        vocab = self._vocab
+        ids = tuple(vocab.setdefault(t, len(vocab)) for t in counts)
+        return ids, tuple(counts.values()), len(tokens)
 
     def _compile(self) -> _Compiled:
         if self._compiled is not None:
@@ -117,14 +120,12 @@ class BM25Index:
         keys = list(self._docs)
         n_docs, n_terms = len(keys), len(self._vocab)
         docs = list(self._docs.values())
-        if n_docs:
-            rows = np.repeat(np.arange(n_docs), [len(d[0]) for d in docs])
-            cols = np.concatenate([d[0] for d in docs])
-            tfs = np.concatenate([d[1] for d in docs])
-            lengths = np.array([d[2] for d in docs], dtype=np.float64)
-        else:
-            rows = cols = np.zeros(0, np.int64)
-            tfs = lengths = np.zeros(0)
+        sizes = np.fromiter((len(d[0]) for d in docs), np.int64, n_docs)
+        nnz = int(sizes.sum())
+        rows = np.repeat(np.arange(n_docs), sizes)
+        cols = np.fromiter(itertools.chain.from_iterable(d[0] for d in docs), np.int64, nnz)
+        tfs = np.fromiter(itertools.chain.from_iterable(d[1] for d in docs), np.float64, nnz)
+        lengths = np.fromiter((d[2] for d in docs), np.float64, n_docs)
         # bm25s' arithmetic, operation for operation (see the module docstring).
         df = np.bincount(cols, minlength=n_terms)
         idf = _lucene_idf(df, n_docs)
