@@ -368,12 +368,17 @@ class MemoryR1Env(MemoryEnv):
             return []
         queries = [tokenize(sentence) for line in chunk.splitlines() for sentence in split_sentences(line)]
         best: dict[str, tuple[float, float]] = {}
+        entry_words = self._entry_words
         for tokens, hits in zip(queries, self._index.search_many(queries, self.similar_k), strict=True):
+            if not hits:
+                continue
             words = set(tokens)
             for key, score in hits:
-                entry_words = self._entry_words[key]  # type: ignore[index]
-                found = (len(words & entry_words) / len(words | entry_words), score)
-                if found > best.get(key, (0.0, 0.0)):  # type: ignore[call-overload]
+                theirs = entry_words[key]  # type: ignore[index]
+                shared = len(words & theirs)
+                found = (shared / (len(words) + len(theirs) - shared), score)  # Jaccard overlap, then BM25
+                current = best.get(key)  # type: ignore[call-overload]
+                if current is None or found > current:
                     best[key] = found  # type: ignore[index]
         rank = self._entry_rank  # same relative order as the bank's entries
         ranked = sorted(best, key=lambda key: (-best[key][0], -best[key][1], rank[key]))[: self.similar_k]
