@@ -128,10 +128,10 @@ class BM25Index:
         lengths = np.fromiter((d[2] for d in docs), np.float64, n_docs)
         # bm25s' arithmetic, operation for operation (see the module docstring).
         df = np.bincount(cols, minlength=n_terms)
-        idf = _lucene_idf(df, n_docs)
+        idf = self._idf(df, n_docs)
         avgdl = lengths.mean() if len(cols) else 1.0  # without any token there is nothing to weigh
         norm = self.k1 * ((1 - self.b) + self.b * lengths / avgdl)
-        weights = idf[cols] * (tfs / (norm[rows] + tfs))
+        weights = self._weights(idf[cols], tfs, norm[rows])
         # Compressed columns: postings grouped by term, documents ascending within a term (stable sort;
         # NumPy radix-sorts 16-bit keys in linear time).
         order = np.argsort(cols.astype(np.uint16) if n_terms <= 1 << 16 else cols, kind="stable")
@@ -139,6 +139,17 @@ class BM25Index:
         np.cumsum(df, out=indptr[1:])
         self._compiled = _Compiled(indptr, rows[order], weights[order], keys)
         return self._compiled
+
+    # The scoring rule in three overridable steps (a subclass may restore another variant, e.g. in tests).
+
+    @staticmethod
+    def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+        return _lucene_idf(df, n_docs)
+
+    @staticmethod
+    def _weights(idf: np.ndarray, tfs: np.ndarray, norms: np.ndarray) -> np.ndarray:
+        """Per posting: idf · (tf / (norm + tf)), in bm25s' order of operations."""
+        return idf * (tfs / (norms + tfs))
 
     def _term_ids(self, tokens: Sequence[str]) -> list[int]:
         """The known tokens as term ids, in order, repeats kept."""

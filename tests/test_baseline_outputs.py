@@ -3,10 +3,12 @@
 For each heuristic system (``mem-alpha``, ``mem1``, ``memory-r1``, ``memory-r1-add-only``) and each
 episode below, the test plays the episode in the system's environment and hashes everything the run
 produced: every reply the policy wrote, every reward, and the final memory and QA report. The hashes in
-``tests/fixtures/heuristic_outputs.json`` were recorded from the code before the performance work of
-issue 19 (and re-recorded for ``memory-r1`` only where the BM25 fix of that issue — repeated query terms
-counted, as bm25s does — changes which bank entries the env shows the manager; see the fixture's
-``note``). Regenerate deliberately, after a change that is *meant* to change outputs, with::
+``tests/fixtures/heuristic_outputs.json`` were recorded before the performance work of issue 19 and
+again after it; they differ only where issue 19's BM25 fix (repeated query terms counted and bm25s'
+exact float arithmetic) reorders near-tied retrieval results. Those runs keep their earlier hashes in
+``before_bm25_fix``, and :func:`test_with_the_old_bm25_scoring_the_changed_runs_are_as_before` shows that
+the BM25 rule is the whole difference: with the old rule restored, they come out as before.
+Regenerate deliberately, after a change that is *meant* to change outputs, with::
 
     python tests/test_baseline_outputs.py --record
 """
@@ -16,14 +18,20 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
-import memenv  # noqa: F401  (registers the environments)
+import memenv.envs.memory_r1
+import memenv.memory
+import memenv.qa
+import memenv.readers.evidence
 from baselines.systems import LEARNED, _heuristic
+from memenv.retrieval import BM25Index
 from memenv.tasks import COMPETENCIES, Episode, generate, load
 
 FIXTURE = Path(__file__).parent / "fixtures" / "heuristic_outputs.json"
@@ -92,6 +100,34 @@ def test_heuristic_outputs_are_unchanged(system: str, pinned: dict[str, Any], su
     expected = pinned["outputs"][system]
     got = {name: play(system, episode) for name, episode in suite.items()}
     assert got == expected
+
+
+class OldScoringBM25(BM25Index):
+    """BM25 as memenv scored it before issue 19: each distinct query term once (in term-id order), idf
+    with ``log1p``, weight ``idf · tf / (tf + norm)``. Same index, storage and top-k code otherwise."""
+
+    @staticmethod
+    def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+        return np.log1p((n_docs - df + 0.5) / (df + 0.5))
+
+    @staticmethod
+    def _weights(idf: np.ndarray, tfs: np.ndarray, norms: np.ndarray) -> np.ndarray:
+        return idf * tfs / (tfs + norms)
+
+    def _term_ids(self, tokens: Sequence[str]) -> list[int]:
+        return sorted({self._vocab[t] for t in tokens if t in self._vocab})
+
+
+def test_with_the_old_bm25_scoring_the_changed_runs_are_as_before(
+    pinned: dict[str, Any], suite: dict[str, Episode], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = pinned["before_bm25_fix"]
+    assert changed, "no run is marked as changed by the BM25 fix"
+    for module in (memenv.qa, memenv.memory, memenv.readers.evidence, memenv.envs.memory_r1):
+        monkeypatch.setattr(module, "BM25Index", OldScoringBM25)
+    for system, runs in changed.items():
+        for name, before in runs.items():
+            assert play(system, suite[name])["sha256"] == before, (system, name)
 
 
 if __name__ == "__main__":
