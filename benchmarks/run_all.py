@@ -25,7 +25,8 @@ systems         the heuristic writers (mem-alpha, mem1, memory-r1) on one genera
                 competency; peer: ``--reference``, with a check that both produce the same replies
                 and memories.
 vector          rollouts in ``memenv.make_vec``: async vs sync (sequential) stepping.
-trainer         one GRPO step: memenv.train vs TRL's GRPOTrainer (``benchmarks/bench_trainer.py``).
+trainer         one GRPO step: memenv.train vs TRL's GRPOTrainer (``benchmarks/bench_trainer.py``,
+                one torch thread).
 loaders         loading a 500K-token MemoryAgentBench context vs tokenizing it alone.
 ==============  ===============================================================================
 
@@ -338,9 +339,12 @@ def bench_trainer(steps: int) -> list[dict[str, Any]]:
     import tempfile
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    import torch
     from bench_trainer import bench_memenv, bench_trl
 
     from memenv.llm import build_tiny_model
+
+    torch.set_num_threads(1)  # one thread each: on a shared machine more threads only add contention
 
     with tempfile.TemporaryDirectory() as tmp:
         model = build_tiny_model(Path(tmp) / "tiny", hidden_size=256, seed=0)
@@ -553,7 +557,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         elif name == "vector":
             new = bench_vector(40 if quick else 300, 2)
         elif name == "trainer":
-            new = bench_trainer(1 if quick else 3)
+            new = bench_trainer(1 if quick else 2)
         else:
             new = bench_loaders(50_000 if quick else 500_000, 1 if quick else args.repeat)
         rows.extend(new)
