@@ -72,6 +72,8 @@ class BM25Index:
         self._docs: dict[Hashable, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
         self._compiled: _Compiled | None = None
         self._positions: dict[Hashable, int] | None = None  # key -> position, built when `exclude` is used
+        # The documents flattened for _compile, a prefix of _docs in order (None: none, or stale).
+        self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], keys: Sequence[Hashable] | None = None, **kwargs: float) -> BM25Index:
@@ -94,18 +96,21 @@ class BM25Index:
 
     def remove(self, key: Hashable) -> None:
         del self._docs[key]
-        self._changed()
+        self._changed(rewrites=True)
 
     def replace(self, key: Hashable, text: str) -> None:
         """Re-index ``key`` with new text, keeping its place in the tie-break order."""
         if key not in self._docs:
             raise KeyError(f"key {key!r} is not indexed")
         self._docs[key] = self._vectorize(text)  # assigning an existing key keeps its dict position
-        self._changed()
+        self._changed(rewrites=True)
 
-    def _changed(self) -> None:
+    def _changed(self, rewrites: bool = False) -> None:
+        """Drop what the change made stale; an addition leaves the flattened documents a valid prefix."""
         self._compiled = None
         self._positions = None
+        if rewrites:
+            self._flat = None
 
     def _vectorize(self, text: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
         tokens = tokenize(text)
@@ -119,13 +124,8 @@ class BM25Index:
             return self._compiled
         keys = list(self._docs)
         n_docs, n_terms = len(keys), len(self._vocab)
-        docs = list(self._docs.values())
-        sizes = np.fromiter((len(d[0]) for d in docs), np.int64, n_docs)
-        nnz = int(sizes.sum())
+        cols, tfs, sizes, lengths = self._flat_documents()
         rows = np.repeat(np.arange(n_docs), sizes)
-        cols = np.fromiter(itertools.chain.from_iterable(d[0] for d in docs), np.int64, nnz)
-        tfs = np.fromiter(itertools.chain.from_iterable(d[1] for d in docs), np.float64, nnz)
-        lengths = np.fromiter((d[2] for d in docs), np.float64, n_docs)
         # bm25s' arithmetic, operation for operation (see the module docstring).
         df = np.bincount(cols, minlength=n_terms)
         idf = self._idf(df, n_docs)
@@ -139,6 +139,27 @@ class BM25Index:
         np.cumsum(df, out=indptr[1:])
         self._compiled = _Compiled(indptr, rows[order], weights[order], keys)
         return self._compiled
+
+    def _flat_documents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Term ids, term frequencies, postings per document and lengths of every document, in order.
+
+        Kept between compilations: after additions only (the writer's usual step), just the new
+        documents are flattened and appended.
+        """
+        done = 0 if self._flat is None else len(self._flat[2])
+        new = list(itertools.islice(reversed(self._docs.values()), len(self._docs) - done))[::-1]
+        sizes = np.fromiter((len(d[0]) for d in new), np.int64, len(new))
+        nnz = int(sizes.sum())
+        parts = (
+            np.fromiter(itertools.chain.from_iterable(d[0] for d in new), np.int64, nnz),
+            np.fromiter(itertools.chain.from_iterable(d[1] for d in new), np.float64, nnz),
+            sizes,
+            np.fromiter((d[2] for d in new), np.float64, len(new)),
+        )
+        if self._flat is not None:
+            parts = tuple(np.concatenate([old, part]) for old, part in zip(self._flat, parts, strict=True))
+        self._flat = parts  # type: ignore[assignment]
+        return parts
 
     # The scoring rule in three overridable steps (a subclass may restore another variant, e.g. in tests).
 

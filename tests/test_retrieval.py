@@ -101,6 +101,37 @@ def test_top_k_ids_and_scores_equal_bm25s_retrieve_ties_to_earlier_docs(seed: in
     assert boundary_ties > 0 or k == 20
 
 
+def test_compiling_after_each_kind_of_change_equals_a_fresh_index():
+    rng = np.random.default_rng(3)
+    corpus = random_corpus(rng, 80, 30)
+    index = BM25Index.from_texts(corpus[:50])
+    live = dict(enumerate(corpus[:50]))
+
+    def check() -> None:
+        fresh = BM25Index.from_texts(list(live.values()), keys=list(live))
+        for query in ("w1 w2 w2", "w5 w9 w29", "w0 unseen"):
+            np.testing.assert_array_equal(index.scores(query), fresh.scores(query))
+            assert index.search(query, 9) == fresh.search(query, 9)
+
+    check()
+    for key in range(50, 55):  # additions: the flattened documents are extended
+        index.add(key, corpus[key])
+        live[key] = corpus[key]
+    check()
+    index.replace(10, corpus[70])  # a rewrite inside what was flattened
+    live[10] = corpus[70]
+    check()
+    index.add(60, corpus[60])
+    live[60] = corpus[60]
+    check()
+    index.remove(3)
+    del live[3]
+    check()
+    index.add(61, corpus[61])
+    live[61] = corpus[61]
+    check()
+
+
 @pytest.mark.parametrize("k", [1, 3, 50])
 def test_search_many_equals_one_search_per_query(k: int, monkeypatch: pytest.MonkeyPatch):
     rng = np.random.default_rng(k)
@@ -128,6 +159,11 @@ def test_a_changed_index_scores_like_a_fresh_bm25s_index():
         if step % 5 == 4:
             index.replace(step - 1, corpus[step // 2])
             live[step - 1] = corpus[step // 2]
+        if step % 4 == 0:  # query between changes: the index is compiled from a partly reused state
+            fresh = BM25Index.from_texts(list(live.values()), keys=list(live))
+            for query in ("w1 w2 w2", "w5 w9", "w0"):
+                np.testing.assert_array_equal(index.scores(query), fresh.scores(query))
+                assert index.search(query, 7) == fresh.search(query, 7)
     reference = bm25s_index(list(live.values()), "float64")
     for query in random_queries(rng, 30, 30):
         np.testing.assert_array_equal(index.scores(query), reference.get_scores(tokenize(query)))
