@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections import Counter
@@ -294,7 +295,9 @@ def evidence_spans(context: ReaderContext) -> list[str]:
     return [u.text for u in evidence_units(context)]
 
 
+@functools.lru_cache(maxsize=8192)
 def _stemmed(text: str) -> str:
+    # Memoised: every question re-indexes the units of its passages, and the passages recur.
     return " ".join(stem(word) for word in tokenize(text))
 
 
