@@ -6,8 +6,9 @@
 Both trainers train the same random tiny Qwen2 model (:func:`memenv.llm.build_tiny_model`) on the
 same task (MemAlpha-v0, accurate_retrieval, 3 chunks per episode), with the same rollouts per step
 (``--group-size`` rollouts of one episode = 3 × G rows), the same completion cap, one optimiser step
-per batch, no KL term, and the same reward: Mem-α's per-step reward plus the share of even token ids,
-so the random model's groups are not all-equal and both trainers really update. Rollouts are played
+per batch, no KL term, float32 without gradient checkpointing, and the same reward: Mem-α's per-step
+reward plus the share of even token ids, so the random model's groups are not all-equal and both
+trainers really update. Rollouts are played
 by the same code (:func:`memenv.train.rollout.play`; TRL calls it through
 :class:`memenv.integrations.trl.MemenvRollout`), so the comparison is of everything around them:
 scoring, log-prob passes, the update and the bookkeeping.
@@ -103,6 +104,10 @@ def bench_trl(model_path: Path, steps: int, group_size: int, max_new_tokens: int
         logging_steps=1,
         report_to="none",
         use_cpu=True,
+        # memenv.train's settings on a CPU: float32, no gradient checkpointing. TRL 1.16 defaults to
+        # bf16 autocast and checkpointing, which on a CPU without bf16 units cost ~10x per step.
+        bf16=False,
+        gradient_checkpointing=False,
         save_strategy="no",
         disable_tqdm=True,
     )
