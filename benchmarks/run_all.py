@@ -24,6 +24,8 @@ bm25            top-20 queries over 1k, 6k and 100k short texts: bm25s as shippe
 systems         the heuristic writers (mem-alpha, mem1, memory-r1) on one generated episode per
                 competency; peer: ``--reference``, with a check that both produce the same replies
                 and memories.
+eval            the default leaderboard command on one episode per competency: ``--workers 2`` vs
+                serial (``benchmarks/bench_eval.py``), checking that the results are identical.
 vector          rollouts in ``memenv.make_vec``: async vs sync (sequential) stepping.
 trainer         one GRPO step: memenv.train vs TRL's GRPOTrainer (``benchmarks/bench_trainer.py``,
                 one torch thread).
@@ -31,7 +33,7 @@ loaders         loading a 500K-token MemoryAgentBench context vs tokenizing it a
 ==============  ===============================================================================
 
 Single-process timings use CPU time (``time.process_time``), which a busy shared machine disturbs
-least; the vector and trainer benchmarks, whose point is parallelism, use wall time. Prints a table
+least; the eval, vector and trainer benchmarks, whose point is parallelism, use wall time. Prints a table
 and writes one JSON (``--out``, default ``benchmarks/results/run_all.json``).
 """
 
@@ -52,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("env_step", "store_all", "bm25", "systems", "vector", "trainer", "loaders")
+BENCHMARKS = ("env_step", "store_all", "bm25", "systems", "eval", "vector", "trainer", "loaders")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -335,6 +337,22 @@ def bench_vector(steps: int, num_envs: int) -> list[dict[str, Any]]:
     ]
 
 
+def bench_eval(episodes: int, context_tokens: int, workers: int = 2) -> list[dict[str, Any]]:
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_eval import comparable, run_mode
+
+    common = ["--episodes", str(episodes), "--context-tokens", str(context_tokens)]
+    with tempfile.TemporaryDirectory(prefix="run_all_eval") as folder:
+        serial = run_mode("serial", [], common, Path(folder))
+        parallel = run_mode("workers", ["--workers", str(workers)], common, Path(folder))
+        same = comparable(serial["out"]) == comparable(parallel["out"])
+    case = f"leaderboard, 7 systems x {4 * episodes} episodes x {context_tokens // 1000}K, --workers {workers}"
+    note = "identical results" if same else "RESULTS DIFFER"
+    return [row("eval", case, parallel["wall_seconds"], "serial", serial["wall_seconds"], "s", note=note)]
+
+
 def bench_trainer(steps: int) -> list[dict[str, Any]]:
     import tempfile
 
@@ -554,6 +572,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             new = bench_bm25(
                 [1000, 6000] if quick else [1000, 6000, 100_000], 60 if quick else 300, 1 if quick else args.repeat
             )
+        elif name == "eval":
+            new = bench_eval(1, 8192 if quick else 65_536)
         elif name == "vector":
             new = bench_vector(40 if quick else 300, 2)
         elif name == "trainer":
