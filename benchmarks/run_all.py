@@ -26,6 +26,8 @@ systems         the heuristic writers (mem-alpha, mem1, memory-r1) on one genera
                 and memories.
 eval            the default leaderboard command on one episode per competency: ``--workers 2`` vs
                 serial (``benchmarks/bench_eval.py``), checking that the results are identical.
+llm_batch       an LLM writer/reader (the tiny random Qwen2) batched across episodes vs one request at
+                a time: the model alone, whole rollouts, and an endpoint (``benchmarks/bench_llm_batch.py``).
 vector          rollouts in ``memenv.make_vec``: async vs sync (sequential) stepping.
 trainer         one GRPO step: memenv.train vs TRL's GRPOTrainer (``benchmarks/bench_trainer.py``,
                 one torch thread).
@@ -33,7 +35,7 @@ loaders         loading a 500K-token MemoryAgentBench context vs tokenizing it a
 ==============  ===============================================================================
 
 Single-process timings use CPU time (``time.process_time``), which a busy shared machine disturbs
-least; the eval, vector and trainer benchmarks, whose point is parallelism, use wall time. Prints a table
+least; the eval, llm_batch, vector and trainer benchmarks, whose point is parallelism, use wall time. Prints a table
 and writes one JSON (``--out``, default ``benchmarks/results/run_all.json``).
 """
 
@@ -54,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("env_step", "store_all", "bm25", "systems", "eval", "vector", "trainer", "loaders")
+BENCHMARKS = ("env_step", "store_all", "bm25", "systems", "eval", "llm_batch", "vector", "trainer", "loaders")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -353,6 +355,40 @@ def bench_eval(episodes: int, context_tokens: int, workers: int = 2) -> list[dic
     return [row("eval", case, parallel["wall_seconds"], "serial", serial["wall_seconds"], "s", note=note)]
 
 
+def bench_llm_batch(quick: bool, repeat: int) -> list[dict[str, Any]]:
+    """Run ``benchmarks/bench_llm_batch.py`` (it checks batched results equal sequential ones) and
+    turn each of its parts into a row: batched vs its sequential peer."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="run_all_llm") as folder:
+        out = Path(folder) / "llm_batch.json"
+        command = [sys.executable, str(ROOT / "benchmarks" / "bench_llm_batch.py"), "--out", str(out)]
+        command += ["--parts", "model", "endpoint", "--repeats", "1"] if quick else ["--repeats", str(repeat)]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        if result.returncode:
+            raise RuntimeError(f"bench_llm_batch failed:\n{result.stderr[-3000:]}")
+        measured = json.loads(out.read_text())["rows"]
+    rows = []
+    for part in dict.fromkeys(r["part"] for r in measured):
+        sequential, batched = [r for r in measured if r["part"] == part]
+        if batched.get("peak_in_flight") is not None:
+            note = f"{batched['peak_in_flight']} requests in flight (concurrency {batched['concurrency']})"
+        else:
+            note = f"{batched['tokens_per_s']:.0f} vs {sequential['tokens_per_s']:.0f} tokens/s (wall)"
+        rows.append(
+            row(
+                "llm_batch",
+                f"{part}: {batched['mode']}",
+                batched["seconds"],
+                sequential["mode"],
+                sequential["seconds"],
+                "s",
+                note=note,
+            )
+        )
+    return rows
+
+
 def bench_trainer(steps: int) -> list[dict[str, Any]]:
     import tempfile
 
@@ -574,6 +610,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
         elif name == "eval":
             new = bench_eval(1, 8192 if quick else 65_536)
+        elif name == "llm_batch":
+            new = bench_llm_batch(quick, args.repeat)
         elif name == "vector":
             new = bench_vector(40 if quick else 300, 2)
         elif name == "trainer":
