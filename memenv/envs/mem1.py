@@ -210,6 +210,9 @@ class Mem1Env(MemoryEnv):
     - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
       :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
       benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
+    - ``suite`` (``"v0"``): the version of the synthetic generators episodes are drawn from
+      (:mod:`memenv.tasks.synthetic`); the ``-v1`` id sets ``"v1"``. Ignored with ``episodes`` or
+      ``dataset``.
     - ``max_reply_chars`` (1,000,000), ``max_calls_per_step`` (1,024), ``max_entry_chars`` (100,000):
       size caps on model output (:mod:`memenv.limits`). A longer reply is not read (one failed call,
       ``reply_too_long``); a reply with more calls runs none of them (one failed call,
@@ -220,6 +223,9 @@ class Mem1Env(MemoryEnv):
     ## Version History
 
     - v0: initial release.
+    - v1: the same env with ``suite="v1"``: episodes from suite v1 of the generators (coreference,
+      relative dates, out-of-order and withdrawn updates, relabelling, event order and causes, ...;
+      docs/suite_v1.md). v0 keeps suite v0.
     """
 
     default_system_prompt = SYSTEM_PROMPT

@@ -12,7 +12,7 @@ from memenv import tokenizer
 from memenv.metrics import STOP_WORDS
 from memenv.readers.answers import short_answer, stem
 from memenv.readers.base import Reader, ReaderContext
-from memenv.readers.dates import header_date, parse_date
+from memenv.readers.dates import header_date, parse_date, time_spans
 from memenv.retrieval import BM25Index, tokenize
 from memenv.tasks.chunking import split_sentences
 from memenv.tasks.records import Question
@@ -78,8 +78,10 @@ class EvidenceReader(Reader):
          place for *where*, ``yes``/``no`` for yes/no questions, and for *what/which* the nearest
          phrase that is not in the question (nor in another hop). A sentence whose only candidates are
          the question's own words answers nothing: then the earlier hops are tried (last first), then
-         up to :data:`ALTERNATIVES` next-best units, and the first that gives a short answer wins.
-         When none does, the last hop's whole sentence is the answer. With ``answer="span"`` the
+         up to :data:`ALTERNATIVES` next-best units, and the first that gives a short answer wins —
+         unless the last hop's sentence holds a time expression it could not date ("last week" in an
+         undated memory), which is its answer. When none does, the last hop's whole sentence is the
+         answer. With ``answer="span"`` the
          answer is always the whole sentence (memenv's reader before short answers), cut to
          ``span_tokens`` tokens.
       0. *Abstention* (``abstain=True``, the default): when the question names something — a run of
@@ -163,17 +165,20 @@ class EvidenceReader(Reader):
             query = " ".join([question.question, *(units[key].match for key in chain[:-1])])
             more = [int(key) for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain)]
             for key in [*reversed(chain), *more]:
-                short = self._short(question.question, units, key, [k for k in chain if k != key])
+                short, sentence = self._short(question.question, units, key, [k for k in chain if k != key])
                 if short:
                     return tokenizer.truncate(short, self.span_tokens)[0]
+                if key == chain[-1] and time_spans(sentence):
+                    break  # it answers with a time it cannot date ("last week", undated): keep the sentence
             sentence = last.best_sentence(question.question)
             if sentence.rstrip().endswith("?") and last.reply is not None:
                 sentence = units[last.reply].best_sentence(question.question)
             return tokenizer.truncate(sentence, self.span_tokens)[0]
         return tokenizer.truncate(last.best_sentence(question.question), self.span_tokens)[0]
 
-    def _short(self, question: str, units: list[Evidence], key: int, others: list[int]) -> str:
-        """The short answer that unit ``key`` gives, with the words of the ``others`` (hops) excluded."""
+    def _short(self, question: str, units: list[Evidence], key: int, others: list[int]) -> tuple[str, str]:
+        """The short answer that unit ``key`` gives (with the words of the ``others`` hops excluded), and the
+        sentence it was cut from."""
         unit = units[key]
         earlier = [word for i in others for word in tokenize(units[i].match)]
         sentence = unit.best_sentence(question)
@@ -181,7 +186,7 @@ class EvidenceReader(Reader):
             # A question in a dialogue is answered by the turn that follows it.
             unit = units[unit.reply]
             sentence = unit.best_sentence(question)
-        return short_answer(question, sentence, unit.said, exclude=earlier, rarity=self._rarity)
+        return short_answer(question, sentence, unit.said, exclude=earlier, rarity=self._rarity), sentence
 
     # -- QA ---------------------------------------------------------------------------------------
 
