@@ -10,18 +10,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from memenv.tasks.synthetic.v1 import conflict, learning, retrieval, story
 from memenv.tasks.synthetic.v1.common import PlanV1
-from memenv.tasks.synthetic.v1.conflict import conflict_resolution
-from memenv.tasks.synthetic.v1.learning import test_time_learning
-from memenv.tasks.synthetic.v1.retrieval import accurate_retrieval
-from memenv.tasks.synthetic.v1.story import long_range_understanding
 
 BUILDERS: dict[str, Callable[[random.Random, random.Random, int, int], PlanV1]] = {
-    "accurate_retrieval": accurate_retrieval,
-    "conflict_resolution": conflict_resolution,
-    "test_time_learning": test_time_learning,
-    "long_range_understanding": long_range_understanding,
+    "accurate_retrieval": retrieval.build,
+    "conflict_resolution": conflict.build,
+    "test_time_learning": learning.build,
+    "long_range_understanding": story.build,
 }
+"""Competency -> its builder: ``build(world_rng, stream_rng, context_tokens, num_questions) -> PlanV1``."""
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "accurate_retrieval": ("coreference", "split", "three_hop", "relative_date", "set", "unanswerable"),

@@ -146,7 +146,7 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def conflict_resolution(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
+def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
     pools = PoolsV1(world)
     start = dt.date(2023, 1, 2) + dt.timedelta(days=world.randrange(700))
     names = sorted(ATTRIBUTES)

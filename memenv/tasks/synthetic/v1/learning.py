@@ -88,7 +88,7 @@ def _prototype(topic: str, examples: Sequence[str], label: int, new: int | None,
     return Slot(topic, statements, render)
 
 
-def test_time_learning(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
+def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
     topics = world.sample(sorted(TOPICS_V1), world.randint(12, 16))
     neighbour = {t: topics[(i + 1) % len(topics)] for i, t in enumerate(topics)}
     relabelled = world.sample(topics, world.randint(3, 4))

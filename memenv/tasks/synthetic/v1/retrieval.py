@@ -165,7 +165,7 @@ def _slot(key: str, statements: Sequence[str], note: str) -> Slot:
     return Slot(key, tuple(statements), lambda seen: {"": note} if len(seen) == need else {})
 
 
-def accurate_retrieval(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
+def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
     pools = PoolsV1(world)
     start = dt.date(2023, 1, 2) + dt.timedelta(days=world.randrange(700))
     questions: list[Question] = []

@@ -58,7 +58,7 @@ def _title(event: str) -> str:
     return event[0].upper() + event[1:]
 
 
-def long_range_understanding(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
+def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
     pools = PoolsV1(world)
     characters: list[str] = []
     target = world.randint(3, 4)
