@@ -12,6 +12,8 @@ Systems (see :mod:`baselines.systems`): ``long-context``, ``rag-top-k``, ``mem1`
 ``mem-alpha`` (heuristic writers), ``store-all`` and ``no-memory`` (ceiling and floor of a Mem-α
 memory under retrieval), ``memory-r1-add-only`` (an ablation, on request), and with ``--writer-llm
 SPEC`` the ``mem-alpha-llm``, ``mem1-llm``, ``memory-r1-llm`` variants written by that chat model.
+``--suite v1`` (the harder generators, :mod:`memenv.tasks.synthetic.v1`) adds ``oracle``, a ceiling that
+knows what the questions depend on: tables list it last, marked "(ceiling)", outside the ranking.
 ``--reader`` is ``evidence`` (the offline deterministic reader, default) or a chat-model spec
 (``hf:PATH``, ``hf:default``, ``openai:URL#MODEL``) answering through :class:`memenv.readers.llm.LLMReader`;
 ``--judge SPEC`` has a chat model judge the ``llm_judge`` questions (:class:`memenv.readers.llm.LLMJudge`).
@@ -19,8 +21,8 @@ A user system is given by import path, ``package.module:factory`` (or ``NAME=pac
 to name it on the board); the factory returns a policy or a System
 (:func:`baselines.systems.system_from_factory`; docs/evaluation.md has a worked example).
 
-The suite is the synthetic generator (``--tasks``, ``--episodes`` per competency, ``--seed``,
-``--context-tokens``, ``--chunk-tokens``), or real data with ``--dataset PATH --source S
+The suite is the synthetic generator (``--suite v0|v1``, ``--tasks``, ``--episodes`` per competency,
+``--seed``, ``--context-tokens``, ``--chunk-tokens``), or real data with ``--dataset PATH --source S
 [--split X]`` (loaded with :func:`memenv.tasks.load`; one column per ``Episode.source``;
 ``--episodes`` then caps the episodes per source). ``--scoring PROFILE`` scores the answers under
 another evaluation protocol (:data:`memenv.metrics.SCORING_PROFILES`; default: each dataset as its own
@@ -73,6 +75,7 @@ from baselines.runner import (
     sigint_ignored,
 )
 from baselines.systems import (
+    CEILINGS,
     DEFAULT_SYSTEMS,
     LEARNED,
     SYSTEM_NAMES,
@@ -88,17 +91,17 @@ from memenv.metrics import SCORING_PROFILES
 from memenv.qa import QAReport
 from memenv.readers import EvidenceReader, Reader
 from memenv.tasks.records import COMPETENCIES, Episode
-from memenv.tasks.synthetic import generate
+from memenv.tasks.synthetic import SUITES, generate
 
 LLM_SYSTEM_NAMES = tuple(f"{name}-llm" for name in LEARNED)
 
 
 def build_suite(
-    tasks: Sequence[str], episodes: int, seed: int, context_tokens: int, chunk_tokens: int
+    tasks: Sequence[str], episodes: int, seed: int, context_tokens: int, chunk_tokens: int, suite: str = "v0"
 ) -> list[Episode]:
-    """``episodes`` synthetic episodes per competency, seeds ``seed, seed + 1, ...``."""
+    """``episodes`` synthetic episodes per competency, seeds ``seed, seed + 1, ...``, from generator ``suite``."""
     return [
-        generate(task, seed=seed + i, context_tokens=context_tokens, chunk_tokens=chunk_tokens)
+        generate(task, seed=seed + i, context_tokens=context_tokens, chunk_tokens=chunk_tokens, suite=suite)
         for task in tasks
         for i in range(episodes)
     ]
@@ -329,6 +332,17 @@ def _interval(bounds: Sequence[float] | None, digits: int = 3) -> str:
     return "–" if bounds is None else f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
 
 
+def ranked(results: dict[str, dict[str, Any]]) -> list[str]:
+    """System names as tables list them: competitors by mean score, best first; then the ceilings
+    (:data:`baselines.systems.CEILINGS`), which are never ranked with them."""
+    return sorted(results, key=lambda name: (name in CEILINGS, -results[name]["mean"]))
+
+
+def label(name: str) -> str:
+    """A system's name as tables show it: a ceiling is marked as one."""
+    return f"{name} (ceiling)" if name in CEILINGS else name
+
+
 def markdown_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
     """Systems by mean score, best first: score per column, mean (and its 95% interval when the results
     have them), answer and evidence recall, memory tokens, memory / stream, wall time."""
@@ -345,8 +359,9 @@ def markdown_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -
         "wall s",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
-        cells = [name, *(_cell(r["scores"].get(c)) for c in columns), f"**{r['mean']:.3f}**"]
+    for name in ranked(results):
+        r = results[name]
+        cells = [label(name), *(_cell(r["scores"].get(c)) for c in columns), f"**{r['mean']:.3f}**"]
         if with_ci:
             cells.append(_interval((r.get("ci") or {}).get("mean")))
         cells += [_cell(r["answer_recall"]), _cell(r["evidence_recall"])]
@@ -366,8 +381,9 @@ def category_table(results: dict[str, dict[str, Any]]) -> str:
     counts = {c: max(r["categories"].get(c, {}).get("questions", 0) for r in results.values()) for c in categories}
     head = ["system", *(f"{c} (n={counts[c]})" for c in categories)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
-        cells = [name]
+    for name in ranked(results):
+        r = results[name]
+        cells = [label(name)]
         for c in categories:
             entry = r["categories"].get(c, {})
             cells.append(f"{_cell(entry.get('score'))} / {_cell(entry.get('answer_recall'), 2)}")
@@ -386,9 +402,10 @@ def interval_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -
     baseline = baseline_of(results)
     head = ["system", *columns, "mean", f"Δ mean vs {baseline}" if baseline else "Δ mean"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, r in sorted(results.items(), key=lambda kv: -kv[1]["mean"]):
+    for name in ranked(results):
+        r = results[name]
         ci = r.get("ci") or {}
-        cells = [name]
+        cells = [label(name)]
         for c in columns:
             score = r["scores"].get(c)
             cells.append("–" if score is None else f"{score:.3f} {_interval(ci.get('scores', {}).get(c))}")
@@ -546,7 +563,7 @@ def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted(results, key=lambda n: -results[n]["mean"])
+    names = ranked(results)
     groups = [*columns, "mean"]
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(max(8, 1.7 * len(groups) + 2), 4.2))
@@ -563,7 +580,7 @@ def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path,
             [g + i * width for g in range(len(groups))],
             values,
             width,
-            label=name,
+            label=label(name),
             yerr=errors if ci else None,
             capsize=2,
             error_kw={"elinewidth": 0.8},
@@ -628,6 +645,7 @@ class BoardSetup:
     judge: str | None = None
     scoring: str = "default"
     trajectory_dir: str | None = None
+    suite: str = "v0"
 
     def build(self) -> Evaluator:
         systems: dict[str, System] = {}
@@ -645,7 +663,7 @@ class BoardSetup:
             elif ":" in what:
                 system = system_from_factory(what, name)
             else:
-                system = make_system(what, window_tokens=self.window_tokens, rag_k=self.rag_k)
+                system = make_system(what, window_tokens=self.window_tokens, rag_k=self.rag_k, suite=self.suite)
             if self.trajectory_dir is not None and hasattr(system, "trajectory_dir"):
                 system.trajectory_dir = Path(self.trajectory_dir)
             systems[name] = system
@@ -708,6 +726,12 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     p.add_argument("--tasks", nargs="+", default=None, choices=list(COMPETENCIES), help="competencies (default: all)")
     p.add_argument(
         "--episodes", type=int, default=None, help="episodes per competency (default 5), or per source with --dataset"
+    )
+    p.add_argument(
+        "--suite",
+        default="v0",
+        choices=list(SUITES),
+        help="synthetic generator version (v1 adds the oracle ceiling to the default systems)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the first synthetic episode")
     p.add_argument("--context-tokens", type=int, default=65_536, help="synthetic stream length per episode")
@@ -772,16 +796,18 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     return p
 
 
-def parse_systems(entries: Sequence[str] | None, writer_llm: str | None) -> list[tuple[str, str]]:
-    """``(name on the board, what to build)`` for each ``--systems`` entry, in order; with ``writer_llm``
-    and no -llm system asked for, the three -llm systems are added.
+def parse_systems(
+    entries: Sequence[str] | None, writer_llm: str | None, default: Sequence[str] = DEFAULT_SYSTEMS
+) -> list[tuple[str, str]]:
+    """``(name on the board, what to build)`` for each ``--systems`` entry (``default`` without any), in
+    order; with ``writer_llm`` and no -llm system asked for, the three -llm systems are added.
 
     Raises:
         ValueError: an unknown name, a bad import path (the module is imported to check), a repeated
             name, or an -llm system without ``writer_llm``.
     """
     board: list[tuple[str, str]] = []
-    for entry in entries or DEFAULT_SYSTEMS:
+    for entry in entries or default:
         name, sep, what = entry.partition("=")
         if not sep:
             name = what = entry
@@ -811,7 +837,7 @@ def make_suite(args: argparse.Namespace) -> tuple[list[Episode], Callable[[Episo
         suite = load_suite(args.dataset, args.source, args.split, args.tasks, args.episodes)
         return suite, _source, dataset_digests(args.dataset, args.split)
     tasks = args.tasks or list(COMPETENCIES)
-    suite = build_suite(tasks, args.episodes or 5, args.seed, args.context_tokens, args.chunk_tokens)
+    suite = build_suite(tasks, args.episodes or 5, args.seed, args.context_tokens, args.chunk_tokens, args.suite)
     return suite, _competency, []
 
 
@@ -847,10 +873,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard")
         here = str(Path.cwd())
         if here not in sys.path and "" not in sys.path:
             sys.path.insert(0, here)
+    synthetic_v1 = args.suite == "v1" and args.dataset is None
     try:
-        board = parse_systems(args.systems, args.writer_llm)
+        board = parse_systems(args.systems, args.writer_llm, DEFAULT_SYSTEMS + (CEILINGS if synthetic_v1 else ()))
     except ValueError as exc:
         p.error(str(exc))
+    if not synthetic_v1 and any(what in CEILINGS for _, what in board):
+        p.error("the oracle plays suite-v1 synthetic episodes only: add --suite v1 (and no --dataset)")
     names = [name for name, _ in board]
     baseline = args.baseline if args.baseline is not None else names[0]
     if baseline not in names:
@@ -886,9 +915,11 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
         judge=args.judge,
         scoring=args.scoring,
         trajectory_dir=None if args.save_trajectories is None else str(args.save_trajectories),
+        suite=args.suite if args.dataset is None else "v0",
     )
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     config |= {"systems": names, "tasks": args.tasks or list(COMPETENCIES), "episodes_run": len(suite)}
+    config["ceilings"] = [name for name, what in board if what in CEILINGS]
     user_modules = [what.partition(":")[0] for _, what in board if ":" in what]
     code = code_digest(user_modules)
     settings = {k: v for k, v in config.items() if k not in RUN_ONLY_OPTIONS}

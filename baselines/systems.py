@@ -15,6 +15,13 @@ Memory-writing systems are policies acting in a registered environment through `
   writer can build; what retrieval alone achieves on it).
 * ``no-memory`` — writes nothing (the floor: what the reader gets from an empty memory).
 
+One ceiling, never a competitor (:data:`CEILINGS`; the leaderboard marks it and ranks it apart):
+
+* ``oracle`` — :class:`baselines.oracle.OracleWriter` in ``MemAlpha-v1``: writes what the questions
+  depend on (the generator's ground truth, never the questions' text) in the best self-contained form
+  the stream allows. It only plays suite-v1 synthetic episodes; it shows that the suite is solvable
+  by the same reader every system gets.
+
 :func:`llm_systems` adds ``<name>-llm`` variants of the three learned memories, written by a chat
 model through :class:`baselines.llm_policy.LLMPolicy`. :func:`make_systems` builds any of them by name.
 
@@ -289,7 +296,28 @@ LEARNED = {
 }
 DEFAULT_SYSTEMS = ("long-context", "rag-top-k", "mem1", "memory-r1", "mem-alpha", "store-all", "no-memory")
 EXTRA_SYSTEMS = ("memory-r1-add-only",)
-SYSTEM_NAMES = DEFAULT_SYSTEMS + EXTRA_SYSTEMS
+CEILINGS = ("oracle",)
+"""Systems that know the answers' evidence: reported as ceilings, never ranked with the competitors."""
+SYSTEM_NAMES = DEFAULT_SYSTEMS + EXTRA_SYSTEMS + CEILINGS
+
+
+@dataclass
+class Oracle:
+    """The ``oracle`` ceiling: :class:`baselines.oracle.OracleWriter` playing each episode in ``env_id``.
+
+    Raises ValueError on an episode without oracle notes (anything but suite-v1 synthetic episodes).
+    ``trajectory_dir``: as :class:`EnvPolicy`'s.
+    """
+
+    name: str = "oracle"
+    env_id: str = "MemAlpha-v1"
+    trajectory_dir: Path | None = None
+
+    def run(self, episode: Episode, reader: Reader) -> RunResult:
+        from baselines.oracle import OracleWriter, notes_of
+
+        writer = OracleWriter(notes_of(episode))
+        return EnvPolicy(self.name, writer, self.env_id, trajectory_dir=self.trajectory_dir).run(episode, reader)
 
 
 def _heuristic(name: str) -> Policy:
@@ -360,11 +388,13 @@ def system_from_factory(path: str, name: str | None = None) -> System:
     )
 
 
-def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2) -> System:
+def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2, suite: str = "v0") -> System:
     """One system by its leaderboard name (see :data:`SYSTEM_NAMES`), or a user's system by import path
     (``"package.module:factory"``, see :func:`system_from_factory`).
 
-    ``window_tokens`` is the long-context window, ``rag_k`` the chunks rag-top-k retrieves.
+    ``window_tokens`` is the long-context window, ``rag_k`` the chunks rag-top-k retrieves; the memory
+    systems play in the envs of ``suite`` (``MemAlpha-v1`` & co. for ``"v1"``; the episode is given, so
+    this only names the env their runs are recorded under).
     """
     if ":" in name:
         return system_from_factory(name)
@@ -372,12 +402,16 @@ def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2) -> Sy
         return LongContext(window_tokens=window_tokens)
     if name == "rag-top-k":
         return RagTopK(k=rag_k)
+    version = f"-{suite}"
     if name == "store-all":
-        return EnvPolicy("store-all", store_all)
+        return EnvPolicy("store-all", store_all, env_id="MemAlpha" + version)
     if name == "no-memory":
-        return EnvPolicy("no-memory", write_nothing)
+        return EnvPolicy("no-memory", write_nothing, env_id="MemAlpha" + version)
+    if name == "oracle":
+        return Oracle()
     if name in LEARNED or name == "memory-r1-add-only":
-        return EnvPolicy(name, _heuristic(name), env_id=LEARNED[name.removesuffix("-add-only")])
+        env_id = LEARNED[name.removesuffix("-add-only")].replace("-v0", version)
+        return EnvPolicy(name, _heuristic(name), env_id=env_id)
     raise ValueError(f"unknown system {name!r}; expected one of {', '.join(SYSTEM_NAMES)}")
 
 

@@ -1,7 +1,8 @@
-"""Train a stable-baselines3 agent to build memory in MemAlpha-v0 under a token budget.
+"""Train a stable-baselines3 agent to build memory in MemAlpha-v0 (or -v1) under a token budget.
 
     PYTHONPATH=. python examples/sb3_ppo.py --algo ppo --timesteps 80000 --seed 0 --num-seeds 3 \\
         --curve docs/sb3_learning_curve.png
+    PYTHONPATH=. python examples/sb3_ppo.py --suite v1 ...   # the same on suite v1's harder phenomena
 
 The agent sees :class:`~memenv.wrappers.HashedTextObservation` features and picks one operation per chunk
 from :class:`~memenv.wrappers.DiscreteMemoryActions` (skip, store the chunk, store its salient sentences,
@@ -58,16 +59,18 @@ class Args:
     train_episodes: int = 500  # training pool: generator seeds 0..N-1 (0: a fresh episode every reset)
     beta: float = 0.05  # compression weight
     qa_signal: str = "reader"  # r1: "reader" (the evidence reader's score), "answer_recall" or "evidence_recall"
+    suite: str = "v0"  # generator version: "v0" (MemAlpha-v0) or "v1" (MemAlpha-v1, the harder phenomena)
+    task: str = "accurate_retrieval"  # the competency of every episode
 
 
 def make_env(args: Args, episodes: list[Episode] | None = None) -> gym.Env:
-    """The training/evaluation environment: MemAlpha-v0 + budget + features + menu.
+    """The training/evaluation environment: MemAlpha-<suite> + budget + features + menu.
 
     ``episodes``: a pool to sample from (generating an episode costs more than playing it).
     """
     env = gym.make(
-        "MemAlpha-v0",
-        task="accurate_retrieval",
+        f"MemAlpha-{args.suite}",
+        task=args.task,
         context_tokens=args.context_tokens,
         chunk_tokens=args.chunk_tokens,
         num_questions=args.num_questions,
@@ -83,11 +86,12 @@ def make_env(args: Args, episodes: list[Episode] | None = None) -> gym.Env:
 def episodes_from(args: Args, seeds: range) -> list[Episode]:
     return [
         generate(
-            "accurate_retrieval",
+            args.task,
             seed=seed,
             context_tokens=args.context_tokens,
             chunk_tokens=args.chunk_tokens,
             num_questions=args.num_questions,
+            suite=args.suite,
         )
         for seed in seeds
     ]
@@ -170,7 +174,13 @@ def train_one(
     return model, curve
 
 
-def plot(curves: dict[int, list[tuple[int, float]]], baselines: dict[str, float], algo: str, path: str) -> None:
+def plot(
+    curves: dict[int, list[tuple[int, float]]],
+    baselines: dict[str, float],
+    algo: str,
+    path: str,
+    title: str = "MemAlpha-v0",
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,7 +200,7 @@ def plot(curves: dict[int, list[tuple[int, float]]], baselines: dict[str, float]
         ax.axhline(value, color="grey", linestyle=next(styles, "--"), linewidth=1, label=f"{name} ({value:.2f})")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("held-out mean episode reward")
-    ax.set_title("MemAlpha-v0 under a memory budget: learned policy vs fixed menu policies")
+    ax.set_title(f"{title} under a memory budget: learned policy vs fixed menu policies")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -247,7 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for name, returns in sorted(baselines.items(), key=lambda kv: -statistics.mean(kv[1])):
         print(f"  {name:<24s} {statistics.mean(returns):.3f} ± {statistics.stdev(returns):.3f} (over episodes)")
     if args.curve:
-        plot(curves, curve_baselines, args.algo, args.curve)
+        plot(curves, curve_baselines, args.algo, args.curve, title=f"MemAlpha-{args.suite}")
         print(f"learning curve: {args.curve}")
     result = {args.algo: round(statistics.mean(learned), 4)}
     result.update({name: round(statistics.mean(r), 4) for name, r in baselines.items()})

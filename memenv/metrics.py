@@ -1156,6 +1156,8 @@ class Case:
         categories: ``question.metadata["locomo_category"]`` is one of these numbers.
         metrics: ``question.metric`` is one of these names.
         gold_contains: the question's first gold answer contains this string.
+        unanswerable: ``question.metadata["unanswerable"]`` is True (a question the source marks as
+            having no answer in the stream, such as the v1 generators' ``unanswerable`` category).
     """
 
     rule: Rule
@@ -1164,9 +1166,12 @@ class Case:
     categories: tuple[int, ...] = ()
     metrics: tuple[str, ...] = ()
     gold_contains: str = ""
+    unanswerable: bool = False
 
     def matches(self, question: Any) -> bool:
         metadata = question.metadata or {}
+        if self.unanswerable and metadata.get("unanswerable") is not True:
+            return False
         if self.benchmark and metadata.get("benchmark") != self.benchmark:
             return False
         if self.sources:
@@ -1245,11 +1250,17 @@ _MEM0_F1 = Rule(
     ),
 )
 
+LOCOMO_ADVERSARIAL = Rule("contains", normalizer="lower", name="locomo_adversarial")
+"""LoCoMo's rule for its adversarial category: 1 when the reply contains one of the gold phrases ("not
+mentioned", "no information available"), case-insensitively. memenv scores every question marked
+unanswerable by it."""
+
 PROFILES: dict[str, Profile] = {
     "memenv": Profile(
         "memenv",
         "memenv's own metrics, by the question's metric name (synthetic tasks; fallback of every profile)",
         (
+            Case(LOCOMO_ADVERSARIAL, unanswerable=True),
             Case(_SUBEM, metrics=("subem",)),
             Case(_NORMALIZED_SUBEM, metrics=("normalized_subem",)),
             Case(_EXACT_MATCH, metrics=("exact_match",)),
@@ -1284,7 +1295,7 @@ PROFILES: dict[str, Profile] = {
                 categories=(3,),
             ),
             Case(_LOCOMO_F1, benchmark="locomo", categories=(2, 4)),
-            Case(Rule("contains", normalizer="lower", name="locomo_adversarial"), benchmark="locomo", categories=(5,)),
+            Case(LOCOMO_ADVERSARIAL, benchmark="locomo", categories=(5,)),
             Case(_LOCOMO_F1, metrics=QA_METRICS),
         ),
     ),

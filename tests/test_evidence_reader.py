@@ -60,7 +60,9 @@ def test_constructor_rejects_bad_values(argument: str, value: object) -> None:
 def test_defaults_and_name() -> None:
     assert (READER.span_tokens, READER.k_neighbors, READER.summary_tokens) == (48, 5, 512)
     assert READER.name == "evidence"
-    assert repr(READER) == "EvidenceReader(span_tokens=48, k_neighbors=5, summary_tokens=512, answer='short')"
+    assert repr(READER) == (
+        "EvidenceReader(span_tokens=48, k_neighbors=5, summary_tokens=512, answer='short', abstain=True)"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -175,6 +177,44 @@ def cls(sample: str) -> Question:
     return Question(
         f"Input: {sample}\nWhich label does this input get? Answer as \\boxed{{label}}.", ("3",), "boxed_label_em"
     )
+
+
+def test_abstains_when_the_question_names_something_the_memory_never_mentions() -> None:
+    memory = ctx("The Jade Gate is located in Port Senna.", "The Copper Lighthouse is 40 metres tall.")
+    assert READER.answer(qa("In which town is the Jade Lighthouse located?"), memory) == "not mentioned"
+    assert READER.answer(qa("In which town is the Jade Lighthouse located?"), ctx()) == "not mentioned"
+    # Named (case-insensitively, as whole words): the reader answers as before.
+    assert READER.answer(qa("In which town is the jade gate located?"), memory) == "Port Senna"
+    assert READER.answer(qa("In which town is the Jade Gate located?"), memory) == "Port Senna"
+    # A lone capitalised word is not checked (a first name, a sentence start); nor with abstain=False.
+    assert READER.answer(qa("Where is Jade located?"), memory) == "Port Senna"
+    with pytest.raises(ValueError, match="abstain must be a bool"):
+        EvidenceReader(abstain="yes")  # type: ignore[arg-type]
+    keep = EvidenceReader(abstain=False)
+    assert keep.answer(qa("In which town is the Jade Lighthouse located?"), memory) == "Port Senna"
+
+
+def test_a_unit_that_only_repeats_the_question_gives_way_to_the_next() -> None:
+    memory = ctx("Mira Okafor lives in Port Senna now.", "Before Port Senna, Mira Okafor used to live in Wyck Hollow.")
+    # The first unit matches better but its only place is the question's own: the second one answers.
+    assert READER.answer(qa("Where did Mira Okafor live before Port Senna?"), memory) == "Wyck Hollow"
+    assert READER.answer(qa("Where does Mira Okafor live now?"), memory) == "Port Senna"
+
+
+def test_a_later_hop_that_answers_nothing_gives_way_to_the_hop_that_does() -> None:
+    memory = ctx(
+        "The employer of Mira Okafor is the Lantern Guild.",
+        "The Jade Vault is located in Port Senna.",
+        "The Lantern Guild owns the Jade Vault.",
+    )
+    question = qa("In which town is the vault owned by the employer of Mira Okafor located?", hops=3)
+    assert READER.answer(question, memory) == "Port Senna"
+
+
+def test_a_bracketed_date_before_an_entry_dates_it_and_is_not_part_of_it() -> None:
+    memory = ctx("[8 May, 2023] Mira Okafor repaired the roof of the Jade Gate yesterday.")
+    assert READER.answer(qa("When did Mira Okafor repair the roof of the Jade Gate?"), memory) == "7 May 2023"
+    assert evidence_spans(memory) == ["Mira Okafor repaired the roof of the Jade Gate yesterday."]
 
 
 def test_labelled_examples_in_every_format() -> None:

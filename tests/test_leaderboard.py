@@ -72,6 +72,20 @@ def test_markdown_table_orders_by_mean() -> None:
     ]
 
 
+def test_ceilings_are_marked_and_listed_after_the_ranking() -> None:
+    common = {"memory_tokens": 10.0, "compression": 0.5, "wall_seconds": 1.0, "evidence_recall": None}
+    results = {
+        "oracle": {"scores": {"x": 1.0}, "mean": 1.0, "answer_recall": 1.0, **common},
+        "a": {"scores": {"x": 0.25}, "mean": 0.25, "answer_recall": 0.5, **common},
+        "b": {"scores": {"x": 0.75}, "mean": 0.75, "answer_recall": 1.0, **common},
+    }
+    assert [line.split(" | ")[0] for line in markdown_table(results, ["x"]).splitlines()[2:]] == [
+        "| b",
+        "| a",
+        "| oracle (ceiling)",
+    ]
+
+
 def test_progress_bar() -> None:
     stream = io.StringIO()
     bar = ProgressBar(4, stream=stream, width=8)
@@ -183,7 +197,8 @@ def check_predictions(out: Path, document: dict) -> None:
             assert [line["question_index"] for line in mine] == list(range(10))
             assert row["accuracy"] == pytest.approx(sum(line["score"] for line in mine) / 10)
             assert row["answer_recall"] == pytest.approx(sum(line["answer_recall"] for line in mine) / 10)
-    assert {line["prediction"] for line in lines if line["system"] == "no-memory"} == {""}
+    # An empty memory answers nothing, or "not mentioned" to a question that names something it lacks.
+    assert {line["prediction"] for line in lines if line["system"] == "no-memory"} == {"", "not mentioned"}
 
 
 def check_intervals(document: dict, rows: list[list[str]], table: str) -> None:
@@ -223,6 +238,27 @@ def test_plot_draws_each_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert drawn[0] == {"height": [0.9, 0.9], "yerr": None}  # b, best first, has no interval
     assert drawn[1]["height"] == [0.5, 0.5]
     assert drawn[1]["yerr"] == [[0.25, pytest.approx(0.2)], [0.25, pytest.approx(0.1)]]  # below, above the bar
+
+
+def test_suite_v1_runs_with_the_oracle_as_a_ceiling(tmp_path: Path) -> None:
+    argv = ["--suite", "v1", "--systems", "oracle", "store-all", "--tasks", "conflict_resolution", "--episodes", "1"]
+    argv += ["--context-tokens", "4096", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    document, rows = read_outputs(tmp_path)
+    assert document["config"]["suite"] == "v1" and document["config"]["ceilings"] == ["oracle"]
+    oracle, raw = document["systems"]["oracle"], document["systems"]["store-all"]
+    assert oracle["mean"] == 1.0 > raw["mean"]
+    assert set(oracle["categories"]) == {"out_of_order", "indirect_update", "look_alike", "retraction", "history"}
+    table = (tmp_path / "leaderboard.md").read_text().splitlines()
+    assert table[2].startswith("| store-all |") and table[3].startswith("| oracle (ceiling) |")
+
+
+def test_the_oracle_plays_suite_v1_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--systems", "oracle"])  # suite v0 has no ground truth for it
+    assert "--suite v1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--suite", "v1", "--systems", "oracle", "--dataset", "x.json", "--source", "locomo"])
 
 
 def test_cli_runs_the_leaderboard_on_a_dataset(tmp_path: Path) -> None:

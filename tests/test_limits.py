@@ -27,17 +27,17 @@ DEEP = "[" * 500 + "]" * 500  # ~1 KB of JSON nested 500 levels deep
 
 def write(env_id: str, text: str) -> str:
     """A reply that writes ``text`` as one entry (or the paragraph) in ``env_id``."""
-    if env_id == "MEM1-v0":
+    if env_id.startswith("MEM1-"):
         return render_tool_calls([{"name": "memory_rewrite", "arguments": {"new_memory": text}}])
-    if env_id == "MemoryR1-v0":
+    if env_id.startswith("MemoryR1-"):
         return json.dumps({"memory": [{"event": "ADD", "text": text}]})
     return render_tool_calls([{"name": "new_memory_insert", "arguments": {"memory_type": "semantic", "content": text}}])
 
 
 def deep_reply(env_id: str) -> str:
-    if env_id == "MemoryR1-v0":
+    if env_id.startswith("MemoryR1-"):
         return '{"memory": [{"event": "ADD", "text": "x", "old_memory": ' + DEEP + "}]}"
-    name = "memory_rewrite" if env_id == "MEM1-v0" else "new_memory_insert"
+    name = "memory_rewrite" if env_id.startswith("MEM1-") else "new_memory_insert"
     return f'<tool_call>{{"name": "{name}", "arguments": {{"content": "x", "extra": {DEEP}}}}}</tool_call>'
 
 
@@ -140,9 +140,11 @@ def test_reply_over_the_cap_is_not_read(env_id):
 
 
 def many_calls(env_id: str, n: int) -> str:
-    if env_id == "MemoryR1-v0":
+    if env_id.startswith("MemoryR1-"):
         return json.dumps({"memory": [{"event": "ADD", "text": f"fact {i}"} for i in range(n)]})
-    name, argument = ("memory_rewrite", "new_memory") if env_id == "MEM1-v0" else ("memory_update", "new_content")
+    name, argument = (
+        ("memory_rewrite", "new_memory") if env_id.startswith("MEM1-") else ("memory_update", "new_content")
+    )
     return render_tool_calls(
         [{"name": name, "arguments": {"memory_type": "core", argument: f"v{i}"}} for i in range(n)]
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -416,3 +417,13 @@ def test_unknown_profile_and_bad_rules_are_named() -> None:
 def test_score_rule_validates_answers_first() -> None:
     with pytest.raises(ValueError, match="non-blank"):
         score_rule(PROFILES["locomo"].cases[0].rule, "x", ["  "])
+
+
+def test_a_question_marked_unanswerable_is_scored_as_locomo_scores_adversarial_questions() -> None:
+    q = Question("What is the code of the Jade Lighthouse?", ("not mentioned", "no information available"), "subem",
+                 category="unanswerable", metadata={"unanswerable": True})  # fmt: skip
+    for prediction, expected in (("Not mentioned.", 1.0), ("no information available here", 1.0), ("4821", 0.0)):
+        result = score_question(q, prediction)
+        assert (result.score, result.rule, result.category) == (expected, "locomo_adversarial", "unanswerable")
+    # Without the mark, the same gold is plain SubEM.
+    assert score_question(replace(q, metadata={}), "not mentioned").rule == "subem"

@@ -87,3 +87,22 @@ def test_ppo_on_answer_recall_beats_every_fixed_policy():
     result = example.main(["--timesteps", "80000", "--seed", "0", "--curve-every", "0", "--qa-signal", "answer_recall"])
     best_fixed = max(v for k, v in result.items() if k != "ppo")
     assert result["ppo"] > best_fixed
+
+
+def test_the_example_plays_suite_v1():
+    example = load_example()
+    args = example.Args(suite="v1")
+    env = example.make_env(args)
+    assert env.unwrapped.spec.id == "MemAlpha-v1" and env.unwrapped.suite == "v1"
+    episodes = example.episodes_from(args, range(-1, -3, -1))
+    assert [e.id for e in episodes] == ["accurate_retrieval-v1--1-1024", "accurate_retrieval-v1--2-1024"]
+    obs, _ = env.reset(seed=0, options={"episode": episodes[0]})
+    assert env.observation_space.contains(obs)
+
+
+@pytest.mark.skipif(os.environ.get("MEMENV_SLOW") != "1", reason="about 4 minutes; set MEMENV_SLOW=1")
+def test_ppo_on_suite_v1_beats_every_fixed_policy():
+    example = load_example()
+    result = example.main(["--suite", "v1", "--timesteps", "80000", "--seed", "0", "--curve-every", "0"])
+    best_fixed = max(v for k, v in result.items() if k != "ppo")
+    assert result["ppo"] > best_fixed

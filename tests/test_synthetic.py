@@ -4,7 +4,9 @@ high with the default EvidenceReader, one that does not scores low)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import re
 import time
 from collections import Counter
@@ -61,6 +63,49 @@ def test_same_arguments_give_identical_episode(competency: str) -> None:
     assert first.competency == competency and first.source == "synthetic"
     assert first.metadata["seed"] == 7 and first.metadata["context_tokens"] == 2048
     assert first.metadata["chunk_tokens"] == 512
+
+
+def episode_digest(episode: Episode) -> str:
+    """sha256 of everything an episode holds: id, chunks, every question field, metadata."""
+    document = {
+        "id": episode.id,
+        "chunks": list(episode.chunks),
+        "questions": [
+            {
+                "question": q.question,
+                "answers": list(q.answers),
+                "metric": q.metric,
+                "category": q.category,
+                "hops": q.hops,
+                "evidence": list(q.evidence),
+                "metadata": q.metadata,
+            }
+            for q in episode.questions
+        ],
+        "metadata": episode.metadata,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=list).encode()).hexdigest()
+
+
+# Computed on main before suite v1 existed (commit 731cf6d): suite v0 must never change.
+V0_DIGESTS = [
+    ("accurate_retrieval", 0, 4096, 512, "01a716a878918c94daae615ff0fe45878437c3a57d66e860de284ec09996d06c"),
+    ("conflict_resolution", 1, 4096, 256, "20b34e84aa599159e754d819a32f6e8a4818c99e576d8ee31c91ef252974ffbb"),
+    ("test_time_learning", 2, 4096, 512, "7c4c2915cbc5f4961d782e94da35a6776f91a566e803e02b18562bc371b5c400"),
+    ("long_range_understanding", 3, 4096, 512, "681c5e96381a95be8c5305514d3c533197b34bab198197f995d113b393987420"),
+    ("accurate_retrieval", 5, 16384, 1024, "3678ed8f709aed140105bb28f7c5be4414dc8f777a34adf048508d9151eda2ce"),
+]
+
+
+@pytest.mark.parametrize(("competency", "seed", "context_tokens", "chunk_tokens", "digest"), V0_DIGESTS)
+def test_v0_episodes_are_pinned_by_hash(
+    competency: str, seed: int, context_tokens: int, chunk_tokens: int, digest: str
+) -> None:
+    episode = generate(competency, seed=seed, context_tokens=context_tokens, chunk_tokens=chunk_tokens)
+    assert episode == generate(
+        competency, seed=seed, context_tokens=context_tokens, chunk_tokens=chunk_tokens, suite="v0"
+    )
+    assert episode_digest(episode) == digest
 
 
 @pytest.mark.parametrize("competency", COMPETENCIES)

@@ -55,7 +55,7 @@ from memenv.reward import (
     total_reward,
 )
 from memenv.tasks import COMPETENCIES, SOURCES, Episode, generate, load
-from memenv.tasks.synthetic import MAX_QUESTIONS, MIN_CHUNK_TOKENS
+from memenv.tasks.synthetic import MAX_QUESTIONS, MIN_CHUNK_TOKENS, SUITES
 from memenv.tools import PARSE_ERROR, REPLY_TOO_LONG, TOO_MANY_CALLS, ToolCall, ToolResult, result_record
 
 TASKS = (*COMPETENCIES, "mixed")
@@ -97,6 +97,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         system_prompt: str | None,
         render_mode: str | None,
         scoring: str = "default",
+        suite: str = "v0",
         max_reply_chars: int = MAX_REPLY_CHARS,
         max_calls_per_step: int = MAX_CALLS_PER_STEP,
         max_entry_chars: int = MAX_ENTRY_CHARS,
@@ -161,6 +162,10 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
         self.render_mode = render_mode
         # Which evaluation protocol scores the questions (memenv.metrics.SCORING_PROFILES).
         self.scoring = check_profile(scoring)
+        # Which version of the synthetic generators draws episodes (MemAlpha-v1 & co. pass "v1").
+        if suite not in SUITES:
+            raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
+        self.suite = suite
 
         self.observation_space = spaces.Dict({"chunk": AnyText(), "memory": AnyText()})
         self.action_space = AnyText()
@@ -247,6 +252,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
                 context_tokens=self.context_tokens,
                 chunk_tokens=self.chunk_tokens,
                 num_questions=self.num_questions,
+                suite=self.suite,
             )
         if self.qa_signal == "evidence_recall" and not any(
             metrics.content_words(" ".join(q.evidence)) for q in self.episode.questions

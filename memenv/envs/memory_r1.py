@@ -218,6 +218,9 @@ class MemoryR1Env(MemoryEnv):
     - ``scoring`` (``"default"``): the evaluation protocol that scores the questions, one of
       :data:`memenv.metrics.SCORING_PROFILES`; ``"default"`` scores each question as its own
       benchmark's code does (docs/scoring.md), ``"mem0"`` as Mem0 / Memory-R1 report.
+    - ``suite`` (``"v0"``): the version of the synthetic generators episodes are drawn from
+      (:mod:`memenv.tasks.synthetic`); the ``-v1`` id sets ``"v1"``. Ignored with ``episodes`` or
+      ``dataset``.
     - ``max_reply_chars`` (1,000,000), ``max_calls_per_step`` (1,024), ``max_entry_chars`` (100,000):
       size caps on model output (:mod:`memenv.limits`). A longer reply is not read (one failed call,
       ``reply_too_long``); a reply with more calls runs none of them (one failed call,
@@ -228,6 +231,9 @@ class MemoryR1Env(MemoryEnv):
     ## Version History
 
     - v0: initial release.
+    - v1: the same env with ``suite="v1"``: episodes from suite v1 of the generators (coreference,
+      relative dates, out-of-order and withdrawn updates, relabelling, event order and causes, ...;
+      docs/suite_v1.md). v0 keeps suite v0.
     """
 
     default_system_prompt = SYSTEM_PROMPT
@@ -256,6 +262,7 @@ class MemoryR1Env(MemoryEnv):
         system_prompt: str | None = None,
         render_mode: str | None = None,
         scoring: str = "default",
+        suite: str = "v0",
         max_reply_chars: int = MAX_REPLY_CHARS,
         max_calls_per_step: int = MAX_CALLS_PER_STEP,
         max_entry_chars: int = MAX_ENTRY_CHARS,
@@ -283,6 +290,7 @@ class MemoryR1Env(MemoryEnv):
             system_prompt=system_prompt,
             render_mode=render_mode,
             scoring=scoring,
+            suite=suite,
             max_reply_chars=max_reply_chars,
             max_calls_per_step=max_calls_per_step,
             max_entry_chars=max_entry_chars,

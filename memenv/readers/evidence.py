@@ -13,7 +13,7 @@ from memenv import tokenizer
 from memenv.metrics import STOP_WORDS
 from memenv.readers.answers import short_answer, stem
 from memenv.readers.base import Reader, ReaderContext
-from memenv.readers.dates import header_date, parse_date
+from memenv.readers.dates import header_date, parse_date, time_spans
 from memenv.retrieval import BM25Index, tokenize
 from memenv.tasks.chunking import split_sentences
 from memenv.tasks.records import Question
@@ -24,6 +24,12 @@ _LABEL = re.compile(r"(?:\blabel\b\s*(?:is\s*)?[:=]?\s*|(?:->|→|=>)\s*(?:label
 _SAMPLE_PREFIX = re.compile(r"\b(?:input|text|sample|example|sentence|query)\s*:", re.IGNORECASE)
 _QUESTION_INPUT = re.compile(r"\binput\s*:\s*(.+)", re.IGNORECASE)
 _EDGE_PUNCTUATION = " \t\n,;|:-"
+_CAPITALISED = re.compile(r"[A-Z][\w’'-]*")
+ABSTENTION = "not mentioned"
+"""What the reader answers when the question names something the memory never mentions (LoCoMo's
+adversarial answer, which its evaluation scores as right for an unanswerable question)."""
+ALTERNATIVES = 3
+"""More evidence units tried, best first, when the chosen one gives no short answer (see step 3)."""
 
 
 class EvidenceReader(Reader):
@@ -55,7 +61,9 @@ class EvidenceReader(Reader):
          sentence once, in order). A line that is one bracketed expression holding a date
          (``[Dialogue at 1:56 pm on 8 May, 2023]``) is not a sentence: it dates the sentences below
          it in the same text (:func:`memenv.readers.dates.header_date`); a text without such a line is
-         dated by the first full date written in it, if any. A leading bracketed id (``[D1:3]``) is
+         dated by the first full date written in it, if any. A line that opens with a bracketed date
+         (``[8 May 2023] I went there yesterday.``, a time-stamped memory entry) is dated by it, and the
+         stamp is not part of its text. A leading bracketed id (``[D1:3]``) is
          dropped, and a ``Speaker:`` prefix is kept with every sentence of its line for matching.
       2. *Retrieval.* Every sentence is scored against the question with a BM25 index built over
          those sentences (so term rarity comes from the memory shown), on lightly stemmed words
@@ -69,9 +77,18 @@ class EvidenceReader(Reader):
          dates resolved against the sentence's date: "yesterday" said on 8 May 2023 is
          ``7 May 2023``), a duration for *how long*, a number for *how many*, a person for *who*, a
          place for *where*, ``yes``/``no`` for yes/no questions, and for *what/which* the nearest
-         phrase that is not in the question (nor in an earlier hop). When nothing fits, the whole
-         sentence is the answer. With ``answer="span"`` the answer is always the whole sentence
-         (memenv's reader before short answers), cut to ``span_tokens`` tokens.
+         phrase that is not in the question (nor in another hop). A sentence whose only candidates are
+         the question's own words answers nothing: then the earlier hops are tried (last first), then
+         up to :data:`ALTERNATIVES` next-best units, and the first that gives a short answer wins —
+         unless the last hop's sentence holds a time expression it could not date ("last week" in an
+         undated memory), which is its answer. When none does, the last hop's whole sentence is the
+         answer. With ``answer="span"`` the
+         answer is always the whole sentence (memenv's reader before short answers), cut to
+         ``span_tokens`` tokens.
+      0. *Abstention* (``abstain=True``, the default): when the question names something — a run of
+         two or more capitalised words after its first word, such as "Jade Lighthouse" — that
+         appears nowhere in the core or the passages, the memory cannot know about it and the answer
+         is :data:`ABSTENTION` (``"not mentioned"``).
 
     The reader has no notion of time order. It never prefers a later passage over an earlier one, so
     when a memory holds both an outdated and a current fact it may answer with either (whichever
@@ -83,6 +100,8 @@ class EvidenceReader(Reader):
         span_tokens: the most tokens of a QA answer (default 48).
         k_neighbors: examples that vote on a label (default 5).
         summary_tokens: the most tokens of a summary answer (default 512).
+        abstain: answer ``"not mentioned"`` for a question about a name the memory never mentions
+            (default True; see step 0).
 
     >>> from memenv.readers import Passage, ReaderContext
     >>> q = Question("What is the access code of the Copper Gate?", ("4821",), "subem")
@@ -94,7 +113,12 @@ class EvidenceReader(Reader):
     name = "evidence"
 
     def __init__(
-        self, span_tokens: int = 48, k_neighbors: int = 5, summary_tokens: int = 512, answer: str = "short"
+        self,
+        span_tokens: int = 48,
+        k_neighbors: int = 5,
+        summary_tokens: int = 512,
+        answer: str = "short",
+        abstain: bool = True,
     ) -> None:
         for argument, value in (
             ("span_tokens", span_tokens),
@@ -105,6 +129,9 @@ class EvidenceReader(Reader):
                 raise ValueError(f"{argument} must be an int >= 1, got {value!r}")
         if answer not in ("short", "span"):
             raise ValueError(f"answer must be 'short' or 'span', got {answer!r}")
+        if not isinstance(abstain, bool):
+            raise ValueError(f"abstain must be a bool, got {abstain!r}")
+        self.abstain = abstain
         self.span_tokens = span_tokens
         self.k_neighbors = k_neighbors
         self.summary_tokens = summary_tokens
@@ -116,7 +143,7 @@ class EvidenceReader(Reader):
     def __repr__(self) -> str:
         return (
             f"EvidenceReader(span_tokens={self.span_tokens}, k_neighbors={self.k_neighbors}, "
-            f"summary_tokens={self.summary_tokens}, answer={self.answer_form!r})"
+            f"summary_tokens={self.summary_tokens}, answer={self.answer_form!r}, abstain={self.abstain})"
         )
 
     def __getstate__(self) -> dict[str, object]:
@@ -127,23 +154,40 @@ class EvidenceReader(Reader):
             return self.classify(question.question, context)
         if question.metric == "keyword_hit":
             return self.summarize(context)
-        units, _ = self._indexed(context)
+        if self.abstain and unmentioned_names(question.question, context):
+            return ABSTENTION
+        units, index = self._indexed(context)
         chain = self.evidence_chain(question.question, context, hops=question.hops)
         if not chain:
             return ""
         last = units[chain[-1]]
         if self.answer_form == "short":
-            earlier = [word for i in chain[:-1] for word in tokenize(units[i].match)]
+            # The last hop first; then earlier hops; then the next-best units for the whole chain's query.
+            query = " ".join([question.question, *(units[key].match for key in chain[:-1])])
+            more = [int(key) for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain)]
+            for key in [*reversed(chain), *more]:
+                short, sentence = self._short(question.question, units, key, [k for k in chain if k != key])
+                if short:
+                    return tokenizer.truncate(short, self.span_tokens)[0]
+                if key == chain[-1] and time_spans(sentence):
+                    break  # it answers with a time it cannot date ("last week", undated): keep the sentence
             sentence = last.best_sentence(question.question)
             if sentence.rstrip().endswith("?") and last.reply is not None:
-                # A question in a dialogue is answered by the turn that follows it.
-                last = units[last.reply]
-                sentence = last.best_sentence(question.question)
-            short = short_answer(question.question, sentence, last.said, exclude=earlier, rarity=self._rarity)
-            if short:
-                return tokenizer.truncate(short, self.span_tokens)[0]
+                sentence = units[last.reply].best_sentence(question.question)
             return tokenizer.truncate(sentence, self.span_tokens)[0]
         return tokenizer.truncate(last.best_sentence(question.question), self.span_tokens)[0]
+
+    def _short(self, question: str, units: list[Evidence], key: int, others: list[int]) -> tuple[str, str]:
+        """The short answer that unit ``key`` gives (with the words of the ``others`` hops excluded), and the
+        sentence it was cut from."""
+        unit = units[key]
+        earlier = [word for i in others for word in tokenize(units[i].match)]
+        sentence = unit.best_sentence(question)
+        if sentence.rstrip().endswith("?") and unit.reply is not None:
+            # A question in a dialogue is answered by the turn that follows it.
+            unit = units[unit.reply]
+            sentence = unit.best_sentence(question)
+        return short_answer(question, sentence, unit.said, exclude=earlier, rarity=self._rarity), sentence
 
     # -- QA ---------------------------------------------------------------------------------------
 
@@ -242,6 +286,7 @@ class Evidence:
 
 
 _LINE_ID = re.compile(r"^\s*\[[^\[\]\s]{1,24}\]\s*")  # "[D1:3] " before a dialogue turn
+_LINE_STAMP = re.compile(r"^\s*\[([^\[\]]{1,60})\]\s+(?=\S)")  # "[8 May 2023] " before a stored statement
 _SPEAKER = re.compile(r"^([A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2}):\s+")
 UNIT_WORDS = 80
 """A line of at most this many words is one unit; a longer line (prose) is split into sentences."""
@@ -261,6 +306,10 @@ def evidence_units(context: ReaderContext) -> list[Evidence]:
                 said = date
                 continue
             line = _LINE_ID.sub("", line).strip()
+            stamped = _LINE_STAMP.match(line)
+            line_said = parse_date(stamped.group(1)) if stamped else None
+            if line_said is not None:  # a dated entry: the date is when it was said, not part of it
+                line = line[stamped.end() :]
             speaker = _SPEAKER.match(line)
             if speaker:
                 line = line[speaker.end() :]
@@ -271,7 +320,7 @@ def evidence_units(context: ReaderContext) -> list[Evidence]:
                     continue
                 match = f"{speaker.group(1)}: {piece}" if speaker else piece
                 if match not in units:
-                    units[match] = Evidence(piece, match, said, sentences if short else (piece,))
+                    units[match] = Evidence(piece, match, line_said or said, sentences if short else (piece,))
                     if previous is not None and units[previous].reply is None:
                         units[previous] = replace(units[previous], reply=len(units) - 1)
                 previous = match
@@ -288,6 +337,31 @@ def _first_header(text: str) -> dt.date | None:
             if date is not None:
                 return date
     return None
+
+
+def unmentioned_names(question: str, context: ReaderContext) -> list[str]:
+    """The names in ``question`` (runs of two or more capitalised words after its first word, a trailing
+    ``'s`` dropped) that appear nowhere in ``context``, compared case-insensitively as whole words.
+
+    >>> unmentioned_names("What is the code of the Jade Lighthouse?", ReaderContext("The Jade Gate is old."))
+    ['Jade Lighthouse']
+    """
+    tokens = list(_CAPITALISED.finditer(question))
+    names: list[str] = []
+    run: list[re.Match[str]] = []
+    for token in [*tokens, None]:
+        joined = token is not None and bool(run) and question[run[-1].end() : token.start()] == " "
+        if token is not None and (joined or not run):
+            if token.start() > 0:  # the question's first word is capitalised for being first
+                run.append(token)
+            continue
+        if len(run) >= 2:
+            names.append(question[run[0].start() : run[-1].end()].removesuffix("'s").removesuffix("’s"))
+        run = [token] if token is not None and token.start() > 0 else []
+    if not names:
+        return []
+    text = " ".join(" ".join((context.core, *(p.text for p in context.passages))).split()).lower()
+    return [name for name in names if not re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text)]
 
 
 def evidence_spans(context: ReaderContext) -> list[str]:
