@@ -208,12 +208,6 @@ class EvidenceReader(Reader):
             chain.append(int(hits[0][0]))
         return chain
 
-    def best_span(self, query: str, context: ReaderContext, hops: int = 1) -> str:
-        """The whole evidence unit for ``query`` (chained over ``hops``), cut to ``span_tokens``."""
-        units, _ = self._indexed(context)
-        chain = self.evidence_chain(query, context, hops)
-        return tokenizer.truncate(units[chain[-1]].text, self.span_tokens)[0] if chain else ""
-
     def _indexed(self, context: ReaderContext) -> tuple[list[Evidence], BM25Index]:
         # Many questions share one context (a long-context window, a MEM1 paragraph): index it once.
         if self._cache is not None and self._cache[0] == context:
