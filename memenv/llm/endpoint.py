@@ -33,10 +33,10 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from memenv.llm.protocol import ChatModel, EndpointError, Message, ModelUnavailableError
+from memenv.llm.protocol import ChatModel, EndpointError, Message, ModelUnavailableError, template_variables
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,9 @@ class OpenAIChatModel(ChatModel):
     against slow, broken or hostile servers.
 
     Each call POSTs ``{base_url}/chat/completions`` with ``model``, ``messages``, ``max_tokens``,
-    ``temperature``, ``seed`` (when given) and ``tools`` (when given, passed through unchanged). The
+    ``temperature``, ``seed`` (when given), ``tools`` (when given, passed through unchanged) and
+    ``chat_template_kwargs`` (when set: vLLM, SGLang and llama.cpp's server hand them to the chat
+    template, e.g. ``{"enable_thinking": false}`` for Qwen3; OpenAI itself does not take them). The
     reply is ``choices[0].message.content``; when the server returns structured ``tool_calls`` instead
     (vLLM with a tool parser, OpenAI), they are written back as ``<tool_call>{...}</tool_call>`` text so
     memenv's parser reads them like any other model's output.
@@ -143,6 +145,9 @@ class OpenAIChatModel(ChatModel):
             process); set it to what the server batches well (vLLM: its ``--max-num-seqs``, 256 by
             default, or less).
         max_response_bytes: the largest response body read (8 MiB).
+        chat_template_kwargs: extra chat-template variables sent with every request (see above).
+        enable_thinking: shorthand for ``chat_template_kwargs["enable_thinking"]``; ``False`` asks a
+            reasoning model (Qwen3) to answer without a reasoning block; ``None`` (default) sends nothing.
     """
 
     def __init__(
@@ -155,7 +160,14 @@ class OpenAIChatModel(ChatModel):
         retry_backoff: float = 0.5,
         concurrency: int = 1,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        enable_thinking: bool | None = None,
     ) -> None:
+        self.chat_template_kwargs = template_variables(chat_template_kwargs, enable_thinking)
+        try:
+            json.dumps(self.chat_template_kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"chat_template_kwargs must be JSON data to send to a server ({exc})") from None
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         if not isinstance(model, str) or not model:
@@ -208,6 +220,8 @@ class OpenAIChatModel(ChatModel):
             body["seed"] = seed
         if tools:
             body["tools"] = tools
+        if self.chat_template_kwargs:
+            body["chat_template_kwargs"] = dict(self.chat_template_kwargs)
         return body
 
     def generate(

@@ -12,11 +12,11 @@ import inspect
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError
+from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError, template_variables
 
 PREFILL_MODES = ("auto", "rows", "batch")
 
@@ -32,6 +32,35 @@ TOOL_CALL_INSTRUCTIONS = (
 )
 """Put into the system message by :class:`HFChatModel` when tools are given but the model's chat
 template has no place for them (e.g. SmolLM2), so the model still sees what it can call."""
+
+
+def render_chat_prompt(
+    tokenizer: Any,
+    messages: list[Message],
+    tools: list[dict] | None = None,
+    chat_template_kwargs: Mapping[str, Any] | None = None,
+) -> str:
+    """The prompt text for ``messages``, ready for the model to continue: every memenv prompt goes through here.
+
+    The tokenizer's chat template is applied with ``add_generation_prompt=True``, ``tools`` and the
+    extra template variables ``chat_template_kwargs`` (``{"enable_thinking": False}`` makes Qwen3's
+    template open and close an empty reasoning block, so the model answers at once; a template that
+    does not use a variable ignores it). When the template has no place for tools, the tool schemas
+    are written into the system message with :data:`TOOL_CALL_INSTRUCTIONS`. A tokenizer without a
+    chat template gets a plain ``role: content`` transcript ending in ``assistant:``.
+    """
+    template = tokenizer.chat_template
+    template_text = json.dumps(template) if isinstance(template, dict) else (template or "")
+    if tools and "tools" not in template_text:
+        messages = _with_tools_in_system(messages, tools)
+        tools = None
+    if template_text:
+        variables = dict(chat_template_kwargs or {})
+        return tokenizer.apply_chat_template(
+            messages, tools=tools or None, add_generation_prompt=True, tokenize=False, **variables
+        )
+    lines = [f"{m['role']}: {m.get('content') or ''}" for m in messages]
+    return "\n".join([*lines, "assistant:"])
 
 
 def _require_transformers() -> None:
@@ -63,9 +92,11 @@ class HFChatModel(ChatModel):
     """A local ``transformers`` causal LM behind the :class:`ChatModel` interface.
 
     The prompt is the tokenizer's chat template applied to the messages (with ``tools`` passed to the
-    template, and ``add_generation_prompt=True``). When the template has no place for tools, the tool
+    template, ``add_generation_prompt=True`` and the extra template variables ``chat_template_kwargs``,
+    e.g. ``enable_thinking=False`` for Qwen3). When the template has no place for tools, the tool
     schemas are written into the system message with :data:`TOOL_CALL_INSTRUCTIONS`, so any model sees
-    what it may call. A tokenizer without a chat template gets a plain ``role: content`` transcript.
+    what it may call. A tokenizer without a chat template gets a plain ``role: content`` transcript
+    (:func:`render_chat_prompt`).
     Decoding is greedy when ``temperature == 0`` (the default), so the same prompt gives the same reply;
     only the newly generated text is returned, special tokens removed, whitespace kept.
 
@@ -83,6 +114,11 @@ class HFChatModel(ChatModel):
         prefix_cache_tokens: how many prompt tokens of keys/values the prefix cache keeps (see
             :meth:`generate_ids`; 0 turns it off). A token costs ``2 * layers * kv_heads * head_dim``
             numbers: 46 KB in float32 for SmolLM2-135M, so the default 4096 tokens is about 190 MB.
+        chat_template_kwargs: extra variables for the chat template, e.g. ``{"enable_thinking": False}``
+            (see :func:`render_chat_prompt`).
+        enable_thinking: shorthand for ``chat_template_kwargs["enable_thinking"]``: ``False`` turns off
+            the reasoning block of models whose template has the switch (Qwen3), so a short reply budget
+            is spent on the answer; ``None`` (default) leaves the template's own default.
 
     :attr:`usage` counts what was generated (``batches``, ``rows``, ``prompt_tokens``,
     ``prompt_tokens_cached`` (of which taken from the prefix cache), ``completion_tokens``), for
@@ -105,9 +141,12 @@ class HFChatModel(ChatModel):
         name: str = "",
         prefill: str = "auto",
         prefix_cache_tokens: int = 4096,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        enable_thinking: bool | None = None,
     ) -> None:
         if prefill not in PREFILL_MODES:
             raise ValueError(f"prefill must be one of {PREFILL_MODES}, got {prefill!r}")
+        self.chat_template_kwargs = template_variables(chat_template_kwargs, enable_thinking)
         _require_transformers()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -125,8 +164,6 @@ class HFChatModel(ChatModel):
         self.model.eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        template = self.tokenizer.chat_template
-        self._template_text = json.dumps(template) if isinstance(template, dict) else (template or "")
         self.prefill = prefill if prefill != "auto" else ("batch" if self.device.startswith("cuda") else "rows")
         self.usage = {"batches": 0, "rows": 0, "prompt_tokens": 0, "prompt_tokens_cached": 0, "completion_tokens": 0}
         if isinstance(prefix_cache_tokens, bool) or not isinstance(prefix_cache_tokens, int) or prefix_cache_tokens < 0:
@@ -148,16 +185,9 @@ class HFChatModel(ChatModel):
     # -- prompt building ------------------------------------------------------------------------
 
     def render_prompt(self, messages: list[Message], tools: list[dict] | None = None) -> str:
-        """The exact text the model is given for ``messages`` (chat template applied, ready to continue)."""
-        if tools and "tools" not in self._template_text:
-            messages = _with_tools_in_system(messages, tools)
-            tools = None
-        if self._template_text:
-            return self.tokenizer.apply_chat_template(
-                messages, tools=tools or None, add_generation_prompt=True, tokenize=False
-            )
-        lines = [f"{m['role']}: {m.get('content') or ''}" for m in messages]
-        return "\n".join([*lines, "assistant:"])
+        """The exact text the model is given for ``messages`` (chat template applied with
+        :attr:`chat_template_kwargs`, ready to continue); see :func:`render_chat_prompt`."""
+        return render_chat_prompt(self.tokenizer, messages, tools, self.chat_template_kwargs)
 
     # -- generation -----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from memenv.errors import MemEnvError
@@ -34,6 +34,34 @@ class EndpointError(MemEnvError, RuntimeError):
 
 class ModelUnavailableError(MemEnvError, RuntimeError):
     """A local model (or the packages needed to run one) is not installed; the message says what to install."""
+
+
+# apply_chat_template's own arguments; a template variable may not take their names.
+_RENDER_ARGUMENTS = frozenset(
+    {"conversation", "messages", "tools", "add_generation_prompt", "tokenize", "chat_template", "return_dict"}
+)
+
+
+def template_variables(chat_template_kwargs: Mapping[str, Any] | None, enable_thinking: bool | None = None) -> dict:
+    """``chat_template_kwargs`` as a checked dict, with ``enable_thinking`` added when it is not None.
+
+    Raises:
+        ValueError: a key that is not a string or is one of ``apply_chat_template``'s own arguments,
+            or ``enable_thinking`` that is not a bool (or disagrees with the same key in the mapping).
+    """
+    if chat_template_kwargs is not None and not isinstance(chat_template_kwargs, Mapping):
+        raise ValueError(f"chat_template_kwargs must be a mapping, got {type(chat_template_kwargs).__name__}")
+    variables = dict(chat_template_kwargs or {})
+    for key in variables:
+        if not isinstance(key, str) or key in _RENDER_ARGUMENTS:
+            raise ValueError(f"chat_template_kwargs may not set {key!r} (an argument of apply_chat_template)")
+    if enable_thinking is not None:
+        if not isinstance(enable_thinking, bool):
+            raise ValueError(f"enable_thinking must be True, False or None, got {enable_thinking!r}")
+        if variables.get("enable_thinking", enable_thinking) != enable_thinking:
+            raise ValueError("enable_thinking and chat_template_kwargs['enable_thinking'] disagree")
+        variables["enable_thinking"] = enable_thinking
+    return variables
 
 
 # --------------------------------------------------------------------------------------------------

@@ -231,7 +231,7 @@ class LLMReader(Reader):
 
 
 class LLMJudge:
-    """A correctness judge backed by a chat model (greedy decoding, so verdicts repeat).
+    """A correctness judge backed by a chat model (greedy decoding by default, so verdicts repeat).
 
     It is a :class:`memenv.metrics.JudgeModel`: pass it as ``judge=`` to
     :func:`memenv.metrics.score_question` (or :func:`memenv.qa.answer_questions`) and each scoring
@@ -244,16 +244,28 @@ class LLMJudge:
         model: the chat model that judges.
         max_new_tokens: reply budget when the caller gives none (a profile gives its own: 10 tokens
             for the yes/no protocols, as LongMemEval; 256 for Mem0's reason-then-label reply).
+        temperature: ``0.0`` (default) decodes greedily; above 0 samples.
+
+    A reasoning block in the reply (``<think>...</think>``) is removed before the verdict is read. With
+    a reasoning model, build the model with ``enable_thinking=False`` (:class:`memenv.llm.HFChatModel`,
+    :class:`memenv.llm.OpenAIChatModel`), or the 10-token budget goes to the reasoning.
     """
 
-    def __init__(self, model: ChatModel, max_new_tokens: int = 10) -> None:
+    def __init__(self, model: ChatModel, max_new_tokens: int = 10, temperature: float = 0.0) -> None:
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
         self.model = model
         self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
 
     def complete(self, prompt: str, max_new_tokens: int | None = None) -> str:
-        """The model's reply to ``prompt``, sent as one user message."""
+        """The model's reply to ``prompt``, sent as one user message, with any reasoning block removed
+        (:func:`memenv.metrics.strip_reasoning`; reasoning that never closes leaves ``""``, no verdict)."""
         budget = self.max_new_tokens if max_new_tokens is None else max_new_tokens
-        return self.model.generate([{"role": "user", "content": prompt}], max_new_tokens=budget)
+        reply = self.model.generate(
+            [{"role": "user", "content": prompt}], max_new_tokens=budget, temperature=self.temperature
+        )
+        return strip_reasoning(reply)
 
     def __call__(self, question: str, answers: tuple[str, ...], prediction: str) -> bool:
         return parse_judge_verdict(self.complete(judge_prompt(question, answers, prediction)))
