@@ -12,7 +12,7 @@ embedded SmolLM2, or an OpenAI-compatible endpoint such as a vLLM server::
     from memenv.llm import make_chat_model
 
     policy = LLMPolicy(make_chat_model("openai:http://localhost:8000/v1#Qwen/Qwen3-4B"))
-    env = gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=8192)
+    env = gym.make("memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=8192)
     obs, info = env.reset(seed=0)
     done = False
     while not done:
@@ -24,7 +24,7 @@ Many episodes at once: :meth:`LLMPolicy.act_batch` answers the prompts of severa
 
     from memenv.lockstep import run_lockstep
 
-    runs = run_lockstep(lambda i: gym.make("MemAlpha-v0"), [{"seed": s} for s in range(8)], policy.act_batch)
+    runs = run_lockstep(lambda i: gym.make("memenv/MemAlpha-v0"), [{"seed": s} for s in range(8)], policy.act_batch)
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ class EnvPolicy:
 
     name: str
     policy: Policy
-    env_id: str = "MemAlpha-v0"
+    env_id: str = "memenv/MemAlpha-v0"
     env_kwargs: dict[str, Any] | None = None
     trajectory_dir: Path | None = None
 
@@ -290,9 +290,9 @@ def run_episodes(
 
 # The learned memories: leaderboard name -> (env id, how to build the heuristic policy).
 LEARNED = {
-    "mem-alpha": "MemAlpha-v0",
-    "mem1": "MEM1-v0",
-    "memory-r1": "MemoryR1-v0",
+    "mem-alpha": "memenv/MemAlpha-v0",
+    "mem1": "memenv/MEM1-v0",
+    "memory-r1": "memenv/MemoryR1-v0",
 }
 DEFAULT_SYSTEMS = ("long-context", "rag-top-k", "mem1", "memory-r1", "mem-alpha", "store-all", "no-memory")
 EXTRA_SYSTEMS = ("memory-r1-add-only",)
@@ -310,7 +310,7 @@ class Oracle:
     """
 
     name: str = "oracle"
-    env_id: str = "MemAlpha-v1"
+    env_id: str = "memenv/MemAlpha-v1"
     trajectory_dir: Path | None = None
 
     def run(self, episode: Episode, reader: Reader) -> RunResult:
@@ -368,7 +368,7 @@ def system_from_factory(path: str, name: str | None = None) -> System:
     - a writing policy: a callable ``policy(obs, info) -> str`` that gets each chunk's observation and
       info and returns the reply text (tool calls in any format :mod:`memenv.parsing` reads, or a
       paragraph for ``MEM1-v0``). It is played in ``policy.env_id`` if it has that attribute (any
-      registered memenv env id), else ``"MemAlpha-v0"``, with ``policy.env_kwargs`` if it has those,
+      registered memenv env id), else ``"memenv/MemAlpha-v0"``, with ``policy.env_kwargs`` if it has those,
       exactly as the built-in heuristics (:class:`EnvPolicy`): the leaderboard's reader answers the
       questions from the memory it built. A policy that keeps state must start over when
       ``info["step"] == 0``.
@@ -380,7 +380,7 @@ def system_from_factory(path: str, name: str | None = None) -> System:
     if callable(getattr(made, "run", None)):
         return made
     if callable(made):
-        env_id = getattr(made, "env_id", "MemAlpha-v0")
+        env_id = getattr(made, "env_id", "memenv/MemAlpha-v0")
         return EnvPolicy(label, made, env_id=env_id, env_kwargs=getattr(made, "env_kwargs", None))
     raise TypeError(
         f"factory {path!r} returned a {type(made).__name__}; expected a System (with run(episode, reader)) "
@@ -404,9 +404,9 @@ def make_system(name: str, *, window_tokens: int = 30_000, rag_k: int = 2, suite
         return RagTopK(k=rag_k)
     version = f"-{suite}"
     if name == "store-all":
-        return EnvPolicy("store-all", store_all, env_id="MemAlpha" + version)
+        return EnvPolicy("store-all", store_all, env_id="memenv/MemAlpha" + version)
     if name == "no-memory":
-        return EnvPolicy("no-memory", write_nothing, env_id="MemAlpha" + version)
+        return EnvPolicy("no-memory", write_nothing, env_id="memenv/MemAlpha" + version)
     if name == "oracle":
         return Oracle()
     if name in LEARNED or name == "memory-r1-add-only":

@@ -31,7 +31,9 @@ from memenv.retrieval import BM25Index, tokenize
 
 
 def bench_env(context_tokens: int, chunk_tokens: int) -> dict[str, float]:
-    env = gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=context_tokens, chunk_tokens=chunk_tokens)
+    env = gym.make(
+        "memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=context_tokens, chunk_tokens=chunk_tokens
+    )
     t0 = time.perf_counter()
     obs, info = env.reset(seed=0)
     reset_s = time.perf_counter() - t0

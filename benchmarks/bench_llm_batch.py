@@ -151,7 +151,7 @@ def reader_prompts(model: HFChatModel, episodes: list) -> list[list[dict[str, st
 
 def writer_prompts(episodes: list) -> tuple[list[list[dict[str, str]]], list[dict]]:
     """Long prompts: each episode's first MemAlpha-v0 writer prompt (system prompt, memory, chunk), and the tools."""
-    env = gym.make("MemAlpha-v0")
+    env = gym.make("memenv/MemAlpha-v0")
     prompts = []
     for episode in episodes:
         _, info = env.reset(seed=0, options={"episode": episode})

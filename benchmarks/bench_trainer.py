@@ -77,7 +77,7 @@ def bench_trl(model_path: Path, steps: int, group_size: int, max_new_tokens: int
 
     from memenv.integrations.trl import MemenvRollout, episode_dataset, memenv_reward
 
-    rollout = MemenvRollout("MemAlpha-v0", ENV_KWARGS, rollouts_per_episode=group_size)
+    rollout = MemenvRollout("memenv/MemAlpha-v0", ENV_KWARGS, rollouts_per_episode=group_size)
     tokens: list[int] = []
 
     def counted(prompts, trainer):

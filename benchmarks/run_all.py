@@ -104,7 +104,9 @@ def measure_env_step(steps: int) -> dict[str, Any]:
     from memenv.tools import execute
 
     def make() -> Any:
-        return gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=512 * (steps + 1), chunk_tokens=512)
+        return gym.make(
+            "memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=512 * (steps + 1), chunk_tokens=512
+        )
 
     env = make()
     obs, info = env.reset(seed=0)
@@ -150,7 +152,7 @@ def measure_store_all(context_tokens: int) -> dict[str, Any]:
     import memenv  # noqa: F401
     from memenv.parsing import render_tool_calls
 
-    env = gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=context_tokens, chunk_tokens=512)
+    env = gym.make("memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=context_tokens, chunk_tokens=512)
     start = time.process_time()
     obs, info = env.reset(seed=0)
     reset_s = time.process_time() - start

@@ -60,7 +60,7 @@ DEMO = {
     "dtype": "bfloat16",
     "lora_r": 16,
     "lora_layers": 8,
-    "env_id": "MEM1-v0",
+    "env_id": "memenv/MEM1-v0",
     "task": "accurate_retrieval",
     "context_tokens": 128,
     "chunk_tokens": 64,

@@ -13,7 +13,7 @@ to the policy together, so a local model decodes them as one batch
 
     policy = LLMPolicy(make_chat_model("hf:default"))
     runs = run_lockstep(
-        lambda i: gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=4096),
+        lambda i: gym.make("memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=4096),
         [{"seed": seed} for seed in range(16)],  # one reset per episode
         policy.act_batch,
         num_envs=8,

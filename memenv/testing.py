@@ -3,7 +3,7 @@
 Run them on your own environment or wrapper::
 
     from memenv.testing import check_memory_env
-    check_memory_env(gym.make("MemAlpha-v0"), ["", "<tool_call>{...}</tool_call>", "garbage"])
+    check_memory_env(gym.make("memenv/MemAlpha-v0"), ["", "<tool_call>{...}</tool_call>", "garbage"])
 
 Beyond Gymnasium's ``check_env``, they assert what memory environments promise: model output never
 raises inside ``step``; the reward is the weighted sum of the reported parts; r2 is the share of calls

@@ -8,7 +8,7 @@ Record an episode with the :class:`RecordEpisodes` wrapper (also importable from
     import memenv
     from memenv.trajectories import RecordEpisodes, read_trajectories
 
-    env = RecordEpisodes(gym.make("MemAlpha-v0", task="accurate_retrieval"), "run.jsonl", system="my-writer")
+    env = RecordEpisodes(gym.make("memenv/MemAlpha-v0", task="accurate_retrieval"), "run.jsonl", system="my-writer")
     obs, info = env.reset(seed=0)
     done = False
     while not done:
@@ -233,7 +233,7 @@ class RecordEpisodes(gym.Wrapper, gym.utils.RecordConstructorArgs):
       length and a SHA-256 (see "Bounded size").
 
     ```python
-    env = RecordEpisodes(gym.make("MEM1-v0", task="conflict_resolution"), "runs/mem1.jsonl", system="mem1")
+    env = RecordEpisodes(gym.make("memenv/MEM1-v0", task="conflict_resolution"), "runs/mem1.jsonl", system="mem1")
     ```
     """
 

@@ -7,7 +7,7 @@ on a reset that ignores its action. :func:`make_vec` fixes both::
 
     import memenv
 
-    envs = memenv.make_vec("MemAlpha-v0", num_envs=4, vectorization_mode="async", task="accurate_retrieval")
+    envs = memenv.make_vec("memenv/MemAlpha-v0", num_envs=4, vectorization_mode="async", task="accurate_retrieval")
     obs, infos = envs.reset(seed=0)          # obs["chunk"]: a tuple of 4 strings
     obs, rewards, terminated, truncated, infos = envs.step(("",) * 4)
 

@@ -8,7 +8,7 @@ spaces, so memenv ships three wrappers, used together::
     import memenv
     from memenv.wrappers import DiscreteMemoryActions, HashedTextObservation, MemoryBudget
 
-    env = gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=1024, chunk_tokens=64)
+    env = gym.make("memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=1024, chunk_tokens=64)
     env = MemoryBudget(env, max_tokens=160, tool_call_weight=0.0, content_weight=0.0)
     env = HashedTextObservation(env)          # Box(float32) features
     env = DiscreteMemoryActions(env)          # Discrete menu of memory operations
@@ -42,6 +42,10 @@ The operations (:data:`OPERATIONS`; each is offered only where it makes sense fo
 
 :class:`RecordEpisodes` (from :mod:`memenv.trajectories`, re-exported here) is of another kind: it
 writes every step of an episode to a JSONL file for ``memenv view``.
+
+Every wrapper here records its constructor arguments (``gym.utils.RecordConstructorArgs``), so a wrapped
+env's ``spec`` names the whole stack and ``gym.make(env.spec)`` builds an identical one, as for
+Gymnasium's own wrappers.
 
 "Salient" is a documented rule, not a model: a sentence scores ``(capitalised words after the first +
 2 x words with a digit) / words``; names, places and numbers are what questions ask about.
@@ -171,7 +175,7 @@ def _memory_of(env: gym.Env) -> Memory:
     return base.memory
 
 
-class HashedTextObservation(gym.Wrapper):
+class HashedTextObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Observation wrapper: text observation -> fixed-size ``Box(-1, 1, (n,), float32)`` features.
 
     ## Observation Space
@@ -200,7 +204,7 @@ class HashedTextObservation(gym.Wrapper):
     - ``token_scale`` (2048): token count that maps to 1.0 when there is no budget.
 
     ```python
-    env = HashedTextObservation(gym.make("MemAlpha-v0"))
+    env = HashedTextObservation(gym.make("memenv/MemAlpha-v0"))
     obs, info = env.reset(seed=0)     # obs.shape == (64 + 32 + 13,)
     ```
 
@@ -227,7 +231,10 @@ class HashedTextObservation(gym.Wrapper):
     def __init__(
         self, env: gym.Env, chunk_features: int = 64, memory_features: int = 32, token_scale: int = 2048
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, chunk_features=chunk_features, memory_features=memory_features, token_scale=token_scale
+        )
+        gym.Wrapper.__init__(self, env)
         for name, value in (
             ("chunk_features", chunk_features),
             ("memory_features", memory_features),
@@ -295,7 +302,7 @@ class HashedTextObservation(gym.Wrapper):
 # -- actions ------------------------------------------------------------------------------------------
 
 
-class DiscreteMemoryActions(gym.ActionWrapper):
+class DiscreteMemoryActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """Action wrapper: a ``Discrete`` menu of memory operations, rendered to the env's text action.
 
     ## Action Space
@@ -316,7 +323,7 @@ class DiscreteMemoryActions(gym.ActionWrapper):
     - ``style`` (``"hermes"``): tool-call text style for MemAlpha (:func:`memenv.parsing.render_tool_calls`).
 
     ```python
-    env = DiscreteMemoryActions(gym.make("MemAlpha-v0"), operations=("skip", "store_chunk"))
+    env = DiscreteMemoryActions(gym.make("memenv/MemAlpha-v0"), operations=("skip", "store_chunk"))
     env.reset(seed=0)
     env.step(1)   # inserts the chunk into episodic memory
     ```
@@ -332,7 +339,15 @@ class DiscreteMemoryActions(gym.ActionWrapper):
         core_tokens: int = 128,
         style: str = "hermes",
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            operations=None if operations is None else list(operations),
+            dialect=dialect,
+            facts_per_chunk=facts_per_chunk,
+            core_tokens=core_tokens,
+            style=style,
+        )
+        gym.ActionWrapper.__init__(self, env)
         self.dialect = dialect or dialect_of(env)
         if self.dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {DIALECTS}, got {self.dialect!r}")
@@ -458,7 +473,7 @@ def _most_related(memory: Memory, tiers: Sequence[str], chunk: str) -> tuple[str
 # -- budget -------------------------------------------------------------------------------------------
 
 
-class MemoryBudget(gym.Wrapper):
+class MemoryBudget(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A hard cap on memory size, and Mem-α's reward with adjustable weights.
 
     ## Description
@@ -493,7 +508,7 @@ class MemoryBudget(gym.Wrapper):
       (env's ``gamma``).
 
     ```python
-    env = MemoryBudget(gym.make("MemAlpha-v0", task="accurate_retrieval"), max_tokens=256)
+    env = MemoryBudget(gym.make("memenv/MemAlpha-v0", task="accurate_retrieval"), max_tokens=256)
     ```
     """
 
@@ -507,7 +522,15 @@ class MemoryBudget(gym.Wrapper):
         beta: float | None = None,
         content_weight: float | None = None,
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            max_tokens=max_tokens,
+            refusal_penalty=refusal_penalty,
+            tool_call_weight=tool_call_weight,
+            beta=beta,
+            content_weight=content_weight,
+        )
+        gym.Wrapper.__init__(self, env)
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         base = env.unwrapped

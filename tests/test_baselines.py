@@ -250,8 +250,12 @@ def test_make_system_names_and_defaults() -> None:
     assert [s.name for s in built] == list(DEFAULT_SYSTEMS)
     assert isinstance(built[0], LongContext) and built[0].window_tokens == 8192
     assert isinstance(built[1], RagTopK) and built[1].k == 3
-    assert {s.env_id for s in built if isinstance(s, EnvPolicy)} == {"MemAlpha-v0", "MEM1-v0", "MemoryR1-v0"}
-    assert make_system("memory-r1-add-only").env_id == "MemoryR1-v0"
+    assert {s.env_id for s in built if isinstance(s, EnvPolicy)} == {
+        "memenv/MemAlpha-v0",
+        "memenv/MEM1-v0",
+        "memenv/MemoryR1-v0",
+    }
+    assert make_system("memory-r1-add-only").env_id == "memenv/MemoryR1-v0"
     with pytest.raises(ValueError, match="unknown system"):
         make_system("mem2")
     names = [s.name for s in llm_systems(ScriptedChatModel())]

@@ -39,7 +39,7 @@ def play(env: gym.Env, policy, seed: int = 0) -> tuple[list[float], dict]:
             return rewards, info
 
 
-@pytest.mark.parametrize("env_id", [env_id for env_id, _ in memenv.ENVIRONMENTS])
+@pytest.mark.parametrize("env_id", [env_id.removeprefix("memenv/") for env_id, _ in memenv.ENVIRONMENTS])
 @pytest.mark.parametrize("task", [*COMPETENCIES, "mixed"])
 def test_check_env_passes_with_warnings_as_errors(env_id, task):
     env = gym.make(env_id, task=task, **SMALL)
@@ -242,7 +242,7 @@ CUSTOM_PROMPTS = {
 }
 
 
-@pytest.mark.parametrize("env_id", [env_id for env_id, _ in memenv.ENVIRONMENTS])
+@pytest.mark.parametrize("env_id", [env_id.removeprefix("memenv/") for env_id, _ in memenv.ENVIRONMENTS])
 def test_custom_system_prompt_is_formatted_and_changes_nothing_else(env_id):
     default = gym.make(env_id, **SMALL)
     custom = gym.make(env_id, system_prompt=CUSTOM_PROMPTS[env_id.replace("-v1", "-v0")], **SMALL)
@@ -328,7 +328,7 @@ HEURISTICS = {
 }
 
 
-@pytest.mark.parametrize("env_id", [env_id for env_id, _ in memenv.ENVIRONMENTS])
+@pytest.mark.parametrize("env_id", [env_id.removeprefix("memenv/") for env_id, _ in memenv.ENVIRONMENTS])
 def test_same_seed_same_heuristic_identical_trace(env_id):
     traces = []
     for _ in range(2):

@@ -20,7 +20,7 @@ from memenv.parsing import render_tool_calls
 from memenv.tools import REPLY_TOO_LONG, TOO_MANY_CALLS, ToolCall
 from memenv.vector import make_vec
 
-ENV_IDS = [env_id for env_id, _ in memenv.ENVIRONMENTS]
+ENV_IDS = [env_id.removeprefix("memenv/") for env_id, _ in memenv.ENVIRONMENTS]  # the short ids (aliases)
 SMALL = {"task": "accurate_retrieval", "context_tokens": 512, "chunk_tokens": 128, "num_questions": 2}
 DEEP = "[" * 500 + "]" * 500  # ~1 KB of JSON nested 500 levels deep
 

@@ -15,7 +15,7 @@ from memenv.integrations.verl import build_dataset
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="data/memenv_verl", help="folder for train.parquet and val.parquet")
-    parser.add_argument("--env-id", default="MemAlpha-v0")
+    parser.add_argument("--env-id", default="memenv/MemAlpha-v0")
     parser.add_argument(
         "--env-kwargs",
         default='{"task": "mixed", "context_tokens": 4096, "chunk_tokens": 512, "num_questions": 8}',

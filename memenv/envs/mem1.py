@@ -109,13 +109,6 @@ class Mem1Env(MemoryEnv):
     ``memory_token_budget`` tokens; a longer paragraph is cut at the cap and ends with the visible
     marker ``" [...truncated]"``. The semantic and episodic lists stay empty.
 
-    ## Observation Space
-
-    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read at this step (``""`` after the last
-    one) and the current paragraph verbatim (``""`` when empty). ``info["messages"]`` holds ready chat
-    messages (a system prompt with the rules and the budget; a user message with the paragraph, its
-    token count and the chunk) and ``info["tools"]`` the schema of ``memory_rewrite(new_memory)``.
-
     ## Action Space
 
     ``AnyText``: the writer's reply.
@@ -136,6 +129,13 @@ class Mem1Env(MemoryEnv):
       :func:`paragraph_reply`, which wraps text that would otherwise read as calls in an explicit,
       escaped ``memory_rewrite`` call: chunk text is data, never executed.
     - An empty or whitespace-only reply is no call: the paragraph stays as it is (r2 = 0).
+
+    ## Observation Space
+
+    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read at this step (``""`` after the last
+    one) and the current paragraph verbatim (``""`` when empty). ``info["messages"]`` holds ready chat
+    messages (a system prompt with the rules and the budget; a user message with the paragraph, its
+    token count and the chunk) and ``info["tools"]`` the schema of ``memory_rewrite(new_memory)``.
 
     ## Rewards
 
@@ -177,7 +177,7 @@ class Mem1Env(MemoryEnv):
     import gymnasium as gym
     import memenv
 
-    env = gym.make("MEM1-v0", task="conflict_resolution", context_tokens=8192, memory_token_budget=1024)
+    env = gym.make("memenv/MEM1-v0", task="conflict_resolution", context_tokens=8192, memory_token_budget=1024)
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step("Notes: " + obs["chunk"][:200])
     ```
@@ -226,6 +226,8 @@ class Mem1Env(MemoryEnv):
     - v1: the same env with ``suite="v1"``: episodes from suite v1 of the generators (coreference,
       relative dates, out-of-order and withdrawn updates, relabelling, event order and causes, ...;
       docs/suite_v1.md). v0 keeps suite v0.
+    - ids: registered as ``memenv/MEM1-v0`` and ``memenv/MEM1-v1`` (Gymnasium namespace ``memenv``);
+      the earlier ids ``MEM1-v0`` / ``MEM1-v1`` stay registered as aliases of the same envs.
     """
 
     default_system_prompt = SYSTEM_PROMPT

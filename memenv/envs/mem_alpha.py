@@ -61,15 +61,6 @@ class MemAlphaEnv(MemoryEnv):
     ``conflict_resolution`` (facts that change; the latest wins). ``"mixed"`` draws one per episode.
     Or pass your own ``episodes``.
 
-    ## Observation Space
-
-    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read at this step (``""`` after the last
-    one) and the memory as the writer sees it — the full core and the ``visible_k`` most recent
-    entries of each list with "showing k most recent of N" (plus up to ``related_k`` older entries
-    most related to the chunk, if enabled). ``info["messages"]`` holds the same as ready chat
-    messages (a system prompt with the memory and the rules, a user message with the chunk) and
-    ``info["tools"]`` the tool schemas, so an LLM writer is one call: ``llm(messages, tools)``.
-
     ## Action Space
 
     ``AnyText``: the writer's reply, any string. Tool calls are parsed out of it
@@ -78,6 +69,15 @@ class MemAlphaEnv(MemoryEnv):
     in order on the live memory, so a reply may update an entry it inserted earlier. A reply with no
     call is legal. Model output is data: nothing it contains raises, and text in the chunk is never
     executed. Programmatic agents can write calls with :func:`memenv.parsing.render_tool_calls`.
+
+    ## Observation Space
+
+    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read at this step (``""`` after the last
+    one) and the memory as the writer sees it — the full core and the ``visible_k`` most recent
+    entries of each list with "showing k most recent of N" (plus up to ``related_k`` older entries
+    most related to the chunk, if enabled). ``info["messages"]`` holds the same as ready chat
+    messages (a system prompt with the memory and the rules, a user message with the chunk) and
+    ``info["tools"]`` the tool schemas, so an LLM writer is one call: ``llm(messages, tools)``.
 
     ## Rewards
 
@@ -127,7 +127,7 @@ class MemAlphaEnv(MemoryEnv):
     import gymnasium as gym
     import memenv
 
-    env = gym.make("MemAlpha-v0", task="accurate_retrieval", context_tokens=8192)
+    env = gym.make("memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=8192)
     ```
 
     - ``task``: a competency name or ``"mixed"`` (default).
@@ -179,6 +179,8 @@ class MemAlphaEnv(MemoryEnv):
     - v1: the same env with ``suite="v1"``: episodes from suite v1 of the generators (coreference,
       relative dates, out-of-order and withdrawn updates, relabelling, event order and causes, ...;
       docs/suite_v1.md). v0 keeps suite v0.
+    - ids: registered as ``memenv/MemAlpha-v0`` and ``memenv/MemAlpha-v1`` (Gymnasium namespace ``memenv``);
+      the earlier ids ``MemAlpha-v0`` / ``MemAlpha-v1`` stay registered as aliases of the same envs.
     """
 
     default_system_prompt = SYSTEM_PROMPT

@@ -104,19 +104,6 @@ class MemoryR1Env(MemoryEnv):
     ``{id, text}``, short ids that are deterministic per seed, never reused; a duplicate text is
     refused). The core and the episodic list stay empty.
 
-    ## Observation Space
-
-    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read (``""`` after the last one) and the
-    manager's view of the bank, two lines: ``"Fact bank: N facts; the k most similar to this
-    chunk:"`` and a JSON list ``[{"id": ..., "text": ...}, ...]`` of the ``similar_k`` entries most
-    similar to the chunk: each sentence of the chunk is a BM25 query, and the candidates rank by their
-    word overlap with the sentence they resemble most (best first; entries sharing no word with the
-    chunk are left out; see :meth:`similar_entries`). Memory-R1 retrieves similar memories per
-    extracted fact; ranking per sentence approximates that without knowing what will be extracted.
-    ``info["messages"]`` holds the Memory-R1-style manager prompt (system: the operations; user: the
-    view and the chunk); ``info["tools"]`` a ``memory_operations(memory=[...])`` schema for models
-    that prefer tool calls.
-
     ## Action Space
 
     ``AnyText``: the reply, holding ``{"memory": [{"id", "text", "event", "old_memory"}, ...]}``
@@ -140,6 +127,19 @@ class MemoryR1Env(MemoryEnv):
     string or integer -> ``invalid_argument``; an id not in the bank -> ``unknown_id``; ADD or UPDATE
     to a text the bank already holds elsewhere -> ``duplicate``; an operation that is not a JSON
     object -> ``parse_error``. Event names are case-insensitive; ids may be written ``"[a3f1]"``.
+
+    ## Observation Space
+
+    ``Dict(chunk=AnyText, memory=AnyText)``: the chunk to read (``""`` after the last one) and the
+    manager's view of the bank, two lines: ``"Fact bank: N facts; the k most similar to this
+    chunk:"`` and a JSON list ``[{"id": ..., "text": ...}, ...]`` of the ``similar_k`` entries most
+    similar to the chunk: each sentence of the chunk is a BM25 query, and the candidates rank by their
+    word overlap with the sentence they resemble most (best first; entries sharing no word with the
+    chunk are left out; see :meth:`similar_entries`). Memory-R1 retrieves similar memories per
+    extracted fact; ranking per sentence approximates that without knowing what will be extracted.
+    ``info["messages"]`` holds the Memory-R1-style manager prompt (system: the operations; user: the
+    view and the chunk); ``info["tools"]`` a ``memory_operations(memory=[...])`` schema for models
+    that prefer tool calls.
 
     ## Rewards
 
@@ -183,7 +183,7 @@ class MemoryR1Env(MemoryEnv):
     import gymnasium as gym
     import memenv
 
-    env = gym.make("MemoryR1-v0", task="conflict_resolution", context_tokens=8192, similar_k=10)
+    env = gym.make("memenv/MemoryR1-v0", task="conflict_resolution", context_tokens=8192, similar_k=10)
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(
         '{"memory": [{"id": "0", "text": "Mira Okafor lives in Port Senna.", "event": "ADD"}]}'
@@ -234,6 +234,8 @@ class MemoryR1Env(MemoryEnv):
     - v1: the same env with ``suite="v1"``: episodes from suite v1 of the generators (coreference,
       relative dates, out-of-order and withdrawn updates, relabelling, event order and causes, ...;
       docs/suite_v1.md). v0 keeps suite v0.
+    - ids: registered as ``memenv/MemoryR1-v0`` and ``memenv/MemoryR1-v1`` (Gymnasium namespace ``memenv``);
+      the earlier ids ``MemoryR1-v0`` / ``MemoryR1-v1`` stay registered as aliases of the same envs.
     """
 
     default_system_prompt = SYSTEM_PROMPT

@@ -67,7 +67,7 @@ def register(env_class: str = ENV_CLASS) -> None:
 def dataset_rows(
     num_episodes: int,
     *,
-    env_id: str = "MemAlpha-v0",
+    env_id: str = "memenv/MemAlpha-v0",
     env_kwargs: Mapping[str, Any] | None = None,
     seed_offset: int = 0,
     env_class: str = ENV_CLASS,
@@ -96,7 +96,7 @@ class MemenvTextEnv(BaseTextEnv):
 
     Args:
         env_config: SkyRL's per-env config section (a mapping; ``DictConfig`` works): defaults for
-            ``env_id`` (``"MemAlpha-v0"``), ``env_kwargs``, ``reward_mode`` (``"trajectory"`` or
+            ``env_id`` (``"memenv/MemAlpha-v0"``), ``env_kwargs``, ``reward_mode`` (``"trajectory"`` or
             ``"sparse"``), ``observation`` (``"memory+chunk"`` or ``"chunk"``).
         extras: the dataset row (SkyRL adds ``max_turns``): ``seed`` and any of the keys above.
 
@@ -125,7 +125,7 @@ class MemenvTextEnv(BaseTextEnv):
         if self.observation not in OBSERVATIONS:
             raise ValueError(f"observation must be one of {OBSERVATIONS}, got {self.observation!r}")
         self.seed = int(settings.get("seed", 0))
-        self.env = gym.make(settings.get("env_id", "MemAlpha-v0"), **dict(env_kwargs))
+        self.env = gym.make(settings.get("env_id", "memenv/MemAlpha-v0"), **dict(env_kwargs))
         self.components: list[dict[str, float]] = []
         self.accuracy = 0.0
         self.done = False

@@ -53,7 +53,7 @@ COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
 class MemenvTaskData(vf.TaskData):
     """One memenv episode: the env and the reset seed that pick it."""
 
-    env_id: str = "MemAlpha-v0"
+    env_id: str = "memenv/MemAlpha-v0"
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
 
@@ -65,7 +65,7 @@ class MemenvTask(vf.Task[MemenvTaskData]):
 class MemenvTasksetConfig(vf.TasksetConfig):
     """``--env.taskset.*``: which episodes the taskset yields."""
 
-    env_id: str = "MemAlpha-v0"
+    env_id: str = "memenv/MemAlpha-v0"
     """A registered memenv env (MemAlpha-v0, MEM1-v0, MemoryR1-v0)."""
     env_kwargs: dict[str, Any] = Field(
         default_factory=lambda: {"task": "accurate_retrieval", "context_tokens": 1024, "chunk_tokens": 256}
@@ -212,7 +212,7 @@ class MemenvEnv(vf.Env[MemenvEnvConfig]):
 
 
 def load_environment(
-    env_id: str = "MemAlpha-v0",
+    env_id: str = "memenv/MemAlpha-v0",
     env_kwargs: dict[str, Any] | None = None,
     *,
     num_episodes: int = 100,

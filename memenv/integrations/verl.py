@@ -71,7 +71,7 @@ def _dataset_episodes(source: str, path: str, split: str | None) -> tuple[Episod
 def build_dataset(
     path: str | Path,
     *,
-    env_id: str = "MemAlpha-v0",
+    env_id: str = "memenv/MemAlpha-v0",
     env_kwargs: dict[str, Any] | None = None,
     num_episodes: int | None = None,
     seed_offset: int = 0,

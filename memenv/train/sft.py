@@ -22,26 +22,34 @@ from typing import Any
 
 import gymnasium as gym
 import torch
+from gymnasium.envs.registration import parse_env_id
 
+from memenv import NAMESPACE, canonical_id
 from memenv.tasks import Episode
 from memenv.train.losses import aggregate_loss
 from memenv.train.rollout import PromptEncoder, completion_log_probs
 
 Policy = Callable[[dict[str, str], dict[str, Any]], str]
 
-# The heuristic writer of each registered env family ("module:function"), tried in order.
+# The heuristic writer of each registered env family ("module:function"), tried in order; every version
+# of a family (MemAlpha-v0, memenv/MemAlpha-v1, ...) has the same actions, so it shares them.
 # A class is instantiated (one fresh, stateful policy per collection).
 HEURISTICS: dict[str, tuple[str, ...]] = {
-    "MemAlpha-v0": ("baselines.mem_alpha:MemAlphaHeuristic", "baselines.systems:store_all"),
-    "MEM1-v0": ("baselines.mem1:Mem1Rewriter",),
-    "MemoryR1-v0": ("baselines.memory_r1:MemoryR1Manager",),
+    "MemAlpha": ("baselines.mem_alpha:MemAlphaHeuristic", "baselines.systems:store_all"),
+    "MEM1": ("baselines.mem1:Mem1Rewriter",),
+    "MemoryR1": ("baselines.memory_r1:MemoryR1Manager",),
 }
 
 
 def heuristic_policy(env_id: str, name: str | None = None) -> Policy:
-    """The heuristic writer for ``env_id`` (or the ``"module:function"`` given as ``name``; a class is
-    instantiated with no arguments)."""
-    candidates = (name,) if name else HEURISTICS.get(env_id.removeprefix("memenv:"), ())
+    """The heuristic writer for ``env_id`` (any memenv id: ``MemAlpha-v0``, ``memenv/MEM1-v1``,
+    ``memenv:MemoryR1-v0``, ...), or the ``"module:function"`` given as ``name``; a class is
+    instantiated with no arguments."""
+    try:
+        namespace, family, _ = parse_env_id(canonical_id(env_id))
+    except gym.error.Error:  # not an id Gymnasium can read (e.g. "module:Env-v0" of another package)
+        namespace, family = None, ""
+    candidates = (name,) if name else HEURISTICS.get(family, ()) if namespace == NAMESPACE else ()
     if not candidates:
         raise ValueError(f"no heuristic policy known for {env_id!r}; pass one as 'module:function'")
     errors = []
