@@ -87,9 +87,13 @@ from baselines.systems import (
     system_from_factory,
 )
 from memenv import metrics
+from memenv.cli import fail, one_line_errors
+from memenv.errors import MemEnvError
+from memenv.llm.spec import check_chat_model_spec
 from memenv.metrics import SCORING_PROFILES
 from memenv.qa import QAReport
 from memenv.readers import EvidenceReader, Reader
+from memenv.tasks.loaders import SOURCES
 from memenv.tasks.records import COMPETENCIES, Episode
 from memenv.tasks.synthetic import SUITES, generate
 
@@ -129,29 +133,23 @@ def load_suite(
 
 
 class ProgressBar:
-    """A one-line progress bar on a stream (stderr by default): done/total, elapsed, ETA, a label."""
+    """The runs' progress bar (``tqdm``, on stderr by default): done/total, elapsed, ETA, the last run finished.
 
-    def __init__(self, total: int, stream: TextIO | None = None, width: int = 24, done: int = 0) -> None:
-        self.total = max(total, 1)
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.done = done  # runs finished before this bar started (a resumed run): not in the ETA
-        self.first = done
-        self.start = time.perf_counter()
+    ``done`` runs finished before the bar started (a resumed run) count as done but not in the rate."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, done: int = 0) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=total, initial=done, file=stream if stream is not None else sys.stderr, unit="run", dynamic_ncols=True
+        )
 
     def update(self, label: str) -> None:
-        self.done += 1
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / (self.done - self.first) * (self.total - self.done)
-        filled = round(self.width * self.done / self.total)
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = f"[{bar}] {self.done}/{self.total} {elapsed:5.0f}s elapsed, ~{eta:.0f}s left  {label}"
-        self.stream.write("\r" + line[:120].ljust(120))
-        self.stream.flush()
+        self._bar.set_postfix_str(label, refresh=False)
+        self._bar.update(1)
 
     def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        self._bar.close()
 
 
 def _competency(episode: Episode) -> str:
@@ -596,13 +594,22 @@ def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path,
     plt.close(fig)
 
 
-def endpoint_options(spec: str, concurrency: int) -> dict[str, Any]:
-    """``{"concurrency": N}`` for an endpoint spec (``openai:...``: N requests in flight), else nothing."""
-    return {"concurrency": concurrency} if spec.startswith("openai:") else {}
+def endpoint_options(spec: str, concurrency: int, enable_thinking: bool | None = None) -> dict[str, Any]:
+    """The options of :func:`memenv.llm.make_chat_model` for ``spec``: ``concurrency`` for an endpoint
+    (``openai:...``: N requests in flight), and ``enable_thinking`` when it is set (both backends)."""
+    options: dict[str, Any] = {"concurrency": concurrency} if spec.startswith("openai:") else {}
+    if enable_thinking is not None:
+        options["enable_thinking"] = enable_thinking
+    return options
 
 
 def make_reader(
-    spec: str, max_context_tokens: int | None = None, max_new_tokens: int = 64, *, concurrency: int = 8
+    spec: str,
+    max_context_tokens: int | None = None,
+    max_new_tokens: int = 64,
+    *,
+    concurrency: int = 8,
+    enable_thinking: bool | None = None,
 ) -> Reader:
     """``evidence`` -> :class:`EvidenceReader`; a chat-model spec -> :class:`memenv.readers.llm.LLMReader`
     (an endpoint with ``concurrency`` requests in flight when it answers a batch of questions)."""
@@ -611,16 +618,16 @@ def make_reader(
     from memenv.llm import make_chat_model
     from memenv.readers.llm import LLMReader
 
-    model = make_chat_model(spec, **endpoint_options(spec, concurrency))
+    model = make_chat_model(spec, **endpoint_options(spec, concurrency, enable_thinking))
     return LLMReader(model, max_context_tokens=max_context_tokens, max_new_tokens=max_new_tokens)
 
 
-def make_judge(spec: str) -> Any:
+def make_judge(spec: str, enable_thinking: bool | None = None) -> Any:
     """A chat-model spec -> :class:`memenv.readers.llm.LLMJudge` (judges the ``llm_judge`` questions)."""
     from memenv.llm import make_chat_model
     from memenv.readers.llm import LLMJudge
 
-    return LLMJudge(make_chat_model(spec))
+    return LLMJudge(make_chat_model(spec, **endpoint_options(spec, 1, enable_thinking)))
 
 
 @dataclass(frozen=True)
@@ -642,6 +649,7 @@ class BoardSetup:
     writer_llm: str | None = None
     writer_max_new_tokens: int = 256
     llm_concurrency: int = 8
+    enable_thinking: bool | None = None
     judge: str | None = None
     scoring: str = "default"
     trajectory_dir: str | None = None
@@ -657,7 +665,8 @@ class BoardSetup:
 
                     if self.writer_llm is None:
                         raise ValueError(f"{what} needs writer_llm")
-                    model = make_chat_model(self.writer_llm, **endpoint_options(self.writer_llm, self.llm_concurrency))
+                    options = endpoint_options(self.writer_llm, self.llm_concurrency, self.enable_thinking)
+                    model = make_chat_model(self.writer_llm, **options)
                     written = {s.name: s for s in llm_systems(model, max_new_tokens=self.writer_max_new_tokens)}
                 system = written[what]
             elif ":" in what:
@@ -668,9 +677,13 @@ class BoardSetup:
                 system.trajectory_dir = Path(self.trajectory_dir)
             systems[name] = system
         reader = make_reader(
-            self.reader, self.reader_context_tokens, self.reader_max_new_tokens, concurrency=self.llm_concurrency
+            self.reader,
+            self.reader_context_tokens,
+            self.reader_max_new_tokens,
+            concurrency=self.llm_concurrency,
+            enable_thinking=self.enable_thinking,
         )
-        judge = make_judge(self.judge) if self.judge is not None else None
+        judge = make_judge(self.judge, self.enable_thinking) if self.judge is not None else None
         return Evaluator(systems, reader, self.scoring, judge)
 
 
@@ -714,6 +727,7 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    one_line_errors(p)
     p.add_argument(
         "--systems",
         nargs="+",
@@ -723,7 +737,9 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
         f"{', '.join((*SYSTEM_NAMES, *LLM_SYSTEM_NAMES))}, or your own as package.module:factory "
         "(NAME=package.module:factory to name it)",
     )
-    p.add_argument("--tasks", nargs="+", default=None, choices=list(COMPETENCIES), help="competencies (default: all)")
+    p.add_argument(
+        "--tasks", "--task", nargs="+", default=None, choices=list(COMPETENCIES), help="competencies (default: all)"
+    )
     p.add_argument(
         "--episodes", type=int, default=None, help="episodes per competency (default 5), or per source with --dataset"
     )
@@ -739,9 +755,7 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     p.add_argument(
         "--dataset", default=None, help="evaluate on this dataset file/folder instead of the synthetic suite"
     )
-    p.add_argument(
-        "--source", default=None, help="format of --dataset: memalpha, memoryagentbench, locomo, longmemeval"
-    )
+    p.add_argument("--source", default=None, choices=list(SOURCES), help="format of --dataset")
     p.add_argument("--split", default=None, help="split of --dataset, where it has several")
     p.add_argument(
         "--scoring",
@@ -759,6 +773,14 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     p.add_argument("--writer-llm", default=None, help="chat model for the -llm writers (hf:PATH, openai:URL#MODEL)")
     p.add_argument("--writer-max-new-tokens", type=int, default=256, help="longest reply of an LLM writer")
     p.add_argument(
+        "--enable-thinking",
+        type=_bool,
+        default=None,
+        metavar="{true,false}",
+        help="reasoning models (Qwen3) behind --reader, --writer-llm, --judge: false turns the chat template's "
+        "thinking off, so the reply budget goes to the answer (default: the template's own default)",
+    )
+    p.add_argument(
         "--llm-concurrency",
         type=int,
         default=8,
@@ -766,7 +788,7 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     )
     p.add_argument("--window-tokens", type=int, default=30_000, help="long-context window (Mem-alpha: 30K)")
     p.add_argument("--rag-k", type=int, default=2, help="chunks rag-top-k retrieves per question (Mem-alpha: 2)")
-    p.add_argument("--out", type=Path, default=Path("results"), help="output directory")
+    p.add_argument("--out", "--output-dir", "-o", type=Path, default=Path("results"), help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument(
         "--save-trajectories",
@@ -794,6 +816,14 @@ def parser(prog: str = "memenv leaderboard") -> argparse.ArgumentParser:
     )
     p.add_argument("--restart", action="store_true", help="discard the finished runs in --out instead of resuming them")
     return p
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def parse_systems(
@@ -845,11 +875,6 @@ def _source(episode: Episode) -> str:
     return episode.source
 
 
-def _fail(prog: str, message: str) -> int:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return 2
-
-
 def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard") -> int:
     """The command line (see the module docstring). Exit codes: 0 done, 1 a run failed, 2 bad arguments
     or ``--out`` unusable, 130 interrupted (Ctrl-C; the finished runs are kept for a resume)."""
@@ -868,6 +893,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard")
         p.error("--bootstrap-samples must be >= 1")
     if args.ray is not None and importlib.util.find_spec("ray") is None:
         p.error("--ray needs Ray: pip install 'memenv[ray]'")
+    for flag, spec in (("--reader", args.reader), ("--writer-llm", args.writer_llm), ("--judge", args.judge)):
+        if spec is not None and not (flag == "--reader" and spec == "evidence"):
+            try:
+                check_chat_model_spec(spec)  # a typo or a missing model folder fails now, not in a worker
+            except ValueError as exc:
+                p.error(f"{flag}: {exc}")
     if any(":" in entry for entry in args.systems or ()):
         # As `python -m` and other import-path CLIs do: a user's module in the current folder imports.
         here = str(Path.cwd())
@@ -889,8 +920,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "memenv leaderboard")
         if args.save_trajectories is not None:
             check_writable(args.save_trajectories, "--save-trajectories")
         return _run(args, argv, prog, board, baseline)
-    except OutputError as exc:
-        return _fail(prog, str(exc))
+    except (OutputError, MemEnvError) as exc:  # an unusable --out, a dataset that cannot be read
+        return fail(prog, exc)
     except KeyboardInterrupt:  # before the runs started (generating or loading the suite, opening --out)
         print(f"\n{prog}: interrupted before the runs started; nothing was run", file=sys.stderr)
         return 130
@@ -912,6 +943,7 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
         writer_llm=args.writer_llm,
         writer_max_new_tokens=args.writer_max_new_tokens,
         llm_concurrency=args.llm_concurrency,
+        enable_thinking=args.enable_thinking,
         judge=args.judge,
         scoring=args.scoring,
         trajectory_dir=None if args.save_trajectories is None else str(args.save_trajectories),

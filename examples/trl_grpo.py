@@ -23,6 +23,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from memenv.envs.base import TASKS
+from memenv.tasks import SOURCES
+
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 
@@ -42,13 +45,13 @@ def parser() -> argparse.ArgumentParser:
     )
     add = parse.add_argument
     add("--model", default="tiny", help='"tiny", "default" (SmolLM2-135M-Instruct), a folder or a hub id')
-    add("--env-id", default="MemAlpha-v0")
-    add("--task", default="accurate_retrieval", help="synthetic competency (ignored with --dataset)")
+    add("--env-id", default="memenv/MemAlpha-v0")
+    add("--task", default="accurate_retrieval", choices=TASKS, help="synthetic competency (ignored with --dataset)")
     add("--context-tokens", type=int, default=256)
     add("--chunk-tokens", type=int, default=128)
     add("--num-episodes", type=int, default=1000, help="synthetic episodes in the train set")
     add("--dataset", default=None, help="a local dataset file/folder (memenv.tasks.load); rows = episodes")
-    add("--source", default="memalpha", help="dataset source for --dataset (memalpha, memoryagentbench, ...)")
+    add("--source", default="memalpha", choices=SOURCES, help="dataset source for --dataset")
     add("--dataset-split", default=None)
     add("--rollouts-per-episode", type=int, default=2, help="G")
     add("--chunks-per-episode", type=int, default=None, help="rows per rollout; default: longest episode")
@@ -67,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     add("--enable-thinking", type=_optional_bool, default=None, help="chat_template_kwargs enable_thinking")
     add("--use-vllm", action="store_true")
     add("--vllm-mode", default="server", choices=["server", "colocate"])
-    add("--output-dir", default="runs/trl_grpo")
+    add("--output-dir", "--out", "-o", default="runs/trl_grpo")
     add("--seed", type=int, default=0)
     return parse
 

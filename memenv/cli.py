@@ -1,55 +1,93 @@
-"""The ``memenv`` command.
+"""The ``memenv`` command: one entry point for everything memenv runs from a shell.
 
+    memenv train [OPTIONS]              GRPO (with an SFT warm start) for a memory writer (memenv.train)
     memenv eval [OPTIONS]               every baseline (and your own systems) on the synthetic suite or a
-                                        dataset: tables, JSON, per-question predictions (see --help)
-    memenv leaderboard [OPTIONS]        the same command (an alias of memenv eval)
-    memenv inspect PATH --source S      what a dataset file turns into (python -m memenv.tasks inspect)
-    memenv view RUN.jsonl -o episode.html   a recorded episode as one offline HTML page (memenv.viewer)
+                                        dataset: tables, JSON, per-question predictions, charts
+    memenv leaderboard [OPTIONS]        the same command as memenv eval
+    memenv inspect PATH --source S      what a dataset file turns into
+    memenv view RUN.jsonl -o episode.html   a recorded episode as one offline HTML page
+    memenv --version
 
-Each subcommand hands its arguments, unparsed, to the module that implements it, so
-``memenv eval --help`` shows that module's full help.
+Each subcommand hands its arguments to the module that implements it (``memenv train`` is
+``python -m memenv.train``, ``memenv eval`` is ``python -m baselines.leaderboard``, ...), so
+``memenv COMMAND --help`` shows that command's full help under its own name. Every command reports a
+bad argument or an unusable file as one line on stderr (``memenv COMMAND: error: ...``) and exits with
+status 2, without a traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from memenv import __version__
 
 COMMANDS = {
-    "eval": "score every system on every competency or dataset; write tables, CSV, JSON, predictions and a chart",
-    "leaderboard": "the same as eval (an alias)",
+    "train": "train a memory writer with GRPO (and an optional SFT warm start); logs, checkpoints, final model",
+    "eval": "score every system on every competency or dataset; write tables, CSV, JSON, predictions, charts",
+    "leaderboard": "the same as eval",
     "inspect": "load a dataset file and print its instances, chunk sizes and questions",
     "view": "turn recorded trajectories (JSONL) of one episode into a self-contained HTML viewer",
 }
 
 
+def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` report a bad argument as one line (``PROG: error: MESSAGE (see PROG --help)``) and
+    exit with status 2, instead of argparse's usage block; returns ``parser``."""
+
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
+def fail(prog: str, message: object) -> int:
+    """Print ``PROG: error: MESSAGE`` on stderr and return exit status 2."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def _usage() -> str:
-    lines = ["usage: memenv COMMAND [ARGS ...]", "", "commands:"]
+    lines = [f"usage: memenv [--version] COMMAND [ARGS ...]  (memenv {__version__})", "", "commands:"]
     lines += [f"  {name:<12} {text}" for name, text in COMMANDS.items()]
     lines += ["", "`memenv COMMAND --help` describes a command's options."]
     return "\n".join(lines)
 
 
+def _command(name: str) -> Callable[[list[str], str], int]:
+    """The ``main(argv, prog=...)`` of a subcommand, imported only when it runs."""
+    if name == "train":
+        from memenv.train.__main__ import main as train
+
+        return lambda argv, prog: train(argv, prog=prog)
+    if name in ("eval", "leaderboard"):
+        from baselines.leaderboard import main as leaderboard
+
+        return lambda argv, prog: leaderboard(argv, prog=prog)
+    if name == "inspect":
+        from memenv.tasks.__main__ import inspect_main
+
+        return lambda argv, prog: inspect_main(argv, prog=prog)
+    from memenv.viewer import main as view
+
+    return lambda argv, prog: view(argv, prog=prog)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
-        print(_usage())
+        print(_usage(), file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"memenv {__version__}")
+        return 0
     command, rest = args[0], args[1:]
-    if command in ("eval", "leaderboard"):
-        from baselines.leaderboard import main as leaderboard
-
-        return leaderboard(rest, prog=f"memenv {command}")
-    if command == "inspect":
-        from memenv.tasks.__main__ import main as tasks_main
-
-        return tasks_main(["inspect", *rest])
-    if command == "view":
-        from memenv.viewer import main as view
-
-        return view(rest)
-    print(f"memenv: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
-    return 2
+    if command not in COMMANDS:
+        return fail("memenv", f"unknown command {command!r}; expected one of {', '.join(COMMANDS)} (see memenv --help)")
+    return _command(command)(rest, f"memenv {command}")
 
 
 if __name__ == "__main__":

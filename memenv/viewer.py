@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from memenv.cli import one_line_errors
 from memenv.trajectories import Trajectory, read_trajectories
 
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -99,8 +100,8 @@ def select_episode(trajectories: Sequence[Trajectory], episode: str | None) -> l
     return chosen
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="memenv view", description=__doc__.split("\n\n")[0])
+def parser(prog: str = "memenv view") -> argparse.ArgumentParser:
+    p = one_line_errors(argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0]))
     p.add_argument("paths", nargs="+", type=Path, help="trajectory JSONL files, or folders of them")
     p.add_argument("-o", "--output", type=Path, default=Path("episode.html"), help="the HTML file to write")
     p.add_argument("--episode", default=None, help="episode id to show (default: the first one recorded)")
@@ -108,16 +109,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = parser()
+def main(argv: Sequence[str] | None = None, *, prog: str = "memenv view") -> int:
+    p = parser(prog)
     args = p.parse_args(argv)
     try:
         trajectories = read_trajectories(args.paths)
         chosen = select_episode(trajectories, args.episode)
     except (ValueError, FileNotFoundError) as exc:
         p.error(str(exc))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_html(chosen, args.title), encoding="utf-8")
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(render_html(chosen, args.title), encoding="utf-8")
+    except OSError as exc:
+        p.error(f"cannot write {args.output}: {exc.strerror or exc}")
     others = list(dict.fromkeys(t.episode_id for t in trajectories if t.episode_id != chosen[0].episode_id))
     systems = ", ".join(t.system for t in chosen)
     print(f"wrote {args.output}: episode {chosen[0].episode_id}, {len(chosen)} system(s): {systems}")

@@ -635,9 +635,9 @@ def test_cli_inspect_bad_file_exits_nonzero_without_traceback(tmp_path):
         text=True,
         timeout=60,
     )
-    assert out.returncode == 1
+    assert out.returncode == 2
     where = f"{path}, record 0 (sample_id='conv-1'), field 'qa[0].category'"
-    assert out.stderr == f"error: {where}: expected an integer 1-5, got int\n"
+    assert out.stderr == f"python -m memenv.tasks inspect: error: {where}: expected an integer 1-5, got int\n"
     assert "Traceback" not in out.stderr
 
 

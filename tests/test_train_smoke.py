@@ -117,11 +117,29 @@ def test_cli_runs_one_step(tiny, tmp_path, capsys):
     argv += ["--episodes-per-step", "1", "--progress", "false", "--eval-episodes", "1", "--loss-aggregation", "dr_grpo"]
     for key, value in SMALL.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
+    argv += ["--report-to", "tensorboard", "--enable-thinking", "false"]
     assert main(argv) == 0
     evals = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["step"] for e in evals] == [0, 1] and evals[0]["eval_accuracy"] == 0.0
     assert (tmp_path / "final" / "config.json").exists()
-    assert json.loads((tmp_path / "config.json").read_text())["loss_aggregation"] == "dr_grpo"
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert (saved["loss_aggregation"], saved["enable_thinking"], saved["report_to"]) == (
+        "dr_grpo",
+        False,
+        ["tensorboard"],
+    )
+    # the same records went to TensorBoard as scalars PHASE/FIELD at their step
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert "train/reward_mean" in tags or any(t.startswith("train/") for t in tags), tags
+    assert [e.step for e in events.Scalars("eval/eval_accuracy")] == [0, 1]
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    train_record = next(r for r in logged if r.get("phase", "train") == "train")
+    some = next(k for k, v in train_record.items() if k not in ("step", "phase") and isinstance(v, float))
+    assert events.Scalars(f"train/{some}")[0].value == pytest.approx(train_record[some], rel=1e-6)
 
 
 def test_episode_plan_keeps_training_held_out_and_sft_episodes_apart(tmp_path):

@@ -3,7 +3,7 @@
 Loads the file with :func:`memenv.tasks.loaders.load` and prints instances, chunks, tokens per
 chunk and per instance (min / median / max, o200k_base) and the questions counted by source,
 competency, category and metric. A malformed file prints the loader's one-line error (file,
-record, field) and exits with status 1, without a traceback.
+record, field) and exits with status 2, without a traceback. ``memenv inspect`` is the same command.
 
 Examples::
 
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from memenv import tokenizer
+from memenv.cli import fail, one_line_errors
 from memenv.errors import MemEnvError
 from memenv.tasks.loaders import SOURCES, load
 from memenv.tasks.records import Episode
@@ -80,18 +81,21 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m memenv.tasks", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    inspect = commands.add_parser("inspect", help="load a dataset file and print what it holds")
-    inspect.add_argument("path", help="local file or folder (or a hub id where the hub is reachable)")
-    inspect.add_argument("--source", required=True, choices=SOURCES, help="which schema the file follows")
-    inspect.add_argument("--split", default=None, help="hub split / MemoryAgentBench competency split")
-    inspect.add_argument("--chunk-tokens", type=int, default=None, help="override the chunk budget")
-    inspect.add_argument("--include-adversarial", action="store_true", help="keep LoCoMo category 5")
-    inspect.add_argument("--limit", type=int, default=None, help="read only the first N instances")
-    inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
-    args = parser.parse_args(argv)
+def add_inspect_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("path", help="local file or folder (or a hub id owner/name where the hub is reachable)")
+    parser.add_argument("--source", required=True, choices=SOURCES, help="which schema the file follows")
+    parser.add_argument("--split", default=None, help="hub split / MemoryAgentBench competency split")
+    parser.add_argument("--chunk-tokens", type=int, default=None, help="override the chunk budget")
+    parser.add_argument("--include-adversarial", action="store_true", help="keep LoCoMo category 5")
+    parser.add_argument("--limit", type=int, default=None, help="read only the first N instances")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return parser
+
+
+def inspect_main(argv: Sequence[str] | None = None, *, prog: str = "memenv inspect") -> int:
+    """``memenv inspect PATH --source S``; exit status 2 (one line on stderr) for a bad argument or file."""
+    parser = one_line_errors(argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0]))
+    args = add_inspect_arguments(parser).parse_args(argv)
     try:
         episodes = load(
             args.source,
@@ -102,8 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit=args.limit,
         )
     except (MemEnvError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(prog, exc)
     summary = summarize(episodes)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -111,6 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = f", split {args.split}" if args.split else ""
         print(format_summary(summary, f"{args.path} (source {args.source}{split})"))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m memenv.tasks inspect ...`` (the same as ``memenv inspect ...``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] != ["inspect"]:
+        return fail("python -m memenv.tasks", "expected: python -m memenv.tasks inspect PATH --source SOURCE")
+    return inspect_main(argv[1:], prog="python -m memenv.tasks inspect")
 
 
 if __name__ == "__main__":

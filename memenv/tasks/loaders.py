@@ -904,10 +904,37 @@ def _hub_records(dataset_id: str, split: str | None) -> list[tuple[str, str | No
     return [(f"{dataset_id}:{split}" if split else dataset_id, split, loaded.to_list())]
 
 
+# What a file name ends with, in the formats read here (a hub id has no such suffix).
+_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+
+
+def is_hub_id(text: str) -> bool:
+    """Whether ``text`` can be a Hugging Face dataset id (``name`` or ``owner/name``) rather than a local path.
+
+    An absolute path, one starting with ``.`` or ``~``, one with more than one ``/`` (or a ``\\``), one
+    ending in a data-file suffix (``.json``, ``.jsonl``, ``.parquet``) or one whose first part is a local
+    folder (``data/missing``) is a local path, so a missing file is reported as missing instead of being
+    looked up on the hub.
+    """
+    owner, slash, _ = text.partition("/")
+    return not (
+        (slash and Path(owner).is_dir())
+        or text.startswith(("/", ".", "~"))
+        or text.count("/") > 1
+        or "\\" in text
+        or text.lower().endswith(_FILE_SUFFIXES)
+        or not text.strip()
+    )
+
+
 def _sources_of_records(path_or_id: str | Path, split: str | None) -> list[tuple[str, str | None, list[Any]]]:
-    path = Path(path_or_id)
+    path = Path(path_or_id).expanduser()
     if path.exists():
         return [(str(p), file_split, read_records(p)) for p, file_split in _local_files(path, split)]
+    if isinstance(path_or_id, Path) or not is_hub_id(path_or_id):
+        raise DatasetError(
+            str(path_or_id), None, None, "no such file or folder (a local path is never looked up on the hub)"
+        )
     return _hub_records(str(path_or_id), split)
 
 
@@ -947,6 +974,7 @@ def load(
 
     Raises:
         DatasetError: a file or record does not match the schema (names file, record, field).
+        DatasetError: a local path (see :func:`is_hub_id`) that does not exist.
         MemEnvError: unknown source, or a hub id that could not be fetched.
     """
     if source not in SOURCES:

@@ -50,12 +50,13 @@ from __future__ import annotations
 
 import copy
 import csv
+import importlib
 import json
 import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import memenv  # noqa: F401  (registers the environments)
+import memenv  # registers the environments
+from memenv.envs.base import TASKS
 from memenv.errors import MemEnvError
+from memenv.llm.protocol import template_variables
 from memenv.tasks import SOURCES, Episode, load
 from memenv.train.losses import (
     LOSS_AGGREGATIONS,
@@ -75,6 +78,7 @@ from memenv.train.losses import (
     k3_kl,
     step_rewards,
 )
+from memenv.train.report import REPORT_TO, Reporters, check_report_to
 from memenv.train.rollout import PromptEncoder, Rollout, Row, completion_log_probs, play
 from memenv.train.sft import collect_demonstrations, heuristic_policy, train_sft
 
@@ -98,110 +102,265 @@ RESUME_MAY_CHANGE = frozenset(
         "eval_every",
         "eval_episodes",
         "save_model",
+        "report_to",
     }
 )
 # What a run leaves in output_dir (a fresh run refuses a folder holding any of them, unless overwrite).
-RUN_FILES = ("config.json", "log.jsonl", "log.csv", "reference.pt", "checkpoints", "final")
+RUN_FILES = (
+    "config.json",
+    "log.jsonl",
+    "log.csv",
+    "reference.pt",
+    "checkpoints",
+    "final",
+    "tensorboard",
+    "wandb",
+    "wandb_run_id",
+)
+DTYPES = ("float32", "bfloat16", "float16")
+SCALE_REWARDS = ("auto", "true", "false")
 
 
 class RunError(MemEnvError, ValueError):
     """A run folder, checkpoint or log that cannot be used as asked; the message names the file."""
 
 
+def option(default: Any = MISSING, help: str = "", *, factory: Callable[[], Any] | None = None, **argparse: Any) -> Any:
+    """A :class:`GRPOConfig` field with its command-line manual: ``help`` and any ``argparse`` options
+    (``choices``, ``aliases``, ``metavar``) are what ``python -m memenv.train --help`` shows (the parser is
+    generated from the fields by ``transformers.HfArgumentParser``)."""
+    metadata = {"help": help, **argparse}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+class ConfigError(MemEnvError, ValueError):
+    """A :class:`GRPOConfig` value, or an env / dataset / tracker it names, that cannot be used; the
+    message names the field (the command line prints it as one line)."""
+
+
 @dataclass
 class GRPOConfig:
-    """Every knob of a run; the CLI (``python -m memenv.train``) has one flag per field."""
+    """Every knob of a run; the CLI (``python -m memenv.train`` / ``memenv train``) has one flag per field,
+    with the help text below. Values are checked here (:class:`ConfigError` naming the field); what they
+    name (the env, the dataset, the trackers) is checked by :func:`train` before any model loads."""
 
     # experiment
-    output_dir: str = "runs/grpo"  # logs, checkpoints and the final model go here
-    seed: int = 0  # seeds python, numpy and torch; training episode seeds are seed*100_000 + 0, 1, ... (seed <= 9)
-    progress: bool = True  # show a progress bar
-    threads: int = 0  # torch CPU threads; 0 = torch's default
+    output_dir: str = option("runs/grpo", "logs, checkpoints and the final model go here", aliases=["--out", "-o"])
+    seed: int = option(0, "seeds python, numpy and torch; training episodes use seeds seed*100000 + 0, 1, ...")
+    progress: bool = option(True, "show a progress bar on stderr (--no-progress to hide it)")
+    report_to: list[str] = option(
+        help="also send the log records to these trackers (the JSONL and CSV logs are always written): "
+        "tensorboard (event files in OUTPUT_DIR/tensorboard), wandb",
+        factory=list,
+        choices=REPORT_TO,
+    )
+    threads: int = option(0, "torch CPU threads; 0 = torch's default")
     # model
-    model: str = "default"  # "default" (SmolLM2-135M-Instruct, embedded), "tiny" (random 1M test model), or a folder
-    device: str = ""  # "" = CUDA when available, else CPU
-    dtype: str = ""  # "" = bfloat16 on a GPU that has it, else float32
-    lora_r: int = 0  # LoRA rank; 0 = train all weights
-    lora_alpha: int = 32  # LoRA scale numerator
-    lora_targets: str = "all-linear"  # comma-separated module names, or "all-linear"
-    lora_layers: int = 0  # LoRA on the last N decoder layers only (the backward pass stops below them); 0 = all
-    include_tools: bool = False  # put info["tools"] schemas into the prompt (the system prompt already has the format)
+    model: str = option(
+        "default", "'default' (SmolLM2-135M-Instruct, embedded), 'tiny' (a random 1M-parameter test model) or a folder"
+    )
+    device: str = option("", "cuda, cpu, cuda:1, ...; empty = CUDA when available, else CPU")
+    dtype: str = option(
+        "", "float32, bfloat16 or float16; empty = bfloat16 on a GPU that has it, else float32", choices=DTYPES
+    )
+    enable_thinking: bool | None = option(
+        None,
+        "reasoning models (Qwen3): false renders prompts with the template's thinking switch off, so the "
+        "completion budget goes to the answer; unset = the chat template's default",
+    )
+    chat_template_kwargs: str | None = option(
+        None, "extra chat-template variables as a JSON object, e.g. '{\"enable_thinking\": false}'", metavar="JSON"
+    )
+    lora_r: int = option(0, "LoRA rank; 0 = train all weights")
+    lora_alpha: int = option(32, "LoRA scale numerator")
+    lora_targets: str = option("all-linear", "comma-separated module names, or all-linear")
+    lora_layers: int = option(0, "LoRA on the last N decoder layers only (the backward pass stops below them); 0 = all")
+    include_tools: bool = option(
+        False, "put the info['tools'] schemas into the prompt (the system prompt already has the call format)"
+    )
     # environment
-    env_id: str = "MemAlpha-v0"  # any memenv env: MemAlpha-v0, MEM1-v0, MemoryR1-v0
-    task: str = "accurate_retrieval"  # competency name or "mixed"
-    context_tokens: int = 512  # stream length per episode
-    chunk_tokens: int = 128  # tokens per chunk (one step each)
-    num_questions: int = 4  # questions per episode
-    env_kwargs: str = ""  # extra gym.make keyword arguments as JSON, e.g. '{"visible_k": 3}'
+    env_id: str = option(
+        "memenv/MemAlpha-v0",
+        "any memenv env: memenv/MemAlpha-v0, memenv/MEM1-v0, memenv/MemoryR1-v0 (or -v1, or the short ids)",
+    )
+    task: str = option(
+        "accurate_retrieval", "competency of the generated episodes, or mixed (one per episode)", choices=TASKS
+    )
+    context_tokens: int = option(512, "stream length per generated episode, in tokens")
+    chunk_tokens: int = option(128, "tokens per chunk (one step each)")
+    num_questions: int = option(4, "questions per generated episode")
+    dataset: str | None = option(
+        None, "train on this dataset file or folder instead of generated episodes (with --source)"
+    )
+    source: str | None = option(None, "format of --dataset", choices=SOURCES)
+    split: str | None = option(None, "split of --dataset, where it has several")
+    env_kwargs: str = option(
+        "", "extra gym.make keyword arguments as a JSON object, e.g. '{\"visible_k\": 3}'", metavar="JSON"
+    )
     # rollouts
-    total_steps: int = 10  # training steps (each: rollouts, then an update)
-    episodes_per_step: int = 2  # distinct episodes (groups) per step
-    group_size: int = 4  # G: rollouts per episode, same seed
-    max_new_tokens: int = 64  # completion length cap
-    temperature: float = 1.0  # sampling temperature, also used for the log-probs
-    generation_batch_size: int = 16  # prompts per generate() call
+    total_steps: int = option(10, "training steps (each: rollouts, then an update)")
+    episodes_per_step: int = option(2, "distinct episodes (groups) per step")
+    group_size: int = option(4, "G: rollouts per episode, same seed")
+    max_new_tokens: int = option(64, "completion length cap, in tokens")
+    temperature: float = option(1.0, "sampling temperature of the rollouts, also used for the log-probs (> 0)")
+    generation_batch_size: int = option(16, "prompts per generate() call")
     # rewards and advantages
-    reward_mode: str = "step"  # "step" (Mem-α per-step credit) or "trajectory"
-    scale_rewards: str = "auto"  # "auto" (divide by group std unless dr_grpo), "true", "false"
-    mask_truncated: bool = False  # drop completions that hit max_new_tokens from the loss
+    reward_mode: str = option(
+        "step", "step: Mem-alpha's per-step credit; trajectory: one reward per rollout", choices=REWARD_MODES
+    )
+    scale_rewards: str = option(
+        "auto", "divide advantages by the group std: auto (unless dr_grpo), true, false", choices=SCALE_REWARDS
+    )
+    mask_truncated: bool = option(False, "drop completions that hit max_new_tokens from the loss")
     # loss
-    loss_aggregation: str = "grpo"  # "grpo", "dapo" or "dr_grpo"
-    clip_low: float = 0.2  # ratio floor 1 - clip_low
-    clip_high: float = 0.2  # ratio ceiling 1 + clip_high (DAPO: 0.28)
-    kl_coef: float = 0.0  # weight of the k3 KL to the frozen reference; 0 = no reference model
+    loss_aggregation: str = option(
+        "grpo", "how per-token losses are averaged (see memenv.train.losses)", choices=LOSS_AGGREGATIONS
+    )
+    clip_low: float = option(0.2, "ratio floor is 1 - clip_low")
+    clip_high: float = option(0.2, "ratio ceiling is 1 + clip_high (DAPO: 0.28)")
+    kl_coef: float = option(0.0, "weight of the k3 KL to a frozen reference; 0 = no reference model")
     # optimisation
-    learning_rate: float = 1e-5
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    update_epochs: int = 1  # passes over each step's rows
-    num_minibatches: int = 1  # optimiser steps per pass
-    micro_batch_size: int = 4  # rows per forward/backward (gradient accumulation inside a minibatch)
+    learning_rate: float = option(1e-5, "AdamW learning rate")
+    weight_decay: float = option(0.0, "AdamW weight decay")
+    max_grad_norm: float = option(1.0, "gradient norm clip")
+    update_epochs: int = option(1, "passes over each step's rows")
+    num_minibatches: int = option(1, "optimiser steps per pass")
+    micro_batch_size: int = option(4, "rows per forward/backward (gradient accumulation inside a minibatch)")
     # SFT warm start (behaviour cloning of the env's heuristic writer)
-    sft_episodes: int = 0  # heuristic episodes to clone; 0 = no warm start
-    sft_epochs: int = 1
-    sft_learning_rate: float = 1e-4
-    sft_batch_size: int = 8
-    sft_policy: str = ""  # "module:function"; "" = the env's heuristic (memenv.train.sft.HEURISTICS)
+    sft_episodes: int = option(0, "heuristic episodes to clone before RL; 0 = no warm start")
+    sft_epochs: int = option(1, "passes over the demonstrations")
+    sft_learning_rate: float = option(1e-4, "learning rate of the warm start")
+    sft_batch_size: int = option(8, "demonstrations per optimiser step")
+    sft_policy: str = option(
+        "", "the writer to clone as module:function; empty = the env's heuristic (memenv.train.sft.HEURISTICS)"
+    )
     # evaluation (greedy, held-out seeds)
-    eval_episodes: int = 0  # 0 = no evaluation
-    eval_every: int = 0  # evaluate every N steps (and at the end); 0 = only before and after
+    eval_episodes: int = option(0, "held-out episodes evaluated greedily; 0 = no evaluation")
+    eval_every: int = option(0, "evaluate every N steps (and at the end); 0 = only before and after")
     # checkpoints
-    checkpoint_every: int = 0  # 0 = no checkpoints
-    resume: str = ""  # "" = fresh run, "latest" = newest checkpoint in output_dir, or a checkpoint folder
-    overwrite: bool = False  # a fresh run may replace a run already in output_dir (else that is refused)
-    save_model: bool = True  # save_pretrained the final model (adapters only with LoRA) to output_dir/final
+    checkpoint_every: int = option(0, "save a checkpoint every N steps; 0 = no checkpoints")
+    resume: str = option("", "empty = fresh run; latest = newest checkpoint in output_dir; or a checkpoint folder")
+    overwrite: bool = option(False, "a fresh run may replace a run already in output_dir (else that is refused)")
+    save_model: bool = option(True, "save_pretrained the final model (adapters only with LoRA) to output_dir/final")
 
     def __post_init__(self) -> None:
-        if self.loss_aggregation not in LOSS_AGGREGATIONS:
-            raise ValueError(f"loss_aggregation must be one of {LOSS_AGGREGATIONS}, got {self.loss_aggregation!r}")
-        if self.reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
-        if self.scale_rewards not in ("auto", "true", "false"):
-            raise ValueError(f"scale_rewards must be 'auto', 'true' or 'false', got {self.scale_rewards!r}")
-        if self.group_size < 1 or self.episodes_per_step < 1 or self.total_steps < 0:
-            raise ValueError("need group_size >= 1, episodes_per_step >= 1, total_steps >= 0")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0 for training rollouts, got {self.temperature}")
-        if self.num_minibatches < 1 or self.micro_batch_size < 1 or self.update_epochs < 1:
-            raise ValueError("need num_minibatches, micro_batch_size and update_epochs >= 1")
-        if self.seed < 0 or self.eval_episodes < 0 or self.sft_episodes < 0:
-            raise ValueError("need seed, eval_episodes and sft_episodes >= 0")
+        if isinstance(self.report_to, str):  # the Python API may name one tracker, or several comma-separated
+            self.report_to = [name.strip() for name in self.report_to.split(",") if name.strip()]
+        self.report_to = list(self.report_to)
+
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ConfigError(message)
+
+        need(
+            self.loss_aggregation in LOSS_AGGREGATIONS,
+            f"loss_aggregation must be one of {LOSS_AGGREGATIONS}, got {self.loss_aggregation!r}",
+        )
+        need(self.reward_mode in REWARD_MODES, f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        need(
+            self.scale_rewards in SCALE_REWARDS,
+            f"scale_rewards must be 'auto', 'true' or 'false', got {self.scale_rewards!r}",
+        )
+        need(self.task in TASKS, f"task must be one of {TASKS}, got {self.task!r}")
+        need(self.dtype in ("", *DTYPES), f"dtype must be one of {DTYPES} or empty, got {self.dtype!r}")
+        need(self.source is None or self.source in SOURCES, f"source must be one of {SOURCES}, got {self.source!r}")
+        for name in self.report_to:
+            need(name in REPORT_TO, f"report_to: unknown tracker {name!r}; expected some of {REPORT_TO}")
+        need(
+            self.group_size >= 1 and self.episodes_per_step >= 1 and self.total_steps >= 0,
+            "need group_size >= 1, episodes_per_step >= 1, total_steps >= 0",
+        )
+        need(self.temperature > 0, f"temperature must be > 0 for training rollouts, got {self.temperature}")
+        need(
+            self.num_minibatches >= 1 and self.micro_batch_size >= 1 and self.update_epochs >= 1,
+            "need num_minibatches, micro_batch_size and update_epochs >= 1",
+        )
+        need(
+            self.seed >= 0 and self.eval_episodes >= 0 and self.sft_episodes >= 0,
+            "need seed, eval_episodes and sft_episodes >= 0",
+        )
+        for name in (
+            "context_tokens",
+            "chunk_tokens",
+            "num_questions",
+            "max_new_tokens",
+            "generation_batch_size",
+            "sft_epochs",
+            "sft_batch_size",
+            "lora_alpha",
+        ):
+            need(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in (
+            "threads",
+            "lora_r",
+            "lora_layers",
+            "eval_every",
+            "checkpoint_every",
+            "kl_coef",
+            "weight_decay",
+            "clip_high",
+        ):
+            need(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
+        need(0 <= self.clip_low < 1, f"clip_low must be in [0, 1), got {self.clip_low}")
+        for name in ("learning_rate", "sft_learning_rate", "max_grad_norm"):
+            need(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
+        self.template_variables()  # checks chat_template_kwargs and enable_thinking
+        extra = self.extra_env_kwargs()
+        dataset = self.dataset if self.dataset is not None else extra.get("dataset")
+        source = self.source if self.source is not None else extra.get("source")
+        if self.dataset is not None and "dataset" in extra:
+            raise ConfigError("the dataset is given twice: as dataset and in env_kwargs; give it once")
+        if dataset is not None and source is None:
+            raise ConfigError(f"dataset {dataset!r} needs source=, one of {SOURCES}")
         # Generated episodes: the training seed range must stay clear of the held-out and SFT ranges.
         first, count = self.seed * SEED_STRIDE, self.total_steps * self.episodes_per_step
         if count > SEED_STRIDE or first + count > EVAL_SEED_OFFSET:
-            raise ValueError(
+            raise ConfigError(
                 f"training seeds {first}..{first + count - 1} (seed={self.seed}, total_steps x episodes_per_step="
                 f"{count}) would reach the held-out seeds from {EVAL_SEED_OFFSET}; use seed <= "
                 f"{(EVAL_SEED_OFFSET - count) // SEED_STRIDE} and at most {SEED_STRIDE} training episodes"
             )
         if self.eval_episodes > SFT_SEED_OFFSET - EVAL_SEED_OFFSET:
-            raise ValueError(f"eval_episodes must be <= {SFT_SEED_OFFSET - EVAL_SEED_OFFSET}")
+            raise ConfigError(f"eval_episodes must be <= {SFT_SEED_OFFSET - EVAL_SEED_OFFSET}")
 
     @property
     def scale(self) -> bool:
         if self.scale_rewards == "auto":
             return self.loss_aggregation != "dr_grpo"
         return self.scale_rewards == "true"
+
+    def extra_env_kwargs(self) -> dict[str, Any]:
+        """``env_kwargs`` parsed (a JSON object; ``{}`` when empty)."""
+        if not self.env_kwargs:
+            return {}
+        try:
+            extra = json.loads(self.env_kwargs)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"env_kwargs is not JSON ({exc.msg} at column {exc.colno}): {self.env_kwargs!r}"
+            ) from None
+        if not isinstance(extra, dict):
+            raise ConfigError(f"env_kwargs must be a JSON object, got {self.env_kwargs!r}")
+        return extra
+
+    def template_variables(self) -> dict[str, Any]:
+        """The chat-template variables of the policy's prompts (``chat_template_kwargs`` + ``enable_thinking``)."""
+        variables: Any = {}
+        if self.chat_template_kwargs:
+            try:
+                variables = json.loads(self.chat_template_kwargs)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"chat_template_kwargs is not JSON ({exc.msg}): {self.chat_template_kwargs!r}"
+                ) from None
+            if not isinstance(variables, dict):
+                raise ConfigError(f"chat_template_kwargs must be a JSON object, got {self.chat_template_kwargs!r}")
+        try:
+            return template_variables(variables, self.enable_thinking)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -243,7 +402,12 @@ def load_policy(config: GRPOConfig) -> Any:
         path = build_tiny_model(Path(config.output_dir) / "tiny_model", seed=config.seed)
     else:
         path = Path(config.model)
-    chat = HFChatModel(path, device=config.device or None, dtype=config.dtype or None)
+    chat = HFChatModel(
+        path,
+        device=config.device or None,
+        dtype=config.dtype or None,
+        chat_template_kwargs=config.template_variables(),
+    )
     if config.lora_r > 0:
         from peft import LoraConfig, get_peft_model
 
@@ -280,11 +444,11 @@ def _env_kwargs(config: GRPOConfig) -> dict[str, Any]:
         "chunk_tokens": config.chunk_tokens,
         "num_questions": config.num_questions,
     }
-    if config.env_kwargs:
-        extra = json.loads(config.env_kwargs)
-        if not isinstance(extra, dict):
-            raise ValueError(f"env_kwargs must be a JSON object, got {config.env_kwargs!r}")
-        kwargs.update(extra)
+    kwargs.update(config.extra_env_kwargs())
+    # --dataset/--source/--split are the same as env_kwargs' dataset/source/dataset_split.
+    for key, value in (("dataset", config.dataset), ("source", config.source), ("dataset_split", config.split)):
+        if value is not None:
+            kwargs[key] = value
     return kwargs
 
 
@@ -295,6 +459,39 @@ def env_factory(config: GRPOConfig) -> Callable[[], gym.Env]:
     return lambda: gym.make(config.env_id, **kwargs)
 
 
+def check_environment(config: GRPOConfig) -> tuple[EpisodePlan, float, float]:
+    """Build the run's env once and its :class:`EpisodePlan` (which loads a dataset): what ``env_id``,
+    the env options and the dataset say, checked before any model loads. Returns the plan and the env's
+    reward weights ``beta``, ``gamma``.
+
+    Raises:
+        ConfigError: an unknown env id, an env option the env refuses, or a dataset that cannot be
+            loaded (the message names which).
+    """
+    module, _, name = config.env_id.rpartition(":")  # gym.make's "module:EnvId" imports the module first
+    try:
+        if module:
+            importlib.import_module(module)
+        gym.spec(name)
+    except (gym.error.Error, ImportError) as exc:
+        known = ", ".join(env_id for env_id, _ in memenv.ENVIRONMENTS)
+        raise ConfigError(f"env_id {config.env_id!r}: {exc} (memenv's envs: {known})") from None
+    try:
+        probe = env_factory(config)()
+    except (TypeError, ValueError, gym.error.Error) as exc:
+        kwargs = {k: v for k, v in _env_kwargs(config).items() if k not in DATASET_KEYS}
+        raise ConfigError(f"gym.make({config.env_id!r}, **{kwargs}) failed: {exc}") from None
+    beta, gamma = probe.unwrapped.beta, probe.unwrapped.gamma
+    probe.close()
+    try:
+        plan = EpisodePlan(config)
+    except MemEnvError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return plan, beta, gamma
+
+
 class EpisodePlan:
     """Which episodes a run trains on, evaluates on and clones (SFT): three disjoint sets.
 
@@ -302,7 +499,7 @@ class EpisodePlan:
     ``EVAL_SEED_OFFSET + 0 .. eval_episodes - 1``, SFT seeds ``SFT_SEED_OFFSET + seed * 100_000 + ...``
     (:class:`GRPOConfig` checks that the ranges never meet).
 
-    A dataset (``env_kwargs='{"dataset": PATH, "source": "memalpha"}'``) is loaded once, here, and its
+    A dataset (``dataset=PATH, source="memalpha"``, or the same in ``env_kwargs``) is loaded once, here, and its
     rows are split: the last ``eval_episodes`` rows are held out; training walks the other rows in a
     seeded random order, every row once per epoch (a new order each epoch); SFT demonstrations come
     from the first training rows of epoch 0's order. "Seeds" are then row indices, passed to
@@ -315,16 +512,16 @@ class EpisodePlan:
         kwargs = _env_kwargs(config)
         if kwargs.get("dataset") is not None:
             if kwargs.get("source") is None:
-                raise ValueError(f"env_kwargs dataset={kwargs['dataset']!r} needs source=, one of {SOURCES}")
+                raise ConfigError(f"dataset {kwargs['dataset']!r} needs source=, one of {SOURCES}")
             self.episodes = load(kwargs["source"], kwargs["dataset"], split=kwargs.get("dataset_split"))
             held_out = config.eval_episodes
             if held_out >= len(self.episodes):
-                raise ValueError(
+                raise ConfigError(
                     f"eval_episodes={held_out} leaves no training row: the dataset has {len(self.episodes)} episodes"
                 )
             self.train_rows = list(range(len(self.episodes) - held_out))
             if config.sft_episodes > len(self.train_rows):
-                raise ValueError(f"sft_episodes={config.sft_episodes} > the {len(self.train_rows)} training rows")
+                raise ConfigError(f"sft_episodes={config.sft_episodes} > the {len(self.train_rows)} training rows")
 
     def _epoch_order(self, epoch: int) -> list[int]:
         order = list(self.train_rows)
@@ -377,9 +574,13 @@ def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor],
 
 
 class RunLog:
-    """Appends one JSON record per event to ``log.jsonl`` and keeps ``log.csv`` (all columns) in step."""
+    """Appends one JSON record per event to ``log.jsonl`` and keeps ``log.csv`` (all columns) in step; with
+    ``reporters`` (:mod:`memenv.train.report`), sends each new record to the run's trackers too."""
 
-    def __init__(self, output_dir: Path, records: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, output_dir: Path, records: list[dict[str, Any]] | None = None, reporters: Reporters | None = None
+    ) -> None:
+        self.reporters = reporters
         self.jsonl = output_dir / "log.jsonl"
         self.csv = output_dir / "log.csv"
         self.records: list[dict[str, Any]] = list(records or [])
@@ -423,6 +624,8 @@ class RunLog:
         with self.jsonl.open("a") as handle:
             handle.write(json.dumps(record) + "\n")
         self._write_csv()
+        if self.reporters is not None:
+            self.reporters.log(record)
 
     def _write_csv(self) -> None:
         columns: list[str] = []
@@ -656,6 +859,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def check_resumable(saved: dict[str, Any], config: GRPOConfig, file: Path) -> None:
     """Refuse to continue a run made with other settings (all but :data:`RESUME_MAY_CHANGE` must match)."""
     current = asdict(config)
+    # A field added to GRPOConfig after the checkpoint was written counts as its default in that run.
+    defaults = asdict(GRPOConfig(output_dir=config.output_dir))
+    saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     differ = sorted(
         k for k in set(current) | set(saved) if k not in RESUME_MAY_CHANGE and saved.get(k) != current.get(k)
     )
@@ -693,7 +899,17 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     :func:`~memenv.train.losses.step_rewards` with the env's beta and gamma.
     """
     output_dir = Path(config.output_dir)
-    # -- check everything before any file of the run changes --
+    # -- check everything before any file of the run changes, and before any model loads --
+    trackers = check_report_to(config.report_to)
+    if config.model not in ("default", "tiny") and not Path(config.model).is_dir():
+        raise ConfigError(f"model {config.model!r}: no such folder (expected 'default', 'tiny' or a model folder)")
+    plan, beta, gamma = check_environment(config)
+    sft_writer = None
+    if config.sft_episodes > 0 and not config.resume:
+        try:
+            sft_writer = heuristic_policy(config.env_id, config.sft_policy or None)
+        except ValueError as exc:
+            raise ConfigError(f"sft_policy: {exc}") from None
     resume_from: Path | None = None
     state: dict[str, Any] | None = None
     kept_records: list[dict[str, Any]] = []
@@ -725,10 +941,6 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     encode = PromptEncoder(tokenizer, chat.render_prompt, config.include_tools)
     make_env = env_factory(config)
-    plan = EpisodePlan(config)
-    probe = make_env()
-    beta, gamma = probe.unwrapped.beta, probe.unwrapped.gamma
-    probe.close()
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -743,141 +955,145 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
     for path in stale:  # overwrite=True: the earlier run's files go, so nothing of it can be resumed later
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     (output_dir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
-    log = RunLog(output_dir, kept_records)
-
-    # -- SFT warm start and the "before RL" evaluation (done once; a resumed run has them in its log) --
-    if resume_from is None:
-        if config.sft_episodes > 0:
+    reporters = Reporters(trackers, output_dir, asdict(config), resume_step=None if state is None else state["step"])
+    log = RunLog(output_dir, kept_records, reporters)
+    try:
+        # -- SFT warm start and the "before RL" evaluation (done once; a resumed run has them in its log) --
+        if state is None:
+            if sft_writer is not None:
+                if config.eval_episodes > 0:
+                    log.write({"step": 0, "phase": "eval_base", **evaluate(chat, encode, make_env, config, plan)})
+                demos = collect_demonstrations(make_env, sft_writer, plan.sft_seeds(), episodes=plan.episodes)
+                train_sft(
+                    model,
+                    tokenizer,
+                    encode,
+                    demos,
+                    epochs=config.sft_epochs,
+                    learning_rate=config.sft_learning_rate,
+                    batch_size=config.sft_batch_size,
+                    micro_batch_size=config.micro_batch_size,
+                    max_completion_tokens=max(config.max_new_tokens, 8),
+                    seed=config.seed,
+                    log=lambda record: log.write({"step": 0, **record}),
+                )
+            if config.kl_coef > 0:
+                torch.save(trainable_state(model), output_dir / "reference.pt")
             if config.eval_episodes > 0:
-                log.write({"step": 0, "phase": "eval_base", **evaluate(chat, encode, make_env, config, plan)})
-            policy = heuristic_policy(config.env_id, config.sft_policy or None)
-            demos = collect_demonstrations(make_env, policy, plan.sft_seeds(), episodes=plan.episodes)
-            train_sft(
+                log.write({"step": 0, "phase": "eval", **evaluate(chat, encode, make_env, config, plan)})
+
+        reference = None
+        if config.kl_coef > 0:
+            reference = copy.deepcopy(model)
+            if reference_state is None:
+                reference_state = load_tensors(output_dir / "reference.pt")
+            load_trainable_state(reference, reference_state, output_dir / "reference.pt")
+            for p in reference.parameters():
+                p.requires_grad_(False)
+
+        step, cursor = 0, 0
+        if state is not None:
+            set_rng_state(state["rng"])
+            step, cursor = state["step"], state["cursor"]
+
+        progress = None
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(total=config.total_steps, initial=step, desc="grpo", unit="step")
+        while step < config.total_steps:
+            step += 1
+            began = time.perf_counter()
+            # -- 1. rollouts: G per episode, same seed --
+            seeds = plan.train_seeds(cursor, config.episodes_per_step)
+            cursor += config.episodes_per_step
+            rollouts = play(
                 model,
                 tokenizer,
                 encode,
-                demos,
-                epochs=config.sft_epochs,
-                learning_rate=config.sft_learning_rate,
-                batch_size=config.sft_batch_size,
-                micro_batch_size=config.micro_batch_size,
-                max_completion_tokens=max(config.max_new_tokens, 8),
-                seed=config.seed,
-                log=lambda record: log.write({"step": 0, **record}),
+                make_env,
+                seeds,
+                group_size=config.group_size,
+                max_new_tokens=config.max_new_tokens,
+                temperature=config.temperature,
+                batch_size=config.generation_batch_size,
+                episodes=plan.episodes,
             )
-        if config.kl_coef > 0:
-            torch.save(trainable_state(model), output_dir / "reference.pt")
-        if config.eval_episodes > 0:
-            log.write({"step": 0, "phase": "eval", **evaluate(chat, encode, make_env, config, plan)})
+            rollout_seconds = time.perf_counter() - began
 
-    reference = None
-    if config.kl_coef > 0:
-        reference = copy.deepcopy(model)
-        if reference_state is None:
-            reference_state = load_tensors(output_dir / "reference.pt")
-        load_trainable_state(reference, reference_state, output_dir / "reference.pt")
-        for p in reference.parameters():
-            p.requires_grad_(False)
-
-    step, cursor = 0, 0
-    if state is not None:
-        set_rng_state(state["rng"])
-        step, cursor = state["step"], state["cursor"]
-
-    progress = None
-    if config.progress:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=config.total_steps, initial=step, desc="grpo", unit="step")
-    while step < config.total_steps:
-        step += 1
-        began = time.perf_counter()
-        # -- 1. rollouts: G per episode, same seed --
-        seeds = plan.train_seeds(cursor, config.episodes_per_step)
-        cursor += config.episodes_per_step
-        rollouts = play(
-            model,
-            tokenizer,
-            encode,
-            make_env,
-            seeds,
-            group_size=config.group_size,
-            max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature,
-            batch_size=config.generation_batch_size,
-            episodes=plan.episodes,
-        )
-        rollout_seconds = time.perf_counter() - began
-
-        # -- 2. rewards per row, 3. advantages per group --
-        rows: list[Row] = []
-        for rollout in rollouts:
-            rewards = (
-                reward_fn(rollout) if reward_fn else step_rewards(rollout.components, beta, gamma, config.reward_mode)
+            # -- 2. rewards per row, 3. advantages per group --
+            rows: list[Row] = []
+            for rollout in rollouts:
+                rewards = (
+                    reward_fn(rollout)
+                    if reward_fn
+                    else step_rewards(rollout.components, beta, gamma, config.reward_mode)
+                )
+                for row, reward in zip(rollout.rows, rewards, strict=True):
+                    row.reward = float(reward)
+                rows.extend(rollout.rows)
+            advantages, equal = group_advantages(
+                torch.tensor([r.reward for r in rows]), torch.tensor([r.group for r in rows]), scale=config.scale
             )
-            for row, reward in zip(rollout.rows, rewards, strict=True):
-                row.reward = float(reward)
-            rows.extend(rollout.rows)
-        advantages, equal = group_advantages(
-            torch.tensor([r.reward for r in rows]), torch.tensor([r.group for r in rows]), scale=config.scale
-        )
-        for row, advantage in zip(rows, advantages.tolist(), strict=True):
-            row.advantage = advantage
+            for row, advantage in zip(rows, advantages.tolist(), strict=True):
+                row.advantage = advantage
 
-        # -- 4. update --
-        update_began = time.perf_counter()
-        stats = policy_update(model, reference, optimizer, rows, config, pad_id)
-        update_seconds = time.perf_counter() - update_began
-        seconds = time.perf_counter() - began
+            # -- 4. update --
+            update_began = time.perf_counter()
+            stats = policy_update(model, reference, optimizer, rows, config, pad_id)
+            update_seconds = time.perf_counter() - update_began
+            seconds = time.perf_counter() - began
 
-        # -- 5. log --
-        generated = sum(len(r.completion_ids) for r in rows)
-        group_equal = [bool(equal[[r.group == g for r in rows]].all()) for g in range(len(seeds))]
-        calls = sum(r.calls for r in rollouts)
-        record: dict[str, Any] = {
-            "step": step,
-            "phase": "train",
-            "episodes_seen": cursor,
-            "reward": float(np.mean([r.reward for r in rows])),
-            "reward_std": float(np.std([r.reward for r in rows])),
-            "r1_qa": float(np.mean([r.rows[-1].components["r1_qa"] for r in rollouts])),
-            "r2_tool_call": float(np.mean([r.components["r2_tool_call"] for r in rows])),
-            "r3_compression": float(np.mean([r.rows[-1].components["r3_compression"] for r in rollouts])),
-            "r4_content": float(np.mean([r.components["r4_content"] for r in rows])),
-            "accuracy": float(np.mean([r.accuracy for r in rollouts])),
-            "valid_call_rate": sum(r.calls_ok for r in rollouts) / calls if calls else 0.0,
-            "calls_per_step": calls / len(rows),
-            "memory_tokens": float(np.mean([r.memory_tokens for r in rollouts])),
-            "equal_group_share": float(np.mean(group_equal)),
-            "advantage_abs": float(advantages.abs().mean()),
-            "completion_tokens": generated / len(rows),
-            "truncated_share": float(np.mean([r.truncated for r in rows])),
-            **stats,
-            "rollout_seconds": rollout_seconds,
-            "update_seconds": update_seconds,
-            "generate_tokens_per_s": generated / rollout_seconds,
-            "train_tokens_per_s": stats["trained_tokens"] / update_seconds if update_seconds > 0 else 0.0,
-            "tokens_per_s": sum(len(r.prompt_ids) + len(r.completion_ids) for r in rows) / seconds,
-            "sample": rollouts[0].texts[0][:200],
-        }
-        log.write(record)
-        if config.checkpoint_every and step % config.checkpoint_every == 0:
-            save_checkpoint(checkpoint_dir(output_dir, step), model, optimizer, step, cursor, config)
-        last = step == config.total_steps
-        if config.eval_episodes > 0 and ((config.eval_every and step % config.eval_every == 0) or last):
-            log.write({"step": step, "phase": "eval", **evaluate(chat, encode, make_env, config, plan)})
+            # -- 5. log --
+            generated = sum(len(r.completion_ids) for r in rows)
+            group_equal = [bool(equal[[r.group == g for r in rows]].all()) for g in range(len(seeds))]
+            calls = sum(r.calls for r in rollouts)
+            record: dict[str, Any] = {
+                "step": step,
+                "phase": "train",
+                "episodes_seen": cursor,
+                "reward": float(np.mean([r.reward for r in rows])),
+                "reward_std": float(np.std([r.reward for r in rows])),
+                "r1_qa": float(np.mean([r.rows[-1].components["r1_qa"] for r in rollouts])),
+                "r2_tool_call": float(np.mean([r.components["r2_tool_call"] for r in rows])),
+                "r3_compression": float(np.mean([r.rows[-1].components["r3_compression"] for r in rollouts])),
+                "r4_content": float(np.mean([r.components["r4_content"] for r in rows])),
+                "accuracy": float(np.mean([r.accuracy for r in rollouts])),
+                "valid_call_rate": sum(r.calls_ok for r in rollouts) / calls if calls else 0.0,
+                "calls_per_step": calls / len(rows),
+                "memory_tokens": float(np.mean([r.memory_tokens for r in rollouts])),
+                "equal_group_share": float(np.mean(group_equal)),
+                "advantage_abs": float(advantages.abs().mean()),
+                "completion_tokens": generated / len(rows),
+                "truncated_share": float(np.mean([r.truncated for r in rows])),
+                **stats,
+                "rollout_seconds": rollout_seconds,
+                "update_seconds": update_seconds,
+                "generate_tokens_per_s": generated / rollout_seconds,
+                "train_tokens_per_s": stats["trained_tokens"] / update_seconds if update_seconds > 0 else 0.0,
+                "tokens_per_s": sum(len(r.prompt_ids) + len(r.completion_ids) for r in rows) / seconds,
+                "sample": rollouts[0].texts[0][:200],
+            }
+            log.write(record)
+            if config.checkpoint_every and step % config.checkpoint_every == 0:
+                save_checkpoint(checkpoint_dir(output_dir, step), model, optimizer, step, cursor, config)
+            last = step == config.total_steps
+            if config.eval_episodes > 0 and ((config.eval_every and step % config.eval_every == 0) or last):
+                log.write({"step": step, "phase": "eval", **evaluate(chat, encode, make_env, config, plan)})
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix(reward=f"{record['reward']:.3f}", acc=f"{record['accuracy']:.2f}")
         if progress is not None:
-            progress.update(1)
-            progress.set_postfix(reward=f"{record['reward']:.3f}", acc=f"{record['accuracy']:.2f}")
-    if progress is not None:
-        progress.close()
-    if config.save_model:
-        final = output_dir / "final"
-        if final.exists():
-            shutil.rmtree(final)
-        model.save_pretrained(final)
-        tokenizer.save_pretrained(final)
-    return log.records
+            progress.close()
+        if config.save_model:
+            final = output_dir / "final"
+            if final.exists():
+                shutil.rmtree(final)
+            model.save_pretrained(final)
+            tokenizer.save_pretrained(final)
+        return log.records
+    finally:
+        reporters.close()
 
 
 def config_fields() -> list[Any]:
