@@ -21,7 +21,7 @@ def test_unknown_or_missing_trackers_are_named(monkeypatch: pytest.MonkeyPatch) 
         check_report_to(["mlflow"])
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
-    with pytest.raises(ReportError, match="needs the wandb package.*pip install wandb"):
+    with pytest.raises(ReportError, match=r"needs the wandb package.*pip install wandb"):
         check_report_to(["wandb"])
 
 
