@@ -333,34 +333,28 @@ class GRPOConfig:
 
     def extra_env_kwargs(self) -> dict[str, Any]:
         """``env_kwargs`` parsed (a JSON object; ``{}`` when empty)."""
-        if not self.env_kwargs:
-            return {}
-        try:
-            extra = json.loads(self.env_kwargs)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"env_kwargs is not JSON ({exc.msg} at column {exc.colno}): {self.env_kwargs!r}"
-            ) from None
-        if not isinstance(extra, dict):
-            raise ConfigError(f"env_kwargs must be a JSON object, got {self.env_kwargs!r}")
-        return extra
+        return _json_object("env_kwargs", self.env_kwargs)
 
     def template_variables(self) -> dict[str, Any]:
         """The chat-template variables of the policy's prompts (``chat_template_kwargs`` + ``enable_thinking``)."""
-        variables: Any = {}
-        if self.chat_template_kwargs:
-            try:
-                variables = json.loads(self.chat_template_kwargs)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"chat_template_kwargs is not JSON ({exc.msg}): {self.chat_template_kwargs!r}"
-                ) from None
-            if not isinstance(variables, dict):
-                raise ConfigError(f"chat_template_kwargs must be a JSON object, got {self.chat_template_kwargs!r}")
+        variables = _json_object("chat_template_kwargs", self.chat_template_kwargs)
         try:
             return template_variables(variables, self.enable_thinking)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+
+def _json_object(name: str, text: str | None) -> dict[str, Any]:
+    """The JSON object in the config field ``name`` (``{}`` when empty); :class:`ConfigError` otherwise."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not JSON ({exc.msg} at column {exc.colno}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object, got {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------
