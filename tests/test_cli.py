@@ -157,3 +157,12 @@ def test_a_wrapped_env_is_rebuilt_from_its_spec(tmp_path: Path) -> None:
         step_a, step_b = env.step(action), again.step(action)
         np.testing.assert_array_equal(step_a[0], step_b[0])
         assert step_a[1:4] == step_b[1:4]
+
+
+def test_one_version_source_and_the_packaging_files() -> None:
+    from importlib.metadata import metadata, version
+
+    assert version("memenv") == memenv.__version__  # pyproject reads it from memenv/__init__.py
+    root = Path(memenv.__file__).parent
+    assert (root / "py.typed").is_file() and (root.parent / "LICENSE").read_text().startswith("MIT License")
+    assert "License :: OSI Approved :: MIT License" in metadata("memenv").get_all("Classifier")
