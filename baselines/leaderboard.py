@@ -34,8 +34,9 @@ and per system: score per column, simple mean over columns, bootstrap 95% interv
 difference against ``--baseline`` (default: the first system), mean memory tokens, memory / stream,
 wall time, and one row per episode), ``OUT/predictions.jsonl`` (one line per question: system,
 episode, question, gold, prediction, metric, score, recalls, judge verdict, the ids of the memory
-entries the reader was given), ``OUT/results.csv``, ``OUT/leaderboard.md`` and ``OUT/leaderboard.png``
-(bars with their intervals). Scores average per episode, then per column, then a simple mean over
+entries the reader was given), ``OUT/results.csv``, ``OUT/leaderboard.md``, ``OUT/leaderboard.png``
+(bars with their values and intervals) and ``OUT/tradeoff.png`` (score against memory tokens, one point
+per system; :mod:`baselines.charts`). Scores average per episode, then per column, then a simple mean over
 columns; intervals resample episodes within each column (:mod:`baselines.bootstrap`).
 
 Runs are (system, episode) jobs: serial, ``--workers N`` local processes, or ``--ray [ADDRESS]`` Ray
@@ -62,7 +63,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from baselines import bootstrap
-from baselines.outdir import OutputError, RunFolder, atomic_path, atomic_write_text, check_writable
+from baselines.charts import CHARTS, SKIPPED_NOTE, label, ranked, write_charts
+from baselines.outdir import OutputError, RunFolder, atomic_write_text, check_writable
 from baselines.provenance import code_digest, collect, dataset_digests, suite_digest
 from baselines.runner import (
     Evaluator,
@@ -330,17 +332,6 @@ def _interval(bounds: Sequence[float] | None, digits: int = 3) -> str:
     return "–" if bounds is None else f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
 
 
-def ranked(results: dict[str, dict[str, Any]]) -> list[str]:
-    """System names as tables list them: competitors by mean score, best first; then the ceilings
-    (:data:`baselines.systems.CEILINGS`), which are never ranked with them."""
-    return sorted(results, key=lambda name: (name in CEILINGS, -results[name]["mean"]))
-
-
-def label(name: str) -> str:
-    """A system's name as tables show it: a ceiling is marked as one."""
-    return f"{name} (ceiling)" if name in CEILINGS else name
-
-
 def markdown_table(results: dict[str, dict[str, Any]], columns: Sequence[str]) -> str:
     """Systems by mean score, best first: score per column, mean (and its 95% interval when the results
     have them), answer and evidence recall, memory tokens, memory / stream, wall time."""
@@ -483,9 +474,11 @@ def write_outputs(
     status: dict[str, Any] | None = None,
     predictions: Iterator[dict[str, Any]] | None = None,
     chart: bool = True,
-) -> None:
-    """results.json, results.csv, leaderboard.md, leaderboard.png (unless ``chart`` is False) and, given
-    ``predictions`` rows, predictions.jsonl under ``out``; each file is replaced atomically.
+) -> list[str]:
+    """results.json, results.csv, leaderboard.md, leaderboard.png and tradeoff.png (the pictures of
+    :mod:`baselines.charts`: unless ``chart`` is False, and only when matplotlib is installed) and, given
+    ``predictions`` rows, predictions.jsonl under ``out``; each file is replaced atomically. Returns the
+    names of the files written, in that order.
 
     results.json holds ``config``, ``provenance``, ``status`` (whether the run is complete, runs done of
     total, the executor), ``columns`` and ``systems``.
@@ -494,9 +487,11 @@ def write_outputs(
     document = {"config": config, "provenance": provenance, "status": status, "columns": list(columns)}
     document["systems"] = results
     atomic_write_text(out / "results.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    written = ["results.json"]
     if predictions is not None:
         lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in predictions)
         atomic_write_text(out / "predictions.jsonl", "".join(lines))
+        written.append("predictions.jsonl")
     categories = categories_of(results)
     baseline = baseline_of(results)
     with io.StringIO(newline="") as f:
@@ -548,50 +543,10 @@ def write_outputs(
             )
         atomic_write_text(out / "results.csv", f.getvalue())
     atomic_write_text(out / "leaderboard.md", report(results, columns) + "\n")
-    if chart and results:
-        with atomic_path(out / "leaderboard.png") as png:
-            plot(results, columns, png, title=f"memenv leaderboard ({config.get('reader', 'evidence')} reader)")
-
-
-def plot(results: dict[str, dict[str, Any]], columns: Sequence[str], path: Path, title: str = "") -> None:
-    """Grouped bars: one group per column plus the mean, one bar per system (best mean first), each with
-    its 95% interval as an error bar when the results have intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = ranked(results)
-    groups = [*columns, "mean"]
-    width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(max(8, 1.7 * len(groups) + 2), 4.2))
-    for i, name in enumerate(names):
-        r = results[name]
-        values = [r["scores"].get(c, 0.0) for c in columns] + [r["mean"]]
-        ci = r.get("ci") or {}
-        bounds = [ci.get("scores", {}).get(c) for c in columns] + [ci.get("mean")]
-        errors = [
-            [max(v - b[0], 0.0) if b else 0.0 for v, b in zip(values, bounds, strict=True)],
-            [max(b[1] - v, 0.0) if b else 0.0 for v, b in zip(values, bounds, strict=True)],
-        ]
-        ax.bar(
-            [g + i * width for g in range(len(groups))],
-            values,
-            width,
-            label=label(name),
-            yerr=errors if ci else None,
-            capsize=2,
-            error_kw={"elinewidth": 0.8},
-        )
-    ax.set_xticks([g + width * (len(names) - 1) / 2 for g in range(len(groups))])
-    ax.set_xticklabels([c.replace("_", "\n") for c in groups], fontsize=8)
-    ax.set_ylabel("score")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # outside the bars
-    ax.set_title(title or "memenv leaderboard")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    written += ["results.csv", "leaderboard.md"]
+    if chart:
+        written += write_charts(results, columns, out, config)
+    return written
 
 
 def endpoint_options(spec: str, concurrency: int, enable_thinking: bool | None = None) -> dict[str, Any]:
@@ -996,13 +951,15 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
         draws = {"samples": args.bootstrap_samples, "seed": args.bootstrap_seed, "confidence": bootstrap.CONFIDENCE}
         status["bootstrap"] = draws
 
+        written: list[str] = []
+
         def write(chart: bool) -> dict[str, dict[str, Any]]:
             results = board_results(
                 names, suite, runs, group, baseline=baseline, samples=args.bootstrap_samples, seed=args.bootstrap_seed
             )
             status.update(runs_done=len(runs), elapsed_seconds=round(time.perf_counter() - start, 3))
             predictions = prediction_rows(names, suite, runs, group)
-            write_outputs(
+            written[:] = write_outputs(
                 results,
                 columns,
                 args.out,
@@ -1049,10 +1006,9 @@ def _run(args: argparse.Namespace, argv: list[str], prog: str, board: list[tuple
             results = write(chart=True)
     if results:
         print(report(results, columns))
-    print(
-        f"\nwrote {args.out}/results.json, predictions.jsonl, results.csv, leaderboard.md, leaderboard.png "
-        f"in {time.perf_counter() - start:.0f} s ({executor.describe()})"
-    )
+    print(f"\nwrote {args.out}/{', '.join(written)} in {time.perf_counter() - start:.0f} s ({executor.describe()})")
+    if results and not set(CHARTS) <= set(written):
+        print(SKIPPED_NOTE)
     if args.save_trajectories is not None:
         where = args.save_trajectories
         print(f"trajectories in {where}/<episode>/; see one with: memenv view {where}/<episode> -o episode.html")

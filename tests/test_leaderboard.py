@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from baselines.leaderboard import RECALLS, ProgressBar, build_suite, evaluate, main, markdown_table, plot
+from baselines.leaderboard import RECALLS, ProgressBar, build_suite, evaluate, main, markdown_table
 from baselines.systems import make_systems
 from memenv.cli import main as cli_main
 from memenv.readers import EvidenceReader
@@ -99,6 +99,7 @@ def test_progress_bar() -> None:
 
 def read_outputs(out: Path) -> tuple[dict, list[list[str]]]:
     assert (out / "leaderboard.png").stat().st_size > 1000
+    assert (out / "tradeoff.png").stat().st_size > 1000
     assert (out / "leaderboard.md").read_text().startswith("| system |")
     with (out / "results.csv").open() as f:
         rows = list(csv.reader(f))
@@ -216,28 +217,6 @@ def check_intervals(document: dict, rows: list[list[str]], table: str) -> None:
     assert "| mean | 95% CI |" in table and "Δ mean vs rag-top-k" in table
     zero = "0.000 [0.000, 0.000]"
     assert f"| no-memory | {zero} | {zero} | {zero} | -{rag['mean']:.3f}" in table
-
-
-def test_plot_draws_each_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import matplotlib.axes
-
-    drawn: list[dict] = []
-    original = matplotlib.axes.Axes.bar
-
-    def bar(self: Any, x: Any, height: Any, *args: Any, **kwargs: Any) -> Any:
-        drawn.append({"height": list(height), "yerr": kwargs.get("yerr")})
-        return original(self, x, height, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "bar", bar)
-    results = {
-        "a": {"scores": {"x": 0.5}, "mean": 0.5, "ci": {"scores": {"x": [0.25, 0.75]}, "mean": [0.3, 0.6]}},
-        "b": {"scores": {"x": 0.9}, "mean": 0.9},
-    }
-    plot(results, ["x"], tmp_path / "chart.png")
-    assert (tmp_path / "chart.png").stat().st_size > 1000
-    assert drawn[0] == {"height": [0.9, 0.9], "yerr": None}  # b, best first, has no interval
-    assert drawn[1]["height"] == [0.5, 0.5]
-    assert drawn[1]["yerr"] == [[0.25, pytest.approx(0.2)], [0.25, pytest.approx(0.1)]]  # below, above the bar
 
 
 def test_suite_v1_runs_with_the_oracle_as_a_ceiling(tmp_path: Path) -> None:
