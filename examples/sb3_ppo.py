@@ -3,6 +3,7 @@
     PYTHONPATH=. python examples/sb3_ppo.py --algo ppo --timesteps 80000 --seed 0 --num-seeds 3 \\
         --curve docs/sb3_learning_curve.png
     PYTHONPATH=. python examples/sb3_ppo.py --suite v1 ...   # the same on suite v1's harder phenomena
+    PYTHONPATH=. python examples/sb3_ppo.py --replot docs/sb3_learning_curve.json   # redraw, no training
 
 The agent sees :class:`~memenv.wrappers.HashedTextObservation` features and picks one operation per chunk
 from :class:`~memenv.wrappers.DiscreteMemoryActions` (skip, store the chunk, store its salient sentences,
@@ -51,7 +52,8 @@ class Args:
     eval_episodes: int = 100  # held-out episodes for the final evaluation
     curve_every: int = 5_000  # steps between held-out checkpoints of the learning curve (0: none)
     curve_episodes: int = 30  # held-out episodes per checkpoint
-    curve: str = ""  # PNG path for the learning curve ("" : no plot)
+    curve: str = ""  # PNG path for the learning curve ("" : no plot); its data goes to the same path with .json
+    replot: str = ""  # redraw --curve (default: this path with .png) from a saved .json record; no training
     context_tokens: int = 1024
     chunk_tokens: int = 64
     num_questions: int = 3
@@ -174,38 +176,123 @@ def train_one(
     return model, curve
 
 
+def curve_record(
+    args: Args,
+    curves: dict[int, list[tuple[int, float]]],
+    baselines: dict[str, float],
+    result: dict[str, float],
+    per_seed: list[float],
+) -> dict[str, Any]:
+    """What the learning-curve figure is drawn from, as written next to it (``--curve X.png`` -> ``X.json``):
+    the settings, each seed's held-out curve (``[steps, mean reward]`` pairs), the fixed policies on the
+    same curve episodes, and the final held-out result (the script's last output line; ``per_seed``: the
+    learned policy's held-out mean reward for each training seed)."""
+    return {
+        "settings": vars(args),
+        "curves": {str(seed): [[int(x), round(y, 4)] for x, y in points] for seed, points in curves.items()},
+        "baselines": {name: round(value, 4) for name, value in baselines.items()},
+        "held_out": result,
+        "held_out_per_seed": [round(x, 4) for x in per_seed],
+    }
+
+
+def merged_references(baselines: dict[str, float], digits: int = 3) -> list[tuple[str, float]]:
+    """Fixed policies as reference lines, highest first; policies with the same value (to ``digits``) share
+    one line and one label (``always_skip / update_related / delete_related``), since lines drawn on top
+    of each other cannot be told apart."""
+    groups: dict[float, list[str]] = {}
+    for name, value in baselines.items():
+        groups.setdefault(round(value, digits), []).append(name)
+    references = []
+    for value, names in sorted(groups.items(), key=lambda kv: -kv[0]):
+        names = sorted(names)
+        shared = "always_" if all(n.startswith("always_") for n in names) and len(names) > 1 else ""
+        label = shared + " / ".join(n.removeprefix(shared) for n in names)
+        references.append((label, value))
+    return references
+
+
+def spread_labels(values: list[float], gap: float) -> list[float]:
+    """Label heights for lines at ``values`` (sorted high to low): each at its line, pushed down so that
+    consecutive labels are at least ``gap`` apart."""
+    placed: list[float] = []
+    for value in values:
+        placed.append(min(value, placed[-1] - gap) if placed else value)
+    return placed
+
+
 def plot(
     curves: dict[int, list[tuple[int, float]]],
     baselines: dict[str, float],
     algo: str,
     path: str,
     title: str = "MemAlpha-v0",
+    episodes: int = 0,
 ) -> None:
+    """The learning curve: one coloured line per training seed, one coloured dashed line per fixed policy
+    (equal ones merged), each labelled at its right end; the seeds' legend sits below the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for seed, points in curves.items():
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    seed_colors = plt.get_cmap("tab10").colors[:3]
+    for i, (seed, points) in enumerate(curves.items()):
         ax.plot(
             [x for x, _ in points],
             [y for _, y in points],
             marker="o",
             markersize=3,
+            linewidth=1.8,
+            color=seed_colors[i % len(seed_colors)],
             label=f"{algo.upper()} seed {seed}",
         )
-    styles = iter(["--", ":", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1)), (0, (5, 5))])
-    for name, value in sorted(baselines.items(), key=lambda kv: -kv[1]):
-        ax.axhline(value, color="grey", linestyle=next(styles, "--"), linewidth=1, label=f"{name} ({value:.2f})")
+    references = merged_references(baselines)
+    # Colours the seeds do not use, dark enough for thin lines; the dash style is a second cue.
+    reference_colors = ["#8c564b", "#9467bd", "#d62728", "#6b6b6b", "#7a7a00", "#0f8a99", "#c0509a"]
+    low = min([v for _, v in references] + [y for points in curves.values() for _, y in points])
+    high = max([v for _, v in references] + [y for points in curves.values() for _, y in points])
+    margin = 0.06 * (high - low or 1.0)
+    ax.set_ylim(low - margin, high + margin)
+    heights = spread_labels([v for _, v in references], gap=0.045 * (high - low + 2 * margin))
+    for (label, value), y, color in zip(references, heights, reference_colors, strict=False):
+        ax.axhline(value, color=color, linestyle="--", linewidth=1.1)
+        ax.annotate(
+            f"{label} ({value:.2f})",
+            xy=(1.0, value),
+            xycoords=("axes fraction", "data"),
+            xytext=(1.01, y),
+            textcoords=("axes fraction", "data"),
+            va="center",
+            fontsize=7.5,
+            color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.6} if abs(y - value) > 1e-9 else None,
+        )
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("held-out mean episode reward")
-    ax.set_title(f"{title} under a memory budget: learned policy vs fixed menu policies")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylabel(f"held-out mean episode reward{f' ({episodes} episodes)' if episodes else ''}")
+    ax.set_title(f"{title} under a memory budget: learned policy vs fixed menu policies (dashed)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=len(curves), frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # "tight": the labels right of the axes are kept whole
+    plt.close(fig)
+
+
+def replot(record_path: str, path: str = "") -> str:
+    """Redraw the learning curve from a saved record (:func:`curve_record`) without training; returns the
+    PNG path (``path``, or the record's path with ``.png``)."""
+    record = json.loads(Path(record_path).read_text())
+    for key in ("settings", "curves", "baselines"):
+        if key not in record:
+            raise ValueError(f"{record_path}: not a learning-curve record (no {key!r} field)")
+    curves = {int(seed): [(int(x), float(y)) for x, y in points] for seed, points in record["curves"].items()}
+    settings = record["settings"]
+    out = path or str(Path(record_path).with_suffix(".png"))
+    title = f"MemAlpha-{settings['suite']}"
+    plot(curves, record["baselines"], settings["algo"], out, title=title, episodes=settings["curve_episodes"])
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -213,6 +300,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for name, default in vars(Args()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
     args = Args(**vars(parser.parse_args(argv)))
+    if args.replot:
+        print(f"learning curve: {replot(args.replot, args.curve)}")
+        return {}
     if args.curve and not args.curve_every:
         parser.error("--curve needs --curve-every > 0")
 
@@ -256,11 +346,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     for name, returns in sorted(baselines.items(), key=lambda kv: -statistics.mean(kv[1])):
         print(f"  {name:<24s} {statistics.mean(returns):.3f} ± {statistics.stdev(returns):.3f} (over episodes)")
-    if args.curve:
-        plot(curves, curve_baselines, args.algo, args.curve, title=f"MemAlpha-{args.suite}")
-        print(f"learning curve: {args.curve}")
     result = {args.algo: round(statistics.mean(learned), 4)}
     result.update({name: round(statistics.mean(r), 4) for name, r in baselines.items()})
+    if args.curve:
+        record = Path(args.curve).with_suffix(".json")
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(curve_record(args, curves, curve_baselines, result, learned), indent=1) + "\n")
+        title = f"MemAlpha-{args.suite}"
+        plot(curves, curve_baselines, args.algo, args.curve, title=title, episodes=args.curve_episodes)
+        print(f"learning curve: {args.curve} (data: {record}; redraw with --replot {record})")
     print(json.dumps(result))
     return result
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import warnings
@@ -106,3 +107,49 @@ def test_ppo_on_suite_v1_beats_every_fixed_policy():
     result = example.main(["--suite", "v1", "--timesteps", "80000", "--seed", "0", "--curve-every", "0"])
     best_fixed = max(v for k, v in result.items() if k != "ppo")
     assert result["ppo"] > best_fixed
+
+
+def test_learning_curve_redraws_from_its_record_with_distinct_reference_lines(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    example = load_example()
+    figures = []
+    savefig = matplotlib.figure.Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        result = savefig(self, *args, **kwargs)
+        self.canvas.draw()
+        figures.append(self)
+        return result
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    baselines = {"always_refresh_core": 0.3667, "random": 0.2533, "always_store_facts": 0.2233}
+    baselines |= {"always_skip": 0.05, "always_update_related": 0.05, "always_delete_related": 0.05}
+    curves = {0: [(8, 0.07), (5000, 0.37), (10000, 0.55)], 1: [(8, 0.08), (5000, 0.4), (10000, 0.6)]}
+    args = example.Args(timesteps=10000, num_seeds=2, curve=str(tmp_path / "curve.png"))
+    record = example.curve_record(args, curves, baselines, {"ppo": 0.6}, [0.61, 0.59])
+    (tmp_path / "curve.json").write_text(json.dumps(record))
+    assert example.main(["--replot", str(tmp_path / "curve.json")]) == {}
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    ax = figures[0].axes[0]
+    references = [line for line in ax.lines if line.get_linestyle() == "--"]
+    # equal policies share one line: four lines for six policies, each its own colour
+    assert [line.get_ydata()[0] for line in references] == [0.367, 0.253, 0.223, 0.05]
+    assert len({line.get_color() for line in references}) == 4
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[-1] == "always_delete_related / skip / update_related (0.05)"
+    # each label sits right of the plot at its line's end; the close ones (0.25, 0.22) are pushed apart
+    frame = ax.get_window_extent()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert all(box.x0 >= frame.x1 for box in boxes)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["PPO seed 0", "PPO seed 1"]
+    assert legend.get_window_extent().y1 <= frame.y0  # below the axes, not over the curves
+
+
+def test_replot_names_a_file_that_is_not_a_curve_record(tmp_path):
+    example = load_example()
+    (tmp_path / "x.json").write_text(json.dumps({"curves": {}}))
+    with pytest.raises(ValueError, match=r"x\.json: not a learning-curve record \(no 'settings' field\)"):
+        example.replot(str(tmp_path / "x.json"))
