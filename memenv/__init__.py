@@ -15,6 +15,8 @@ registered as aliases of the same environments (:data:`ALIASES`), so ``gym.make(
 
 from __future__ import annotations
 
+import warnings
+
 from gymnasium.envs.registration import register, registry
 
 from memenv.vector import make_vec
@@ -50,6 +52,15 @@ def canonical_id(env_id: str) -> str:
     name = env_id.removeprefix(f"{NAMESPACE}:")
     return ALIASES.get(name, name)
 
+
+# Gymnasium warns that an id is "out of date" whenever a higher version is registered. Here v0 is not
+# outdated: it is suite v0, the one the published results use, and v1 is a different, harder suite. The
+# warning is silenced for memenv's v0 ids only.
+warnings.filterwarnings(
+    "ignore",
+    message=r".*The environment (memenv/)?(MemAlpha|MEM1|MemoryR1)-v0 is out of date",
+    category=DeprecationWarning,
+)
 
 for _env_id, _entry_point in ENVIRONMENTS:
     for _id in (_env_id, _env_id.removeprefix(f"{NAMESPACE}/")):

@@ -166,3 +166,11 @@ def test_one_version_source_and_the_packaging_files() -> None:
     root = Path(memenv.__file__).parent
     assert (root / "py.typed").is_file() and (root.parent / "LICENSE").read_text().startswith("MIT License")
     assert "License :: OSI Approved :: MIT License" in metadata("memenv").get_all("Classifier")
+
+
+def test_v0_is_not_reported_out_of_date() -> None:
+    """v1 is a harder suite, not a fix of v0: making a v0 env must not tell users to upgrade."""
+    code = "import gymnasium, memenv; gymnasium.make('memenv/MemAlpha-v0'); gymnasium.make('MEM1-v0')"
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "out of date" not in done.stderr
