@@ -342,61 +342,45 @@ class UpdateIndex:
 
     :meth:`candidates` returns a superset of the stored statements ``old`` for which
     ``update_overlap(old, new, max_diff_words)`` is not None or ``old == new`` — callers still test
-    each — and never misses one. An update keeps all of ``old`` but one run of at most
-    ``max_diff_words`` words; a window of ``max_diff_words + stride - 1`` words starting at a multiple
-    of ``stride`` (or ending at the last word) covers that run, and ``old`` without the window — its
-    length, the words before, the words after — is a key that ``new`` reproduces (a
-    deletion-neighbourhood index). A lookup costs a few dozen hashes instead of a comparison with every
-    stored statement; a larger ``stride`` means fewer keys and looser buckets.
+    each — and never misses one. An update keeps at least 3 words around its one changed run, so it
+    shares its first two or its last two words with the statement it changes (a repeat shares both),
+    and the changed runs of 1 to ``max_diff_words`` words make the lengths differ by less than
+    ``max_diff_words``. The index therefore files each statement under its first two and its last two
+    words: a lookup costs two hashes and a length test per statement in the two buckets.
     """
 
-    def __init__(self, max_diff_words: int = 4, stride: int = 1) -> None:
-        if max_diff_words < 0 or stride < 1:
-            raise ValueError(f"need max_diff_words >= 0 and stride >= 1, got {max_diff_words}, {stride}")
+    def __init__(self, max_diff_words: int = 4) -> None:
+        if max_diff_words < 0:
+            raise ValueError(f"need max_diff_words >= 0, got {max_diff_words}")
         self.max_diff_words = max_diff_words
-        self.stride = stride
-        self._window = max(max_diff_words, 1) + stride - 1
-        self._buckets: dict[tuple[int, tuple[str, ...], tuple[str, ...]], set[Hashable]] = {}
-
-    def _starts(self, length: int) -> list[int]:
-        """Where the windows of a statement of ``length`` words start."""
-        last = length - self._window
-        if last <= 0:
-            return [0]  # one window: the whole statement
-        starts = list(range(0, last + 1, self.stride))
-        return starts if starts[-1] == last else [*starts, last]
-
-    def _keys(self, words: Sequence[str]) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
-        n, window = len(words), self._window
-        return [(n, tuple(words[:p]), tuple(words[p + window :])) for p in self._starts(n)]
+        # Edge words -> {key: length of the statement}; one table for the first words, one for the last.
+        self._by_first: dict[tuple[str, ...], dict[Hashable, int]] = {}
+        self._by_last: dict[tuple[str, ...], dict[Hashable, int]] = {}
 
     def add(self, key: Hashable, words: Sequence[str]) -> None:
-        for bucket_key in self._keys(words):
-            self._buckets.setdefault(bucket_key, set()).add(key)
+        if words:  # a statement without words updates and repeats nothing
+            self._by_first.setdefault(tuple(words[:2]), {})[key] = len(words)
+            self._by_last.setdefault(tuple(words[-2:]), {})[key] = len(words)
 
     def discard(self, key: Hashable, words: Sequence[str]) -> None:
-        for bucket_key in self._keys(words):
-            bucket = self._buckets.get(bucket_key)
+        if not words:
+            return
+        for table, edge in ((self._by_first, tuple(words[:2])), (self._by_last, tuple(words[-2:]))):
+            bucket = table.get(edge)
             if bucket is not None:
-                bucket.discard(key)
+                bucket.pop(key, None)
                 if not bucket:
-                    del self._buckets[bucket_key]
+                    del table[edge]
 
     def candidates(self, words: Sequence[str]) -> set[Hashable]:
-        n, w, window = len(words), max(self.max_diff_words, 1), self._window
+        n, w = len(words), max(self.max_diff_words, 1)
         found: set[Hashable] = set()
-        if not n or not self._buckets:
+        if not n:
             return found
-        get = self._buckets.get
-        # An update changes the length by less than max_diff_words (a repeat not at all).
-        for length in range(max(n - w + 1, 1), n + w):
-            for p in self._starts(length):
-                t = max(length - p - window, 0)
-                if p + t >= n:  # the kept words would overlap: neither an update nor a repeat
-                    continue
-                bucket = get((length, tuple(words[:p]), tuple(words[n - t :]) if t else ()))
-                if bucket:
-                    found |= bucket
+        for table, edge in ((self._by_first, tuple(words[:2])), (self._by_last, tuple(words[-2:]))):
+            bucket = table.get(edge)
+            if bucket:
+                found.update(key for key, length in bucket.items() if abs(length - n) < w)
         return found
 
 
