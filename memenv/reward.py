@@ -56,20 +56,21 @@ class GroundingJudge:
     def __call__(self, write: Write, chunk: str) -> float:
         if write.tool == "memory_delete":
             return self.delete_score
-        words = set(tokenize(write.content))
+        words = _word_set(write.content)
         if not words:
             return 0.0
         # Words found in neither the chunk nor the replaced text; the chunk's word set is shared by
-        # every write of a step (cached), and the replaced text is read only when something is left.
+        # every write of a step, and the replaced text is read only when something is left.
         unsourced = words - _word_set(chunk)
         if unsourced and write.previous:
-            unsourced -= set(tokenize(write.previous))
+            unsourced -= _word_set(write.previous)
         return 1.0 if (len(words) - len(unsourced)) / len(words) >= self.min_overlap else 0.0
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def _word_set(text: str) -> frozenset[str]:
-    """The distinct words of a chunk (cached: a step judges all its writes against the same chunk)."""
+    """The distinct words of a text, cached: a step judges all its writes against the same chunk, and
+    a rewritten core or paragraph is the replaced text of the next step's rewrite."""
     return frozenset(tokenize(text))
 
 
