@@ -95,22 +95,51 @@ class BM25Index:
         self._changed()
 
     def remove(self, key: Hashable) -> None:
+        if key not in self._docs:
+            raise KeyError(key)
+        position = list(self._docs).index(key)
         del self._docs[key]
-        self._changed(rewrites=True)
+        self._splice(position, None)
+        self._changed()
 
     def replace(self, key: Hashable, text: str) -> None:
         """Re-index ``key`` with new text, keeping its place in the tie-break order."""
         if key not in self._docs:
             raise KeyError(f"key {key!r} is not indexed")
-        self._docs[key] = self._vectorize(text)  # assigning an existing key keeps its dict position
-        self._changed(rewrites=True)
+        doc = self._docs[key] = self._vectorize(text)  # assigning an existing key keeps its dict position
+        self._splice(list(self._docs).index(key), doc)
+        self._changed()
 
-    def _changed(self, rewrites: bool = False) -> None:
-        """Drop what the change made stale; an addition leaves the flattened documents a valid prefix."""
+    def _changed(self) -> None:
+        """Drop what the change made stale (the flattened documents are kept valid by the change itself)."""
         self._compiled = None
         self._positions = None
-        if rewrites:
-            self._flat = None
+
+    def _splice(self, position: int, doc: tuple[tuple[int, ...], tuple[int, ...], int] | None) -> None:
+        """Rewrite (``doc``) or remove (None) the flattened document at ``position``, copying the other
+        documents' arrays instead of flattening them again (an update or delete at every step)."""
+        if self._flat is None or position >= len(self._flat[2]):
+            return  # not flattened yet: the next compilation reads it from _docs
+        cols, tfs, sizes, lengths = self._flat
+        start = int(sizes[:position].sum())
+        end = start + int(sizes[position])
+        if doc is None:
+            self._flat = (
+                np.concatenate([cols[:start], cols[end:]]),
+                np.concatenate([tfs[:start], tfs[end:]]),
+                np.delete(sizes, position),
+                np.delete(lengths, position),
+            )
+            return
+        ids, counts, length = doc
+        sizes, lengths = sizes.copy(), lengths.copy()
+        sizes[position], lengths[position] = len(ids), length
+        self._flat = (
+            np.concatenate([cols[:start], np.array(ids, np.int64), cols[end:]]),
+            np.concatenate([tfs[:start], np.array(counts, np.float64), tfs[end:]]),
+            sizes,
+            lengths,
+        )
 
     def _vectorize(self, text: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
         tokens = tokenize(text)

@@ -130,6 +130,16 @@ def test_compiling_after_each_kind_of_change_equals_a_fresh_index():
     index.add(61, corpus[61])
     live[61] = corpus[61]
     check()
+    for key in (62, 63, 64):  # rewrites and a removal of documents not flattened yet, then one that is
+        index.add(key, corpus[key])
+        live[key] = corpus[key]
+    index.replace(63, corpus[75])
+    live[63] = corpus[75]
+    index.remove(62)
+    del live[62]
+    index.remove(0)
+    del live[0]
+    check()
 
 
 @pytest.mark.parametrize("k", [1, 3, 50])
