@@ -71,6 +71,7 @@ _DATE = re.compile(
 # What every form of _DATE contains (see _may_hold_date): testing for these first is ~10x cheaper than
 # _DATE's case-insensitive month alternation on the many lines that hold no date.
 _FOUR_DIGITS = re.compile(r"\d{4}")
+_DIGIT = re.compile(r"\d")
 _SLASH_DATE = re.compile(r"\d{4}[/-]\d|/\d{4}")
 # These two run on the lowercased (ASCII) line; every month name starts with one of the stems.
 _NUMBERED_DAY = re.compile(r"(?:session|day)\s+\d")
@@ -179,6 +180,16 @@ class Salience:
         return self.density + 0.25 * min(len(set(self.entities)), 3) + 0.25 * min(self.numbers + self.time_words, 2)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _word_kind(token: str) -> tuple[bool, bool, bool, bool, bool]:
+    """(number, time word, state verb, first person, content word) for one word token of :func:`salience`
+    (memoised: the vocabulary is small next to the number of words read)."""
+    lowered = token.lower()
+    # A word token opens with [A-Za-z0-9]: only one opening with a digit can be a number.
+    number = "0" <= token[0] <= "9" and _NUMBER.match(token) is not None
+    return number, lowered in _TIME_WORDS, lowered in STATE_VERBS, lowered in FIRST_PERSON, lowered not in STOPWORDS
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def salience(sentence: str) -> Salience:
     """Count the signals of a sentence that :func:`is_fact` and the episodic log use (memoised)."""
@@ -187,14 +198,12 @@ def salience(sentence: str) -> Salience:
     content = specific = numbers = time_words = 0
     state_verb = first_person = False
     for token in _words(sentence):
-        lowered = token.lower()
-        # A word token opens with [A-Za-z0-9]: only one opening with a digit can be a number.
-        number = "0" <= token[0] <= "9" and _NUMBER.match(token) is not None
+        number, time_word, state, first, content_word = _word_kind(token)
         numbers += number
-        time_words += lowered in _TIME_WORDS
-        state_verb = state_verb or lowered in STATE_VERBS
-        first_person = first_person or lowered in FIRST_PERSON
-        if lowered not in STOPWORDS:
+        time_words += time_word
+        state_verb = state_verb or state
+        first_person = first_person or first
+        if content_word:
             content += 1
             specific += number or token in name_words
     return Salience(
@@ -404,4 +413,5 @@ def _line_units(line: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def has_labelled_example(unit: str) -> bool:
     """Whether ``unit`` pairs a sample with a label (``Input: ... Label: 3``, ``text -> 3``, ...)."""
-    return bool(labelled_examples(ReaderContext(unit)))
+    # A label is a number: most sentences hold no digit, and testing for one is far cheaper.
+    return _DIGIT.search(unit) is not None and bool(labelled_examples(ReaderContext(unit)))
