@@ -18,12 +18,21 @@ status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
 from memenv import __version__
 
+# Each command's ``main(argv, *, prog)``, imported only when it runs.
+ENTRY_POINTS = {
+    "train": "memenv.train.__main__:main",
+    "eval": "baselines.leaderboard:main",
+    "leaderboard": "baselines.leaderboard:main",
+    "inspect": "memenv.tasks.__main__:inspect_main",
+    "view": "memenv.viewer:main",
+}
 COMMANDS = {
     "train": "train a memory writer with GRPO (and an optional SFT warm start); logs, checkpoints, final model",
     "eval": "score every system on every competency or dataset; write tables, CSV, JSON, predictions, charts",
@@ -57,25 +66,6 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
-def _command(name: str) -> Callable[[list[str], str], int]:
-    """The ``main(argv, prog=...)`` of a subcommand, imported only when it runs."""
-    if name == "train":
-        from memenv.train.__main__ import main as train
-
-        return lambda argv, prog: train(argv, prog=prog)
-    if name in ("eval", "leaderboard"):
-        from baselines.leaderboard import main as leaderboard
-
-        return lambda argv, prog: leaderboard(argv, prog=prog)
-    if name == "inspect":
-        from memenv.tasks.__main__ import inspect_main
-
-        return lambda argv, prog: inspect_main(argv, prog=prog)
-    from memenv.viewer import main as view
-
-    return lambda argv, prog: view(argv, prog=prog)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
@@ -87,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         return fail("memenv", f"unknown command {command!r}; expected one of {', '.join(COMMANDS)} (see memenv --help)")
-    return _command(command)(rest, f"memenv {command}")
+    module, _, function = ENTRY_POINTS[command].partition(":")
+    return getattr(importlib.import_module(module), function)(rest, prog=f"memenv {command}")
 
 
 if __name__ == "__main__":
