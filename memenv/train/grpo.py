@@ -56,7 +56,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -1088,8 +1088,3 @@ def train(config: GRPOConfig, reward_fn: RewardFn | None = None) -> list[dict[st
         return log.records
     finally:
         reporters.close()
-
-
-def config_fields() -> list[Any]:
-    """The dataclass fields of :class:`GRPOConfig` (the CLI builds its flags from them)."""
-    return list(fields(GRPOConfig))
