@@ -38,7 +38,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from baselines.facts import diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
+from baselines.facts import UpdateIndex, diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
 from memenv import tokenizer
 from memenv.envs.mem1 import paragraph_reply
 
@@ -47,22 +47,18 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     """``kept`` then ``new`` in order, where a new unit drops an older restatement or an older value of
     the same fact (one short span changed) and goes to the end as the most recent.
 
-    Only units sharing the new unit's first two or last two words are compared with it: a restatement
-    shares both, and an update keeps at least 3 words around its one changed span
-    (:func:`~baselines.facts.is_update_of`), so it shares a prefix or a suffix of at least 2 words;
-    no other unit can be dropped. The result is the one of comparing every pair.
+    Only the candidates of an :class:`~baselines.facts.UpdateIndex` are compared with a new unit: it
+    misses no restatement and no update (:func:`~baselines.facts.is_update_of`), so the result is the
+    one of comparing every pair.
     """
     out: dict[int, tuple[str, tuple[str, ...]]] = {}  # insertion order is age order
-    by_first: dict[tuple[str, ...], set[int]] = {}
-    by_last: dict[tuple[str, ...], set[int]] = {}
+    index = UpdateIndex()  # is_update_of's default max_diff_words
     keys = itertools.count()
 
     def add(unit: str, words: tuple[str, ...]) -> None:
         key = next(keys)
         out[key] = (unit, words)
-        if words:  # a unit without words is never dropped (it equals and updates nothing)
-            by_first.setdefault(words[:2], set()).add(key)
-            by_last.setdefault(words[-2:], set()).add(key)
+        index.add(key, words)  # a unit without words is never dropped (it equals and updates nothing)
 
     for unit in kept:
         add(unit, _diff_key(unit))
@@ -70,12 +66,11 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
         words = _diff_key(unit)
         if not words:
             continue
-        for key in by_first.get(words[:2], set()) | by_last.get(words[-2:], set()):
+        for key in index.candidates(words):
             w = out[key][1]
             if w == words or is_update_of(w, words):  # type: ignore[arg-type]
                 del out[key]
-                by_first[w[:2]].discard(key)
-                by_last[w[-2:]].discard(key)
+                index.discard(key, w)
         add(unit, words)
     return [unit for unit, _ in out.values()]
 
