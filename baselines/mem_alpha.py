@@ -266,8 +266,6 @@ class MemAlphaHeuristic:
         candidates += list(self._pending.items())
         best: tuple[int, str] | None = None
         for name, old in candidates:
-            if abs(len(old.key) - len(key)) >= self.max_diff_words:
-                continue
             shared = update_overlap(old.key, key, self.max_diff_words)
             if shared is not None and (best is None or shared > best[0]):
                 best = (shared, name)
