@@ -231,12 +231,7 @@ class EnvPolicy:
             One :class:`RunResult` per episode, in the order of ``episodes``.
         """
         if not self.batched:
-            results = []
-            for index, episode in enumerate(episodes):
-                results.append(self.run(episode, reader))
-                if on_result is not None:
-                    on_result(index, results[-1])
-            return results
+            return _run_each(self, episodes, reader, on_result)
         from memenv.lockstep import run_lockstep
 
         results_by_index: dict[int, RunResult] = {}
@@ -280,6 +275,16 @@ def run_episodes(
     run_many = getattr(system, "run_many", None)
     if callable(run_many):
         return run_many(episodes, reader, num_envs=num_envs, on_result=on_result)
+    return _run_each(system, episodes, reader, on_result)
+
+
+def _run_each(
+    system: System,
+    episodes: Sequence[Episode],
+    reader: Reader,
+    on_result: Callable[[int, RunResult], None] | None,
+) -> list[RunResult]:
+    """``system.run`` on each episode in turn, calling ``on_result(index, result)`` after each."""
     results = []
     for index, episode in enumerate(episodes):
         results.append(system.run(episode, reader))
