@@ -146,10 +146,9 @@ def record_name(system: str, index: int) -> str:
 class RunFolder:
     """An opened ``--out`` folder (see the module docstring). Use :meth:`open`; :meth:`close` releases it."""
 
-    def __init__(self, path: Path, lock: TextIO | None, resumed_sessions: int) -> None:
+    def __init__(self, path: Path, lock: TextIO | None) -> None:
         self.path = path
         self._lock = lock
-        self.resumed_sessions = resumed_sessions
 
     @classmethod
     def open(
@@ -185,7 +184,7 @@ class RunFolder:
                     )
             elif restart:
                 shutil.rmtree(path / RUNS, ignore_errors=True)
-            folder = cls(path, lock, resumed_sessions=len(sessions))
+            folder = cls(path, lock)
             document = {"settings": _normal(settings), "sessions": [*sessions, _normal(session)]}
             atomic_write_text(manifest_path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
             return folder
@@ -243,14 +242,8 @@ class RunFolder:
         target = self.path / record_name(system, index)
         try:
             return json.loads(target.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (OSError, ValueError):  # not finished, or unreadable: it runs again
             return None
-        except (OSError, ValueError):
-            return None
-
-    def write_text(self, name: str, text: str) -> None:
-        """Write a report file in the folder atomically."""
-        atomic_write_text(self.path / name, text)
 
 
 __all__ = [
