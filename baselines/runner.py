@@ -256,10 +256,6 @@ class ProcessExecutor:
             pool.join()
 
 
-def _run_in_ray(token: str, recipe: Recipe, job: Job, episode: Episode) -> tuple[Job, RunResult | None, str]:
-    return _run_here(token, recipe, job, episode)
-
-
 def code_to_ship(module_names: Sequence[str] = ()) -> list[str]:
     """Folders of the packages a remote Ray cluster needs to run the driver's exact code: memenv,
     baselines, and the top-level packages of ``module_names`` (user systems). Ray's ``py_modules``
@@ -327,7 +323,7 @@ class RayExecutor:
 
         pending: dict[Any, Job] = {}
         try:
-            remote = ray.remote(num_cpus=1, max_retries=0)(_run_in_ray)
+            remote = ray.remote(num_cpus=1, max_retries=0)(_run_here)
             token = uuid.uuid4().hex
             recipe_ref = ray.put(recipe)
             episode_refs = {index: ray.put(suite[index]) for index in dict.fromkeys(job.episode for job in jobs)}
