@@ -82,14 +82,6 @@ def test_the_example_trains_on_a_reader_free_recall():
     assert info["reward_components"]["r1_qa"] == info["qa"]["answer_recall"] > 0
 
 
-@pytest.mark.skipif(os.environ.get("MEMENV_SLOW") != "1", reason="about 4 minutes; set MEMENV_SLOW=1")
-def test_ppo_on_answer_recall_beats_every_fixed_policy():
-    example = load_example()
-    result = example.main(["--timesteps", "80000", "--seed", "0", "--curve-every", "0", "--qa-signal", "answer_recall"])
-    best_fixed = max(v for k, v in result.items() if k != "ppo")
-    assert result["ppo"] > best_fixed
-
-
 def test_the_example_plays_suite_v1():
     example = load_example()
     args = example.Args(suite="v1")
@@ -101,10 +93,11 @@ def test_the_example_plays_suite_v1():
     assert env.observation_space.contains(obs)
 
 
-@pytest.mark.skipif(os.environ.get("MEMENV_SLOW") != "1", reason="about 4 minutes; set MEMENV_SLOW=1")
-def test_ppo_on_suite_v1_beats_every_fixed_policy():
+@pytest.mark.skipif(os.environ.get("MEMENV_SLOW") != "1", reason="about 4 minutes each; set MEMENV_SLOW=1")
+@pytest.mark.parametrize("flags", [["--qa-signal", "answer_recall"], ["--suite", "v1"]], ids=["answer_recall", "v1"])
+def test_ppo_beats_every_fixed_policy(flags: list[str]):
     example = load_example()
-    result = example.main(["--suite", "v1", "--timesteps", "80000", "--seed", "0", "--curve-every", "0"])
+    result = example.main(["--timesteps", "80000", "--seed", "0", "--curve-every", "0", *flags])
     best_fixed = max(v for k, v in result.items() if k != "ppo")
     assert result["ppo"] > best_fixed
 
