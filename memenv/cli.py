@@ -25,20 +25,25 @@ from typing import NoReturn
 
 from memenv import __version__
 
-# Each command's ``main(argv, *, prog)``, imported only when it runs.
-ENTRY_POINTS = {
-    "train": "memenv.train.__main__:main",
-    "eval": "baselines.leaderboard:main",
-    "leaderboard": "baselines.leaderboard:main",
-    "inspect": "memenv.tasks.__main__:inspect_main",
-    "view": "memenv.viewer:main",
-}
+# Each command: its ``main(argv, *, prog)`` (imported only when it runs) and its line in the usage.
 COMMANDS = {
-    "train": "train a memory writer with GRPO (and an optional SFT warm start); logs, checkpoints, final model",
-    "eval": "score every system on every competency or dataset; write tables, CSV, JSON, predictions, charts",
-    "leaderboard": "the same as eval",
-    "inspect": "load a dataset file and print its instances, chunk sizes and questions",
-    "view": "turn recorded trajectories (JSONL) of one episode into a self-contained HTML viewer",
+    "train": (
+        "memenv.train.__main__:main",
+        "train a memory writer with GRPO (and an optional SFT warm start); logs, checkpoints, final model",
+    ),
+    "eval": (
+        "baselines.leaderboard:main",
+        "score every system on every competency or dataset; write tables, CSV, JSON, predictions, charts",
+    ),
+    "leaderboard": ("baselines.leaderboard:main", "the same as eval"),
+    "inspect": (
+        "memenv.tasks.__main__:inspect_main",
+        "load a dataset file and print its instances, chunk sizes and questions",
+    ),
+    "view": (
+        "memenv.viewer:main",
+        "turn recorded trajectories (JSONL) of one episode into a self-contained HTML viewer",
+    ),
 }
 
 
@@ -61,7 +66,7 @@ def fail(prog: str, message: object) -> int:
 
 def _usage() -> str:
     lines = [f"usage: memenv [--version] COMMAND [ARGS ...]  (memenv {__version__})", "", "commands:"]
-    lines += [f"  {name:<12} {text}" for name, text in COMMANDS.items()]
+    lines += [f"  {name:<12} {text}" for name, (_, text) in COMMANDS.items()]
     lines += ["", "`memenv COMMAND --help` describes a command's options."]
     return "\n".join(lines)
 
@@ -77,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         return fail("memenv", f"unknown command {command!r}; expected one of {', '.join(COMMANDS)} (see memenv --help)")
-    module, _, function = ENTRY_POINTS[command].partition(":")
+    module, _, function = COMMANDS[command][0].partition(":")
     return getattr(importlib.import_module(module), function)(rest, prog=f"memenv {command}")
 
 
