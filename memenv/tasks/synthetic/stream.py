@@ -2,7 +2,7 @@
 
 Shared by every suite: :class:`_Plan` (what a builder returns), :func:`_fill` and :func:`_weave` (the
 filler and where the fixed sentences go), :class:`_Pools` (entities reserved for questions), and the
-template helpers (:func:`_render`, :func:`_choice`, :func:`_world_filler`).
+template helpers (:func:`_sentence`, :func:`_render`, :func:`_choice`, :func:`_world_filler`).
 """
 
 from __future__ import annotations
@@ -101,9 +101,13 @@ class _Slots(dict):
         return value
 
 
-def _render(template: str, rng: random.Random, draws: dict[str, Callable[[random.Random], str]]) -> str:
-    text = template.format_map(_Slots(rng, draws))
+def _sentence(text: str) -> str:
+    """``text`` with its first letter upper-cased (a template that opens with a slot or a lower-case word)."""
     return text[0].upper() + text[1:]
+
+
+def _render(template: str, rng: random.Random, draws: dict[str, Callable[[random.Random], str]]) -> str:
+    return _sentence(template.format_map(_Slots(rng, draws)))
 
 
 def _choice(options: Sequence[str]) -> Callable[[random.Random], str]:

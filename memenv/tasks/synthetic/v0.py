@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _Plan, _Pools, _Slots, _world_filler
+from memenv.tasks.synthetic.stream import _choice, _Plan, _Pools, _sentence, _Slots, _world_filler
 from memenv.tasks.synthetic.vocabulary import (
     ANIMALS,
     EVENT_ECHOES,
@@ -230,7 +230,7 @@ def _sample(topic: str, rng: random.Random) -> str:
         noun2=noun2,
         noun3=noun3,
     )
-    return text[0].upper() + text[1:]
+    return _sentence(text)
 
 
 def _test_time_learning(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> _Plan:
@@ -314,12 +314,12 @@ def _long_range_understanding(world: random.Random, stream: random.Random, conte
         a, b = world.sample(characters, 2)
         start = (i + world.uniform(0.1, 0.5)) * span
         intro = EVENTS[kind].format(e=f"the {event}", a=a, b=b)
-        intros.append(intro[0].upper() + intro[1:])
+        intros.append(_sentence(intro))
         placed.append((start, intros[-1]))
         # Echoes keep the event alive before the next one starts, in story order.
         for j, template in enumerate(world.sample(EVENT_ECHOES, 2)):
             echo = template.format(e=f"the {event}", a=a, b=b, town=town)
-            placed.append((start + (j + 1) * 0.2 * span, echo[0].upper() + echo[1:]))
+            placed.append((start + (j + 1) * 0.2 * span, _sentence(echo)))
 
     draws = {
         "a": _choice(characters),
@@ -339,7 +339,7 @@ def _long_range_understanding(world: random.Random, stream: random.Random, conte
         # {b} is a second main character, never the same person as {a}.
         slots["b"] = rng.choice([c for c in characters if c != slots["a"]])
         text = rng.choice(STORY_FILLER).format_map(slots)
-        return text[0].upper() + text[1:]
+        return _sentence(text)
 
     # The sentences that introduce the events (and name who took part) are what every summary rests on.
     questions = [replace(q, evidence=tuple(intros)) for q in questions]

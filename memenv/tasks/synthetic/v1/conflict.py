@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _world_filler
+from memenv.tasks.synthetic.stream import _sentence, _world_filler
 from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, day
 
 CATEGORIES = ("out_of_order", "indirect_update", "look_alike", "retraction", "history")
@@ -140,10 +140,6 @@ def _slot(key: str, attribute: _Changing, subject: str, events: dict[str, tuple[
         return notes
 
     return Slot(key, tuple(events), render)
-
-
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:]
 
 
 def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:

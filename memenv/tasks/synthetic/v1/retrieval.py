@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _world_filler
+from memenv.tasks.synthetic.stream import _sentence, _world_filler
 from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, day, session_header
 from memenv.tasks.synthetic.vocabulary import DESCRIPTIONS, OBJECT_KINDS, TERRAIN
 
@@ -153,10 +153,6 @@ def _relative(rng: random.Random, said: dt.date) -> tuple[str, dt.date]:
     weekday = rng.randrange(7)
     back = (said.weekday() - weekday) % 7 or 7
     return words.format(weekday=WEEKDAYS[weekday]), said - dt.timedelta(days=back)
-
-
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:]
 
 
 def _slot(key: str, statements: Sequence[str], note: str) -> Slot:

@@ -18,7 +18,7 @@ import random
 from collections.abc import Sequence
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _Slots
+from memenv.tasks.synthetic.stream import _choice, _sentence, _Slots
 from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories
 from memenv.tasks.synthetic.vocabulary import (
     ANIMALS,
@@ -48,14 +48,6 @@ ORDER_QUESTIONS = {
 }
 CAUSE_QUESTION = "What led to the {e}?"
 CAST = "Among those who lived through these years was {c}."
-
-
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:]
-
-
-def _title(event: str) -> str:
-    return event[0].upper() + event[1:]
 
 
 def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
@@ -147,12 +139,12 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
     for i in range(len(events) - 1):
         first, second = events[i], events[i + 1]
         pair = (intros[i], intros[i + 1])
-        after = f"{_title(first)}: right after the {first} came the {second}."
-        before = f"{_title(second)}: right before the {second} came the {first}."
+        after = f"{_sentence(first)}: right after the {first} came the {second}."
+        before = f"{_sentence(second)}: right before the {second} came the {first}."
         slots.append(Slot(f"after {i}", pair, lambda seen, note=after: {"": note} if len(seen) == 2 else {}))
         slots.append(Slot(f"before {i + 1}", pair, lambda seen, note=before: {"": note} if len(seen) == 2 else {}))
     for j, (i, text) in causes.items():
-        note = f"{_title(events[j])}: it was the {events[i]} that led to the {events[j]}."
+        note = f"{_sentence(events[j])}: it was the {events[i]} that led to the {events[j]}."
         slots.append(Slot(f"cause {j}", (intros[i], text), lambda seen, n=note: {"": n} if len(seen) == 2 else {}))
 
     draws = {
