@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _Plan, _Pools, _sentence, _Slots, _world_filler
+from memenv.tasks.synthetic.stream import _choice, _distractor_facts, _Plan, _Pools, _sentence, _Slots, _world_filler
 from memenv.tasks.synthetic.vocabulary import (
     ANIMALS,
     EVENT_ECHOES,
@@ -130,14 +130,8 @@ def _accurate_retrieval(world: random.Random, stream: random.Random, context_tok
         )
 
     # Distractor facts: same shapes, other entities, one consistent value per (attribute, entity).
-    known: dict[tuple[str, str], str] = {}
     count = round(DISTRACTOR_FACTS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = RETRIEVAL_ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    placed += _distractor_facts(stream, pools, RETRIEVAL_ATTRIBUTES, count)
     return _Plan(
         questions=questions,
         placed=placed,
@@ -196,14 +190,8 @@ def _conflict_resolution(world: random.Random, stream: random.Random, context_to
             )
         )
     # Distractor facts of the same shapes that never change (restating a fact repeats its value).
-    known: dict[tuple[str, str], str] = {}
     count = round(CONFLICT_DISTRACTORS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = CONFLICT_ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    placed += _distractor_facts(stream, pools, CONFLICT_ATTRIBUTES, count)
     return _Plan(
         questions=questions,
         header=[CONFLICT_PREAMBLE],

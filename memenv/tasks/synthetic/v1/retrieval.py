@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _sentence, _world_filler
+from memenv.tasks.synthetic.stream import _distractor_facts, _sentence, _world_filler
 from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, day, session_header
 from memenv.tasks.synthetic.vocabulary import DESCRIPTIONS, OBJECT_KINDS, TERRAIN
 
@@ -305,15 +305,8 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
                 unanswerable=True)  # fmt: skip
 
     # Distractors: v0-style facts, and each phenomenon about entities nobody asks about.
-    names = sorted(ATTRIBUTES)
-    known: dict[tuple[str, str], str] = {}
     count = round(DISTRACTOR_FACTS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    placed += _distractor_facts(stream, pools, ATTRIBUTES, count)
     each = round(PHENOMENON_DISTRACTORS_PER_1K * context_tokens / 1000)
     free_descriptions = descriptions[: max(len(descriptions) - 4, 0)]
     for i in range(each):
