@@ -32,11 +32,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from memenv.tasks.records import Question
 from memenv.tasks.synthetic.stream import _distractor_facts, _sentence, _world_filler
-from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, day, session_header
+from memenv.tasks.synthetic.v0 import RETRIEVAL_ATTRIBUTES, _Attribute
+from memenv.tasks.synthetic.v1.common import WEEKDAYS, PlanV1, PoolsV1, Slot, categories, day, session_header
 from memenv.tasks.synthetic.vocabulary import DESCRIPTIONS, OBJECT_KINDS, TERRAIN
 
 CATEGORIES = ("coreference", "split", "three_hop", "relative_date", "set", "unanswerable")
@@ -48,24 +48,9 @@ PHENOMENON_DISTRACTORS_PER_1K = 0.4  # of each phenomenon, about entities nobody
 RELATIVE_GAP = (24, 44)  # sentences between a relative date and the header that dates it
 
 
-@dataclass(frozen=True)
-class _Attribute:
-    subject: str  # pool kind of the subject
-    value: str  # pool kind of the value
-    fact: str  # with {s} and {v}
-    question: str  # with {s}
-
-
+# v0's fact shapes, and two more that the three-hop chains need.
 ATTRIBUTES = {
-    "access_code": _Attribute(
-        "object", "code", "The access code of the {s} is {v}.", "What is the access code of the {s}?"
-    ),
-    "keeper": _Attribute("object", "person", "{v} guards the {s}.", "Who guards the {s}?"),
-    "location": _Attribute("object", "place", "The {s} is located in {v}.", "In which town is the {s} located?"),
-    "home_town": _Attribute("person", "place", "The home town of {s} is {v}.", "What is the home town of {s}?"),
-    "employer": _Attribute("person", "org", "The employer of {s} is the {v}.", "Who is the employer of {s}?"),
-    "birth_year": _Attribute("person", "year", "{s} was born in {v}.", "In which year was {s} born?"),
-    "founded": _Attribute("org", "year", "The {s} was founded in {v}.", "In which year was the {s} founded?"),
+    **RETRIEVAL_ATTRIBUTES,
     "owns": _Attribute("org", "object", "The {s} owns the {v}.", "What does the {s} own?"),
     "mayor": _Attribute("place", "person", "The mayor of {s} is {v}.", "Who is the mayor of {s}?"),
 }
@@ -122,7 +107,6 @@ ACTIONS = (
 # (words, days back; None: "last <weekday>", resolved against the header's date)
 RELATIVE = (("yesterday", 1), ("the day before yesterday", 2), ("two days ago", 2), ("three days ago", 3),
             ("four days ago", 4), ("a week ago", 7), ("last {weekday}", None))  # fmt: skip
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Set answers: a person guards several objects of one kind, or an organisation owns them.
 SET_KINDS = {
     "keeper": ("{p} guards the {o}.", "{p} also guards the {o}.", "Which {kinds} does {p} guard?"),
