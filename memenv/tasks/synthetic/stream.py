@@ -3,7 +3,7 @@
 Shared by every suite: :class:`_Plan` (what a builder returns), :func:`_fill` and :func:`_weave` (the
 filler and where the fixed sentences go), :class:`_Pools` (entities reserved for questions),
 :func:`_distractor_facts` (facts of the asked shapes that nobody asks about), and the template helpers
-(:func:`_sentence`, :func:`_render`, :func:`_choice`, :func:`_world_filler`).
+(:func:`_sentence`, :func:`_render`, :func:`_choice`, :func:`_world_filler`, :func:`_story_filler`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from memenv.tasks.synthetic.vocabulary import (
     GOODS,
     ROLES,
     SEASONS,
+    STORY_FILLER,
     TERRAIN,
     TIMES,
     TREES,
@@ -135,6 +136,30 @@ def _world_filler(people: Sequence[str], places: Sequence[str]) -> Callable[[ran
         "n": lambda rng: str(rng.randint(2, 40)),
     }
     return lambda rng: _render(rng.choice(WORLD_FILLER), rng, draws)
+
+
+def _story_filler(characters: Sequence[str], people: Sequence[str], town: str) -> Callable[[random.Random], str]:
+    """Everyday story sentences about the main ``characters`` ({a}, {b}), minor ``people`` ({m}) and ``town``."""
+    draws = {
+        "a": _choice(characters),
+        "m": _choice(people),
+        "town": lambda rng: town,
+        "time": _choice(TIMES),
+        "terrain": _choice(TERRAIN),
+        "goods": _choice(GOODS),
+        "weather": _choice(WEATHER),
+        "season": _choice(SEASONS),
+        "animal": _choice(ANIMALS),
+        "tree": _choice(TREES),
+    }
+
+    def filler(rng: random.Random) -> str:
+        slots = _Slots(rng, draws)
+        # {b} is a second main character, never the same person as {a}.
+        slots["b"] = rng.choice([c for c in characters if c != slots["a"]])
+        return _sentence(rng.choice(STORY_FILLER).format_map(slots))
+
+    return filler
 
 
 class _Pools:

@@ -11,23 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _distractor_facts, _Plan, _Pools, _sentence, _Slots, _world_filler
+from memenv.tasks.synthetic.stream import _distractor_facts, _Plan, _Pools, _sentence, _story_filler, _world_filler
 from memenv.tasks.synthetic.vocabulary import (
-    ANIMALS,
     EVENT_ECHOES,
     EVENT_ROOTS,
     EVENTS,
-    GOODS,
     SAMPLE_TEMPLATES,
-    SEASONS,
-    STORY_FILLER,
     SUBJECTS,
     SUMMARY_QUESTIONS,
-    TERRAIN,
-    TIMES,
     TOPICS,
-    TREES,
-    WEATHER,
 )
 
 MULTI_HOP_SHARE = 0.3
@@ -309,32 +301,12 @@ def _long_range_understanding(world: random.Random, stream: random.Random, conte
             echo = template.format(e=f"the {event}", a=a, b=b, town=town)
             placed.append((start + (j + 1) * 0.2 * span, _sentence(echo)))
 
-    draws = {
-        "a": _choice(characters),
-        "m": _choice(pools.rest("person")),
-        "town": lambda rng: town,
-        "time": _choice(TIMES),
-        "terrain": _choice(TERRAIN),
-        "goods": _choice(GOODS),
-        "weather": _choice(WEATHER),
-        "season": _choice(SEASONS),
-        "animal": _choice(ANIMALS),
-        "tree": _choice(TREES),
-    }
-
-    def filler(rng: random.Random) -> str:
-        slots = _Slots(rng, draws)
-        # {b} is a second main character, never the same person as {a}.
-        slots["b"] = rng.choice([c for c in characters if c != slots["a"]])
-        text = rng.choice(STORY_FILLER).format_map(slots)
-        return _sentence(text)
-
     # The sentences that introduce the events (and name who took part) are what every summary rests on.
     questions = [replace(q, evidence=tuple(intros)) for q in questions]
     return _Plan(
         questions=questions,
         placed=placed,
-        filler=filler,
+        filler=_story_filler(characters, pools.rest("person"), town),
         metadata={"characters": tuple(characters), "events": tuple(events), "town": town},
     )
 

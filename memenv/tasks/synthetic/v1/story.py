@@ -18,22 +18,14 @@ import random
 from collections.abc import Sequence
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _sentence, _Slots
+from memenv.tasks.synthetic.stream import _sentence, _story_filler
 from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories
 from memenv.tasks.synthetic.vocabulary import (
-    ANIMALS,
     EVENT_DESCRIPTIONS,
     EVENT_ECHOES,
     EVENT_ROOTS,
     EVENTS,
-    GOODS,
-    SEASONS,
-    STORY_FILLER,
     SUMMARY_QUESTIONS,
-    TERRAIN,
-    TIMES,
-    TREES,
-    WEATHER,
 )
 
 CATEGORIES = ("order", "causality", "summary")
@@ -147,28 +139,10 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
         note = f"{_sentence(events[j])}: it was the {events[i]} that led to the {events[j]}."
         slots.append(Slot(f"cause {j}", (intros[i], text), lambda seen, n=note: {"": n} if len(seen) == 2 else {}))
 
-    draws = {
-        "a": _choice(characters),
-        "m": _choice(pools.rest("person")),
-        "town": lambda rng: town,
-        "time": _choice(TIMES),
-        "terrain": _choice(TERRAIN),
-        "goods": _choice(GOODS),
-        "weather": _choice(WEATHER),
-        "season": _choice(SEASONS),
-        "animal": _choice(ANIMALS),
-        "tree": _choice(TREES),
-    }
-
-    def filler(rng: random.Random) -> str:
-        slots_ = _Slots(rng, draws)
-        slots_["b"] = rng.choice([c for c in characters if c != slots_["a"]])
-        return _sentence(rng.choice(STORY_FILLER).format_map(slots_))
-
     return PlanV1(
         questions=questions,
         placed=placed,
-        filler=filler,
+        filler=_story_filler(characters, pools.rest("person"), town),
         separator="\n",
         metadata={
             "characters": tuple(characters),
