@@ -36,7 +36,16 @@ from collections.abc import Sequence
 from memenv.tasks.records import Question
 from memenv.tasks.synthetic.stream import _distractor_facts, _sentence, _world_filler
 from memenv.tasks.synthetic.v0 import RETRIEVAL_ATTRIBUTES, _Attribute
-from memenv.tasks.synthetic.v1.common import WEEKDAYS, PlanV1, PoolsV1, Slot, categories, day, session_header
+from memenv.tasks.synthetic.v1.common import (
+    WEEKDAYS,
+    PlanV1,
+    PoolsV1,
+    Slot,
+    categories,
+    day,
+    note_slot,
+    session_header,
+)
 from memenv.tasks.synthetic.vocabulary import DESCRIPTIONS, OBJECT_KINDS, TERRAIN
 
 CATEGORIES = ("coreference", "split", "three_hop", "relative_date", "set", "unanswerable")
@@ -139,12 +148,6 @@ def _relative(rng: random.Random, said: dt.date) -> tuple[str, dt.date]:
     return words.format(weekday=WEEKDAYS[weekday]), said - dt.timedelta(days=back)
 
 
-def _slot(key: str, statements: Sequence[str], note: str) -> Slot:
-    """The oracle writes ``note`` once every one of ``statements`` has been read."""
-    need = len(statements)
-    return Slot(key, tuple(statements), lambda seen: {"": note} if len(seen) == need else {})
-
-
 def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
     pools = PoolsV1(world)
     start = dt.date(2023, 1, 2) + dt.timedelta(days=world.randrange(700))
@@ -197,7 +200,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
                 placed += [(at, intro), (at, fact)]  # the pronoun's sentence comes right after
                 statements = (intro, fact)
             note = attribute.fact.format(s=subject, v=value)
-            slots.append(_slot(key, statements, note))
+            slots.append(note_slot(key, statements, note))
             add(category, attribute.question.format(s=subject), (value,), statements, entity=subject, attribute=name)
         elif category == "split":
             name = world.choice(sorted(SPLITS))
@@ -209,7 +212,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
             # Next to each other, or one to three sentences apart (often across a chunk boundary).
             gap = 0.0 if stream.random() < 0.5 else stream.randint(1, 3) * 22 / max(context_tokens, 1)
             placed += [(at, first), (min(at + gap, 0.999999), second)]
-            slots.append(_slot(key, (first, second), attribute.fact.format(s=subject, v=value)))
+            slots.append(note_slot(key, (first, second), attribute.fact.format(s=subject, v=value)))
             add(
                 category,
                 attribute.question.format(s=subject),
@@ -232,7 +235,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
             middle = entities[2] if names[1] == "owns" else entities[1]
             question = template.format(x=entities[0], kind=middle.split()[-1].lower())
             for i, statement in enumerate(statements):
-                slots.append(_slot(f"{key}/{i}", (statement,), statement))
+                slots.append(note_slot(f"{key}/{i}", (statement,), statement))
             bridge = tuple(entities[1:-1])
             add(category, question, (entities[-1],), statements, hops=3, entity=entities[0], bridge=bridge,
                 attribute=">".join(names))  # fmt: skip
@@ -250,7 +253,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
             placed.append(((rank + stream.uniform(0.15, 0.85)) / len(relative_ranks), statement))
             dated.append((statement, said, RELATIVE_GAP))
             header = session_header(said)
-            slots.append(_slot(key, (statement,), f"On {day(when)}, {person} {action}."))
+            slots.append(note_slot(key, (statement,), f"On {day(when)}, {person} {action}."))
             answers = (day(when), f"{when:%B} {when.day}, {when.year}")
             add(category, f"When did {person} {present.format(o=obj)}?", answers, (header, statement), entity=person,
                 said=day(said))  # fmt: skip

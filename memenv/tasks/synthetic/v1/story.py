@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from memenv.tasks.records import Question
 from memenv.tasks.synthetic.stream import _sentence, _story_filler
-from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories
+from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, note_slot
 from memenv.tasks.synthetic.vocabulary import (
     EVENT_DESCRIPTIONS,
     EVENT_ECHOES,
@@ -133,11 +133,10 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
         pair = (intros[i], intros[i + 1])
         after = f"{_sentence(first)}: right after the {first} came the {second}."
         before = f"{_sentence(second)}: right before the {second} came the {first}."
-        slots.append(Slot(f"after {i}", pair, lambda seen, note=after: {"": note} if len(seen) == 2 else {}))
-        slots.append(Slot(f"before {i + 1}", pair, lambda seen, note=before: {"": note} if len(seen) == 2 else {}))
+        slots += [note_slot(f"after {i}", pair, after), note_slot(f"before {i + 1}", pair, before)]
     for j, (i, text) in causes.items():
         note = f"{_sentence(events[j])}: it was the {events[i]} that led to the {events[j]}."
-        slots.append(Slot(f"cause {j}", (intros[i], text), lambda seen, n=note: {"": n} if len(seen) == 2 else {}))
+        slots.append(note_slot(f"cause {j}", (intros[i], text), note))
 
     return PlanV1(
         questions=questions,
