@@ -7,6 +7,7 @@ import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from memenv import tokenizer
@@ -160,22 +161,27 @@ class EvidenceReader(Reader):
         chain = self.evidence_chain(question.question, context, hops=question.hops)
         if not chain:
             return ""
-        last = units[chain[-1]]
         if self.answer_form == "short":
-            # The last hop first; then earlier hops; then the next-best units for the whole chain's query.
-            query = " ".join([question.question, *(units[key].match for key in chain[:-1])])
-            more = [int(key) for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain)]
-            for key in [*reversed(chain), *more]:
+            fallback = ""  # the last hop's sentence: the answer when no unit gives a short one
+            for key in self._candidates(question.question, units, index, chain):
                 short, sentence = self._short(question.question, units, key, [k for k in chain if k != key])
                 if short:
                     return tokenizer.truncate(short, self.span_tokens)[0]
-                if key == chain[-1] and time_spans(sentence):
-                    break  # it answers with a time it cannot date ("last week", undated): keep the sentence
-            sentence = last.best_sentence(question.question)
-            if sentence.rstrip().endswith("?") and last.reply is not None:
-                sentence = units[last.reply].best_sentence(question.question)
-            return tokenizer.truncate(sentence, self.span_tokens)[0]
-        return tokenizer.truncate(last.best_sentence(question.question), self.span_tokens)[0]
+                if key == chain[-1]:
+                    fallback = sentence
+                    if time_spans(sentence):
+                        break  # it answers with a time it cannot date ("last week", undated): keep the sentence
+            return tokenizer.truncate(fallback, self.span_tokens)[0]
+        return tokenizer.truncate(units[chain[-1]].best_sentence(question.question), self.span_tokens)[0]
+
+    @staticmethod
+    def _candidates(question: str, units: list[Evidence], index: BM25Index, chain: list[int]) -> Iterator[int]:
+        """The units tried for a short answer: the last hop first, then the earlier hops (last first), then
+        the :data:`ALTERNATIVES` next-best units for the whole chain's query (searched only if reached)."""
+        yield from reversed(chain)
+        query = " ".join([question, *(units[key].match for key in chain[:-1])])
+        for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain):
+            yield int(key)
 
     def _short(self, question: str, units: list[Evidence], key: int, others: list[int]) -> tuple[str, str]:
         """The short answer that unit ``key`` gives (with the words of the ``others`` hops excluded), and the
