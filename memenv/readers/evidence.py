@@ -25,7 +25,7 @@ _LABEL = re.compile(r"(?:\blabel\b\s*(?:is\s*)?[:=]?\s*|(?:->|→|=>)\s*(?:label
 _SAMPLE_PREFIX = re.compile(r"\b(?:input|text|sample|example|sentence|query)\s*:", re.IGNORECASE)
 _QUESTION_INPUT = re.compile(r"\binput\s*:\s*(.+)", re.IGNORECASE)
 _EDGE_PUNCTUATION = " \t\n,;|:-"
-_CAPITALISED = re.compile(r"[A-Z][\w’'-]*")
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?: [A-Z][\w’'-]*)+")  # capitalised words, one space apart
 ABSTENTION = "not mentioned"
 """What the reader answers when the question names something the memory never mentions (LoCoMo's
 adversarial answer, which its evaluation scores as right for an unanswerable question)."""
@@ -346,18 +346,13 @@ def unmentioned_names(question: str, context: ReaderContext) -> list[str]:
     >>> unmentioned_names("What is the code of the Jade Lighthouse?", ReaderContext("The Jade Gate is old."))
     ['Jade Lighthouse']
     """
-    tokens = list(_CAPITALISED.finditer(question))
     names: list[str] = []
-    run: list[re.Match[str]] = []
-    for token in [*tokens, None]:
-        joined = token is not None and bool(run) and question[run[-1].end() : token.start()] == " "
-        if token is not None and (joined or not run):
-            if token.start() > 0:  # the question's first word is capitalised for being first
-                run.append(token)
-            continue
-        if len(run) >= 2:
-            names.append(question[run[0].start() : run[-1].end()].removesuffix("'s").removesuffix("’s"))
-        run = [token] if token is not None and token.start() > 0 else []
+    for match in _CAPITALISED_RUN.finditer(question):
+        words = match.group().split(" ")[
+            1 if match.start() == 0 else 0 :
+        ]  # the first word is capitalised for being first
+        if len(words) >= 2:
+            names.append(" ".join(words).removesuffix("'s").removesuffix("’s"))
     if not names:
         return []
     text = " ".join(" ".join((context.core, *(p.text for p in context.passages))).split()).lower()
