@@ -33,6 +33,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 
+from memenv.tasks.loaders import LOCOMO_ADVERSARIAL_ANSWERS
 from memenv.tasks.records import Question
 from memenv.tasks.synthetic.stream import _distractor_facts, _sentence, _world_filler
 from memenv.tasks.synthetic.v0 import RETRIEVAL_ATTRIBUTES, _Attribute
@@ -49,8 +50,8 @@ from memenv.tasks.synthetic.v1.common import (
 from memenv.tasks.synthetic.vocabulary import DESCRIPTIONS, OBJECT_KINDS, TERRAIN
 
 CATEGORIES = ("coreference", "split", "three_hop", "relative_date", "set", "unanswerable")
-UNANSWERABLE = ("not mentioned", "no information available")
-"""Gold answers of an unanswerable question (LoCoMo's adversarial answers)."""
+UNANSWERABLE = LOCOMO_ADVERSARIAL_ANSWERS
+"""Gold answers of an unanswerable question (LoCoMo's adversarial answers, as the LoCoMo loader gives them)."""
 
 DISTRACTOR_FACTS_PER_1K = 4
 PHENOMENON_DISTRACTORS_PER_1K = 0.4  # of each phenomenon, about entities nobody asks about
