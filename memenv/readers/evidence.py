@@ -7,6 +7,7 @@ import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from memenv import tokenizer
@@ -24,7 +25,7 @@ _LABEL = re.compile(r"(?:\blabel\b\s*(?:is\s*)?[:=]?\s*|(?:->|→|=>)\s*(?:label
 _SAMPLE_PREFIX = re.compile(r"\b(?:input|text|sample|example|sentence|query)\s*:", re.IGNORECASE)
 _QUESTION_INPUT = re.compile(r"\binput\s*:\s*(.+)", re.IGNORECASE)
 _EDGE_PUNCTUATION = " \t\n,;|:-"
-_CAPITALISED = re.compile(r"[A-Z][\w’'-]*")
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?: [A-Z][\w’'-]*)+")  # capitalised words, one space apart
 ABSTENTION = "not mentioned"
 """What the reader answers when the question names something the memory never mentions (LoCoMo's
 adversarial answer, which its evaluation scores as right for an unanswerable question)."""
@@ -160,22 +161,27 @@ class EvidenceReader(Reader):
         chain = self.evidence_chain(question.question, context, hops=question.hops)
         if not chain:
             return ""
-        last = units[chain[-1]]
         if self.answer_form == "short":
-            # The last hop first; then earlier hops; then the next-best units for the whole chain's query.
-            query = " ".join([question.question, *(units[key].match for key in chain[:-1])])
-            more = [int(key) for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain)]
-            for key in [*reversed(chain), *more]:
+            fallback = ""  # the last hop's sentence: the answer when no unit gives a short one
+            for key in self._candidates(question.question, units, index, chain):
                 short, sentence = self._short(question.question, units, key, [k for k in chain if k != key])
                 if short:
                     return tokenizer.truncate(short, self.span_tokens)[0]
-                if key == chain[-1] and time_spans(sentence):
-                    break  # it answers with a time it cannot date ("last week", undated): keep the sentence
-            sentence = last.best_sentence(question.question)
-            if sentence.rstrip().endswith("?") and last.reply is not None:
-                sentence = units[last.reply].best_sentence(question.question)
-            return tokenizer.truncate(sentence, self.span_tokens)[0]
-        return tokenizer.truncate(last.best_sentence(question.question), self.span_tokens)[0]
+                if key == chain[-1]:
+                    fallback = sentence
+                    if time_spans(sentence):
+                        break  # it answers with a time it cannot date ("last week", undated): keep the sentence
+            return tokenizer.truncate(fallback, self.span_tokens)[0]
+        return tokenizer.truncate(units[chain[-1]].best_sentence(question.question), self.span_tokens)[0]
+
+    @staticmethod
+    def _candidates(question: str, units: list[Evidence], index: BM25Index, chain: list[int]) -> Iterator[int]:
+        """The units tried for a short answer: the last hop first, then the earlier hops (last first), then
+        the :data:`ALTERNATIVES` next-best units for the whole chain's query (searched only if reached)."""
+        yield from reversed(chain)
+        query = " ".join([question, *(units[key].match for key in chain[:-1])])
+        for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain):
+            yield int(key)
 
     def _short(self, question: str, units: list[Evidence], key: int, others: list[int]) -> tuple[str, str]:
         """The short answer that unit ``key`` gives (with the words of the ``others`` hops excluded), and the
@@ -340,18 +346,13 @@ def unmentioned_names(question: str, context: ReaderContext) -> list[str]:
     >>> unmentioned_names("What is the code of the Jade Lighthouse?", ReaderContext("The Jade Gate is old."))
     ['Jade Lighthouse']
     """
-    tokens = list(_CAPITALISED.finditer(question))
     names: list[str] = []
-    run: list[re.Match[str]] = []
-    for token in [*tokens, None]:
-        joined = token is not None and bool(run) and question[run[-1].end() : token.start()] == " "
-        if token is not None and (joined or not run):
-            if token.start() > 0:  # the question's first word is capitalised for being first
-                run.append(token)
-            continue
-        if len(run) >= 2:
-            names.append(question[run[0].start() : run[-1].end()].removesuffix("'s").removesuffix("’s"))
-        run = [token] if token is not None and token.start() > 0 else []
+    for match in _CAPITALISED_RUN.finditer(question):
+        words = match.group().split(" ")[
+            1 if match.start() == 0 else 0 :
+        ]  # the first word is capitalised for being first
+        if len(words) >= 2:
+            names.append(" ".join(words).removesuffix("'s").removesuffix("’s"))
     if not names:
         return []
     text = " ".join(" ".join((context.core, *(p.text for p in context.passages))).split()).lower()

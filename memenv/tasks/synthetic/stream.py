@@ -1,16 +1,17 @@
 """How a competency builder's plan becomes a stream: fixed sentences woven into generated filler.
 
 Shared by every suite: :class:`_Plan` (what a builder returns), :func:`_fill` and :func:`_weave` (the
-filler and where the fixed sentences go), :class:`_Pools` (entities reserved for questions), and the
-template helpers (:func:`_render`, :func:`_choice`, :func:`_world_filler`).
+filler and where the fixed sentences go), :class:`_Pools` (entities reserved for questions),
+:func:`_distractor_facts` (facts of the asked shapes that nobody asks about), and the template helpers
+(:func:`_sentence`, :func:`_render`, :func:`_choice`, :func:`_world_filler`, :func:`_story_filler`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from memenv import tokenizer
 from memenv.tasks.records import Question
@@ -19,6 +20,7 @@ from memenv.tasks.synthetic.vocabulary import (
     GOODS,
     ROLES,
     SEASONS,
+    STORY_FILLER,
     TERRAIN,
     TIMES,
     TREES,
@@ -101,9 +103,13 @@ class _Slots(dict):
         return value
 
 
-def _render(template: str, rng: random.Random, draws: dict[str, Callable[[random.Random], str]]) -> str:
-    text = template.format_map(_Slots(rng, draws))
+def _sentence(text: str) -> str:
+    """``text`` with its first letter upper-cased (a template that opens with a slot or a lower-case word)."""
     return text[0].upper() + text[1:]
+
+
+def _render(template: str, rng: random.Random, draws: dict[str, Callable[[random.Random], str]]) -> str:
+    return _sentence(template.format_map(_Slots(rng, draws)))
 
 
 def _choice(options: Sequence[str]) -> Callable[[random.Random], str]:
@@ -130,6 +136,30 @@ def _world_filler(people: Sequence[str], places: Sequence[str]) -> Callable[[ran
         "n": lambda rng: str(rng.randint(2, 40)),
     }
     return lambda rng: _render(rng.choice(WORLD_FILLER), rng, draws)
+
+
+def _story_filler(characters: Sequence[str], people: Sequence[str], town: str) -> Callable[[random.Random], str]:
+    """Everyday story sentences about the main ``characters`` ({a}, {b}), minor ``people`` ({m}) and ``town``."""
+    draws = {
+        "a": _choice(characters),
+        "m": _choice(people),
+        "town": lambda rng: town,
+        "time": _choice(TIMES),
+        "terrain": _choice(TERRAIN),
+        "goods": _choice(GOODS),
+        "weather": _choice(WEATHER),
+        "season": _choice(SEASONS),
+        "animal": _choice(ANIMALS),
+        "tree": _choice(TREES),
+    }
+
+    def filler(rng: random.Random) -> str:
+        slots = _Slots(rng, draws)
+        # {b} is a second main character, never the same person as {a}.
+        slots["b"] = rng.choice([c for c in characters if c != slots["a"]])
+        return _sentence(rng.choice(STORY_FILLER).format_map(slots))
+
+    return filler
 
 
 class _Pools:
@@ -166,3 +196,31 @@ class _Pools:
         if kind not in self._rest:
             self._rest[kind] = self.free[kind][self._taken[kind] :]
         return self._rest[kind]
+
+
+class _FactShape(Protocol):
+    """What :func:`_distractor_facts` reads of an attribute (every suite's fact templates have it)."""
+
+    @property
+    def subject(self) -> str: ...  # pool kind of the subject
+    @property
+    def value(self) -> str: ...  # pool kind of the value
+    @property
+    def fact(self) -> str: ...  # the statement, with {s} and {v}
+
+
+def _distractor_facts(
+    stream: random.Random, pools: _Pools, attributes: Mapping[str, _FactShape], count: int
+) -> list[tuple[float, str]]:
+    """``count`` facts of the shapes in ``attributes`` about entities nobody asks about (what ``pools`` has
+    left), each at a random position; a fact stated twice repeats its value, so these facts never change."""
+    names = sorted(attributes)
+    known: dict[tuple[str, str], str] = {}
+    placed: list[tuple[float, str]] = []
+    for _ in range(count):
+        name = stream.choice(names)
+        attribute = attributes[name]
+        subject = stream.choice(pools.rest(attribute.subject))
+        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
+        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    return placed

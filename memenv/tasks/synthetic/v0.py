@@ -11,23 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _Plan, _Pools, _Slots, _world_filler
+from memenv.tasks.synthetic.stream import _distractor_facts, _Plan, _Pools, _sentence, _story_filler, _world_filler
 from memenv.tasks.synthetic.vocabulary import (
-    ANIMALS,
     EVENT_ECHOES,
     EVENT_ROOTS,
     EVENTS,
-    GOODS,
     SAMPLE_TEMPLATES,
-    SEASONS,
-    STORY_FILLER,
     SUBJECTS,
     SUMMARY_QUESTIONS,
-    TERRAIN,
-    TIMES,
     TOPICS,
-    TREES,
-    WEATHER,
 )
 
 MULTI_HOP_SHARE = 0.3
@@ -130,14 +122,8 @@ def _accurate_retrieval(world: random.Random, stream: random.Random, context_tok
         )
 
     # Distractor facts: same shapes, other entities, one consistent value per (attribute, entity).
-    known: dict[tuple[str, str], str] = {}
     count = round(DISTRACTOR_FACTS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = RETRIEVAL_ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    placed += _distractor_facts(stream, pools, RETRIEVAL_ATTRIBUTES, count)
     return _Plan(
         questions=questions,
         placed=placed,
@@ -196,14 +182,8 @@ def _conflict_resolution(world: random.Random, stream: random.Random, context_to
             )
         )
     # Distractor facts of the same shapes that never change (restating a fact repeats its value).
-    known: dict[tuple[str, str], str] = {}
     count = round(CONFLICT_DISTRACTORS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = CONFLICT_ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    placed += _distractor_facts(stream, pools, CONFLICT_ATTRIBUTES, count)
     return _Plan(
         questions=questions,
         header=[CONFLICT_PREAMBLE],
@@ -230,7 +210,7 @@ def _sample(topic: str, rng: random.Random) -> str:
         noun2=noun2,
         noun3=noun3,
     )
-    return text[0].upper() + text[1:]
+    return _sentence(text)
 
 
 def _test_time_learning(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> _Plan:
@@ -314,39 +294,19 @@ def _long_range_understanding(world: random.Random, stream: random.Random, conte
         a, b = world.sample(characters, 2)
         start = (i + world.uniform(0.1, 0.5)) * span
         intro = EVENTS[kind].format(e=f"the {event}", a=a, b=b)
-        intros.append(intro[0].upper() + intro[1:])
+        intros.append(_sentence(intro))
         placed.append((start, intros[-1]))
         # Echoes keep the event alive before the next one starts, in story order.
         for j, template in enumerate(world.sample(EVENT_ECHOES, 2)):
             echo = template.format(e=f"the {event}", a=a, b=b, town=town)
-            placed.append((start + (j + 1) * 0.2 * span, echo[0].upper() + echo[1:]))
-
-    draws = {
-        "a": _choice(characters),
-        "m": _choice(pools.rest("person")),
-        "town": lambda rng: town,
-        "time": _choice(TIMES),
-        "terrain": _choice(TERRAIN),
-        "goods": _choice(GOODS),
-        "weather": _choice(WEATHER),
-        "season": _choice(SEASONS),
-        "animal": _choice(ANIMALS),
-        "tree": _choice(TREES),
-    }
-
-    def filler(rng: random.Random) -> str:
-        slots = _Slots(rng, draws)
-        # {b} is a second main character, never the same person as {a}.
-        slots["b"] = rng.choice([c for c in characters if c != slots["a"]])
-        text = rng.choice(STORY_FILLER).format_map(slots)
-        return text[0].upper() + text[1:]
+            placed.append((start + (j + 1) * 0.2 * span, _sentence(echo)))
 
     # The sentences that introduce the events (and name who took part) are what every summary rests on.
     questions = [replace(q, evidence=tuple(intros)) for q in questions]
     return _Plan(
         questions=questions,
         placed=placed,
-        filler=filler,
+        filler=_story_filler(characters, pools.rest("person"), town),
         metadata={"characters": tuple(characters), "events": tuple(events), "town": town},
     )
 

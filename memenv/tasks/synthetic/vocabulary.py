@@ -7,11 +7,6 @@ contains another value of the same attribute.
 
 from __future__ import annotations
 
-# --------------------------------------------------------------------------------------------------
-# Vocabulary. Within each value pool no word is a substring of another (tests check it), so no value
-# of an attribute contains another value of the same attribute.
-# --------------------------------------------------------------------------------------------------
-
 FIRST_NAMES = (
     "Mira", "Tobias", "Alice", "Bram", "Celeste", "Dorian", "Elspeth", "Farid", "Greta", "Hugo",
     "Ingrid", "Jonas", "Kaveh", "Leona", "Matteo", "Nadia", "Oskar", "Priya", "Quentin", "Rosalind",

@@ -7,9 +7,10 @@
   ``[Notes written on 8 May 2023]`` every few sentences, with the dates the plan requires where it
   requires them, and a flashback header (``[From an old letter, dated 3 March 2021]``) before each
   recounted state.
-* :class:`Slot` and :func:`oracle_notes` — the generator's ground truth for the oracle: for every piece
-  of memory a perfect writer would keep (a resolved fact, the current value of a slot, one relabelled
-  example), the stream statements that reveal it and how it reads once they have been read.
+* :class:`Slot` (:func:`note_slot` for a one-note slot) and :func:`oracle_notes` — the generator's
+  ground truth for the oracle: for every piece of memory a perfect writer would keep (a resolved fact,
+  the current value of a slot, one relabelled example), the stream statements that reveal it and how it
+  reads once they have been read.
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ class Slot:
     key: str
     statements: tuple[str, ...]
     render: Callable[[Sequence[str]], dict[str, str]]
+
+
+def note_slot(key: str, statements: Sequence[str], note: str) -> Slot:
+    """A slot whose one entry is ``note``, written once every one of ``statements`` has been read."""
+    need = len(statements)
+    return Slot(key, tuple(statements), lambda seen: {"": note} if len(seen) == need else {})
 
 
 def oracle_notes(slots: Sequence[Slot], pieces: Sequence[str]) -> tuple[dict[str, str], ...]:

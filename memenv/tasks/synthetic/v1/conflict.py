@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _world_filler
+from memenv.tasks.synthetic.stream import _distractor_facts, _sentence, _world_filler
 from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, day
 
 CATEGORIES = ("out_of_order", "indirect_update", "look_alike", "retraction", "history")
@@ -142,10 +142,6 @@ def _slot(key: str, attribute: _Changing, subject: str, events: dict[str, tuple[
     return Slot(key, tuple(events), render)
 
 
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:]
-
-
 def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
     pools = PoolsV1(world)
     start = dt.date(2023, 1, 2) + dt.timedelta(days=world.randrange(700))
@@ -233,14 +229,8 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
         for at in positions:
             value = stream.choice(pools.rest(attribute.value))
             placed.append((at, _sentence(attribute.fact.format(s=subject, v=value))))
-    known: dict[tuple[str, str], str] = {}
     count = round(STATIC_DISTRACTORS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), _sentence(attribute.fact.format(s=subject, v=value))))
+    placed += _distractor_facts(stream, pools, ATTRIBUTES, count)  # every fact opens with a capital already
     return PlanV1(
         questions=questions,
         header=[PREAMBLE],

@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from memenv.metrics import STOP_WORDS
 from memenv.tasks.records import Question
+from memenv.tasks.synthetic.stream import _sentence
 from memenv.tasks.synthetic.v1.common import PlanV1, Slot, categories
 from memenv.tasks.synthetic.vocabulary import SAMPLE_TEMPLATES, SUBJECTS, TOPICS, TOPICS_V1_EXTRA
 
@@ -56,7 +57,7 @@ def _sample(topic: str, neighbour: str, rng: random.Random) -> str:
     text = rng.choice(SAMPLE_TEMPLATES).format(
         subj=rng.choice(SUBJECTS), verb=rng.choice(verbs), adj=adjective, noun=noun, noun2=noun2, noun3=noun3
     )
-    return text[0].upper() + text[1:]
+    return _sentence(text)
 
 
 def _prototype(topic: str, examples: Sequence[str], label: int, new: int | None, notice: str | None) -> Slot:

@@ -32,40 +32,35 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from memenv.tasks.loaders import LOCOMO_ADVERSARIAL_ANSWERS
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _world_filler
-from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, day, session_header
+from memenv.tasks.synthetic.stream import _distractor_facts, _sentence, _world_filler
+from memenv.tasks.synthetic.v0 import RETRIEVAL_ATTRIBUTES, _Attribute
+from memenv.tasks.synthetic.v1.common import (
+    WEEKDAYS,
+    PlanV1,
+    PoolsV1,
+    Slot,
+    categories,
+    day,
+    note_slot,
+    session_header,
+)
 from memenv.tasks.synthetic.vocabulary import DESCRIPTIONS, OBJECT_KINDS, TERRAIN
 
 CATEGORIES = ("coreference", "split", "three_hop", "relative_date", "set", "unanswerable")
-UNANSWERABLE = ("not mentioned", "no information available")
-"""Gold answers of an unanswerable question (LoCoMo's adversarial answers)."""
+UNANSWERABLE = LOCOMO_ADVERSARIAL_ANSWERS
+"""Gold answers of an unanswerable question (LoCoMo's adversarial answers, as the LoCoMo loader gives them)."""
 
 DISTRACTOR_FACTS_PER_1K = 4
 PHENOMENON_DISTRACTORS_PER_1K = 0.4  # of each phenomenon, about entities nobody asks about
 RELATIVE_GAP = (24, 44)  # sentences between a relative date and the header that dates it
 
 
-@dataclass(frozen=True)
-class _Attribute:
-    subject: str  # pool kind of the subject
-    value: str  # pool kind of the value
-    fact: str  # with {s} and {v}
-    question: str  # with {s}
-
-
+# v0's fact shapes, and two more that the three-hop chains need.
 ATTRIBUTES = {
-    "access_code": _Attribute(
-        "object", "code", "The access code of the {s} is {v}.", "What is the access code of the {s}?"
-    ),
-    "keeper": _Attribute("object", "person", "{v} guards the {s}.", "Who guards the {s}?"),
-    "location": _Attribute("object", "place", "The {s} is located in {v}.", "In which town is the {s} located?"),
-    "home_town": _Attribute("person", "place", "The home town of {s} is {v}.", "What is the home town of {s}?"),
-    "employer": _Attribute("person", "org", "The employer of {s} is the {v}.", "Who is the employer of {s}?"),
-    "birth_year": _Attribute("person", "year", "{s} was born in {v}.", "In which year was {s} born?"),
-    "founded": _Attribute("org", "year", "The {s} was founded in {v}.", "In which year was the {s} founded?"),
+    **RETRIEVAL_ATTRIBUTES,
     "owns": _Attribute("org", "object", "The {s} owns the {v}.", "What does the {s} own?"),
     "mayor": _Attribute("place", "person", "The mayor of {s} is {v}.", "Who is the mayor of {s}?"),
 }
@@ -122,7 +117,6 @@ ACTIONS = (
 # (words, days back; None: "last <weekday>", resolved against the header's date)
 RELATIVE = (("yesterday", 1), ("the day before yesterday", 2), ("two days ago", 2), ("three days ago", 3),
             ("four days ago", 4), ("a week ago", 7), ("last {weekday}", None))  # fmt: skip
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Set answers: a person guards several objects of one kind, or an organisation owns them.
 SET_KINDS = {
     "keeper": ("{p} guards the {o}.", "{p} also guards the {o}.", "Which {kinds} does {p} guard?"),
@@ -153,16 +147,6 @@ def _relative(rng: random.Random, said: dt.date) -> tuple[str, dt.date]:
     weekday = rng.randrange(7)
     back = (said.weekday() - weekday) % 7 or 7
     return words.format(weekday=WEEKDAYS[weekday]), said - dt.timedelta(days=back)
-
-
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:]
-
-
-def _slot(key: str, statements: Sequence[str], note: str) -> Slot:
-    """The oracle writes ``note`` once every one of ``statements`` has been read."""
-    need = len(statements)
-    return Slot(key, tuple(statements), lambda seen: {"": note} if len(seen) == need else {})
 
 
 def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
@@ -217,7 +201,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
                 placed += [(at, intro), (at, fact)]  # the pronoun's sentence comes right after
                 statements = (intro, fact)
             note = attribute.fact.format(s=subject, v=value)
-            slots.append(_slot(key, statements, note))
+            slots.append(note_slot(key, statements, note))
             add(category, attribute.question.format(s=subject), (value,), statements, entity=subject, attribute=name)
         elif category == "split":
             name = world.choice(sorted(SPLITS))
@@ -229,7 +213,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
             # Next to each other, or one to three sentences apart (often across a chunk boundary).
             gap = 0.0 if stream.random() < 0.5 else stream.randint(1, 3) * 22 / max(context_tokens, 1)
             placed += [(at, first), (min(at + gap, 0.999999), second)]
-            slots.append(_slot(key, (first, second), attribute.fact.format(s=subject, v=value)))
+            slots.append(note_slot(key, (first, second), attribute.fact.format(s=subject, v=value)))
             add(
                 category,
                 attribute.question.format(s=subject),
@@ -252,7 +236,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
             middle = entities[2] if names[1] == "owns" else entities[1]
             question = template.format(x=entities[0], kind=middle.split()[-1].lower())
             for i, statement in enumerate(statements):
-                slots.append(_slot(f"{key}/{i}", (statement,), statement))
+                slots.append(note_slot(f"{key}/{i}", (statement,), statement))
             bridge = tuple(entities[1:-1])
             add(category, question, (entities[-1],), statements, hops=3, entity=entities[0], bridge=bridge,
                 attribute=">".join(names))  # fmt: skip
@@ -270,7 +254,7 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
             placed.append(((rank + stream.uniform(0.15, 0.85)) / len(relative_ranks), statement))
             dated.append((statement, said, RELATIVE_GAP))
             header = session_header(said)
-            slots.append(_slot(key, (statement,), f"On {day(when)}, {person} {action}."))
+            slots.append(note_slot(key, (statement,), f"On {day(when)}, {person} {action}."))
             answers = (day(when), f"{when:%B} {when.day}, {when.year}")
             add(category, f"When did {person} {present.format(o=obj)}?", answers, (header, statement), entity=person,
                 said=day(said))  # fmt: skip
@@ -309,15 +293,8 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
                 unanswerable=True)  # fmt: skip
 
     # Distractors: v0-style facts, and each phenomenon about entities nobody asks about.
-    names = sorted(ATTRIBUTES)
-    known: dict[tuple[str, str], str] = {}
     count = round(DISTRACTOR_FACTS_PER_1K * context_tokens / 1000)
-    for _ in range(count):
-        name = stream.choice(names)
-        attribute = ATTRIBUTES[name]
-        subject = stream.choice(pools.rest(attribute.subject))
-        value = known.setdefault((name, subject), stream.choice(pools.rest(attribute.value)))
-        placed.append((stream.random(), attribute.fact.format(s=subject, v=value)))
+    placed += _distractor_facts(stream, pools, ATTRIBUTES, count)
     each = round(PHENOMENON_DISTRACTORS_PER_1K * context_tokens / 1000)
     free_descriptions = descriptions[: max(len(descriptions) - 4, 0)]
     for i in range(each):

@@ -18,22 +18,14 @@ import random
 from collections.abc import Sequence
 
 from memenv.tasks.records import Question
-from memenv.tasks.synthetic.stream import _choice, _Slots
-from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories
+from memenv.tasks.synthetic.stream import _sentence, _story_filler
+from memenv.tasks.synthetic.v1.common import PlanV1, PoolsV1, Slot, categories, note_slot
 from memenv.tasks.synthetic.vocabulary import (
-    ANIMALS,
     EVENT_DESCRIPTIONS,
     EVENT_ECHOES,
     EVENT_ROOTS,
     EVENTS,
-    GOODS,
-    SEASONS,
-    STORY_FILLER,
     SUMMARY_QUESTIONS,
-    TERRAIN,
-    TIMES,
-    TREES,
-    WEATHER,
 )
 
 CATEGORIES = ("order", "causality", "summary")
@@ -48,14 +40,6 @@ ORDER_QUESTIONS = {
 }
 CAUSE_QUESTION = "What led to the {e}?"
 CAST = "Among those who lived through these years was {c}."
-
-
-def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:]
-
-
-def _title(event: str) -> str:
-    return event[0].upper() + event[1:]
 
 
 def build(world: random.Random, stream: random.Random, context_tokens: int, n: int) -> PlanV1:
@@ -147,36 +131,17 @@ def build(world: random.Random, stream: random.Random, context_tokens: int, n: i
     for i in range(len(events) - 1):
         first, second = events[i], events[i + 1]
         pair = (intros[i], intros[i + 1])
-        after = f"{_title(first)}: right after the {first} came the {second}."
-        before = f"{_title(second)}: right before the {second} came the {first}."
-        slots.append(Slot(f"after {i}", pair, lambda seen, note=after: {"": note} if len(seen) == 2 else {}))
-        slots.append(Slot(f"before {i + 1}", pair, lambda seen, note=before: {"": note} if len(seen) == 2 else {}))
+        after = f"{_sentence(first)}: right after the {first} came the {second}."
+        before = f"{_sentence(second)}: right before the {second} came the {first}."
+        slots += [note_slot(f"after {i}", pair, after), note_slot(f"before {i + 1}", pair, before)]
     for j, (i, text) in causes.items():
-        note = f"{_title(events[j])}: it was the {events[i]} that led to the {events[j]}."
-        slots.append(Slot(f"cause {j}", (intros[i], text), lambda seen, n=note: {"": n} if len(seen) == 2 else {}))
-
-    draws = {
-        "a": _choice(characters),
-        "m": _choice(pools.rest("person")),
-        "town": lambda rng: town,
-        "time": _choice(TIMES),
-        "terrain": _choice(TERRAIN),
-        "goods": _choice(GOODS),
-        "weather": _choice(WEATHER),
-        "season": _choice(SEASONS),
-        "animal": _choice(ANIMALS),
-        "tree": _choice(TREES),
-    }
-
-    def filler(rng: random.Random) -> str:
-        slots_ = _Slots(rng, draws)
-        slots_["b"] = rng.choice([c for c in characters if c != slots_["a"]])
-        return _sentence(rng.choice(STORY_FILLER).format_map(slots_))
+        note = f"{_sentence(events[j])}: it was the {events[i]} that led to the {events[j]}."
+        slots.append(note_slot(f"cause {j}", (intros[i], text), note))
 
     return PlanV1(
         questions=questions,
         placed=placed,
-        filler=filler,
+        filler=_story_filler(characters, pools.rest("person"), town),
         separator="\n",
         metadata={
             "characters": tuple(characters),
