@@ -274,6 +274,9 @@ class BM25Index:
 
 _BLOCK = 256
 _BATCH_CELLS = 1 << 22
+# Up to this many query terms, one slice per term is cheapest; above it, one gather over computed
+# positions (a chunk-long query of ~500 terms: ~6x faster). Both give the same arrays.
+_FEW_TERMS = 12
 
 
 def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -282,8 +285,15 @@ def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.nda
     if len(terms) == 1:
         lo, hi = indptr[terms[0]], indptr[terms[0] + 1]
         return compiled.indices[lo:hi], compiled.data[lo:hi]
-    spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
-    return np.concatenate([compiled.indices[s] for s in spans]), np.concatenate([compiled.data[s] for s in spans])
+    if len(terms) <= _FEW_TERMS:
+        spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
+        return np.concatenate([compiled.indices[s] for s in spans]), np.concatenate([compiled.data[s] for s in spans])
+    ids = np.array(terms)
+    starts = indptr[ids]
+    sizes = indptr[ids + 1] - starts
+    # Posting i of the concatenation sits at its term's start + (i - the number of postings before that term).
+    where = np.arange(int(sizes.sum())) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return compiled.indices[where], compiled.data[where]
 
 
 def _ranked(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[tuple[Hashable, float]]:

@@ -64,6 +64,18 @@ def test_scores_are_exactly_bm25s_lucene_with_repeated_query_terms(seed: int):
     assert repeated >= 10
 
 
+def test_chunk_long_queries_score_exactly_as_bm25s():
+    # Queries past retrieval._FEW_TERMS gather their postings in one pass; the scores must not move.
+    rng = np.random.default_rng(4)
+    corpus = random_corpus(rng, 300, 60)
+    corpus[5] = ""  # a document without postings
+    reference, ours = bm25s_index(corpus, "float64"), BM25Index.from_texts(corpus)
+    words = [f"w{i}" for i in range(60)] + ["unseen"]
+    for size in (retrieval._FEW_TERMS + 1, 40, 600):
+        tokens = rng.choice(words, size=size).tolist()
+        np.testing.assert_array_equal(ours.scores(" ".join(tokens)), reference.get_scores(tokens))
+
+
 def test_repeated_query_terms_count_once_per_occurrence():
     index = BM25Index.from_texts(CORPUS)
     np.testing.assert_allclose(index.scores("gate gate"), 2 * index.scores("gate"))
