@@ -219,7 +219,8 @@ class BM25Index:
         # One bincount over the postings of every query token, in query order: the same additions, in
         # the same order, as bm25s' one np.add.at per token.
         docs, weights = _postings(compiled, terms)
-        return np.bincount(docs, weights, minlength=n_docs)
+        # astype: np.bincount of no postings (terms whose documents were all removed) is an int array.
+        return np.bincount(docs, weights, minlength=n_docs).astype(np.float64, copy=False)
 
     def search(self, query: str, k: int, exclude: Iterable[Hashable] = ()) -> list[tuple[Hashable, float]]:
         """The up to ``k`` best ``(key, score)`` pairs with a positive score, best first."""

@@ -76,6 +76,14 @@ def test_chunk_long_queries_score_exactly_as_bm25s():
         np.testing.assert_array_equal(ours.scores(" ".join(tokens)), reference.get_scores(tokens))
 
 
+def test_a_term_whose_documents_were_removed_scores_float_zeros():
+    index = BM25Index.from_texts(["gate code", "north wind"])
+    index.remove(0)  # "gate" stays in the vocabulary with no postings
+    scores = index.scores("gate code")
+    assert scores.dtype == np.float64 and scores.tolist() == [0.0]
+    assert index.search("gate code", 3) == []
+
+
 def test_repeated_query_terms_count_once_per_occurrence():
     index = BM25Index.from_texts(CORPUS)
     np.testing.assert_allclose(index.scores("gate gate"), 2 * index.scores("gate"))
