@@ -71,7 +71,6 @@ class BM25Index:
         # are cheaper to build than small arrays, and _compile turns them into arrays in one pass.
         self._docs: dict[Hashable, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
         self._compiled: _Compiled | None = None
-        self._positions: dict[Hashable, int] | None = None  # key -> position, built when `exclude` is used
         # The documents flattened for _compile, a prefix of _docs in order (None: none, or stale).
         self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -113,7 +112,6 @@ class BM25Index:
     def _changed(self) -> None:
         """Drop what the change made stale (the flattened documents are kept valid by the change itself)."""
         self._compiled = None
-        self._positions = None
 
     def _splice(self, position: int, doc: tuple[tuple[int, ...], tuple[int, ...], int] | None) -> None:
         """Rewrite (``doc``) or remove (None) the flattened document at ``position``, copying the other
@@ -236,14 +234,11 @@ class BM25Index:
         keys = self._compile().keys
         scores = self._scores(tokens)
         excluded = set(exclude)
-        if excluded:
-            if self._positions is None:
-                self._positions = {key: i for i, key in enumerate(keys)}
-            for key in excluded:
-                position = self._positions.get(key)
-                if position is not None:
-                    scores[position] = 0.0
-        return _ranked(scores, k, keys)
+        if not excluded:
+            return _ranked(scores, k, keys)
+        # The k best of the other documents are among the k + len(excluded) best of all (at most
+        # len(excluded) of those are excluded): rank those and drop the excluded ones.
+        return [hit for hit in _ranked(scores, k + len(excluded), keys) if hit[0] not in excluded][:k]
 
     def search_many(self, queries: Sequence[Sequence[str]], k: int) -> list[list[tuple[Hashable, float]]]:
         """``[search_tokens(tokens, k) for tokens in queries]`` in one pass over the postings (the same

@@ -246,3 +246,20 @@ def test_add_remove_replace_keep_order_and_scores_current():
 def test_bad_parameters_raise():
     with pytest.raises(ValueError, match="k1"):
         BM25Index(k1=-1)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_search_with_exclude_equals_ranking_the_other_documents(k: int):
+    rng = np.random.default_rng(20 + k)
+    corpus = random_corpus(rng, 2000, 30)  # many ties, and more than _BLOCK * k documents
+    index = BM25Index.from_texts(corpus, keys=[f"d{i}" for i in range(len(corpus))])
+    for query in random_queries(rng, 30, 40):
+        scores = index.scores(query)
+        excluded = {f"d{i}" for i in rng.choice(len(corpus), size=rng.integers(1, 8), replace=False)}
+        # Also exclude some of the best documents, and a key that is not indexed.
+        excluded |= {f"d{i}" for i in sorted(range(len(corpus)), key=lambda i: (-scores[i], i))[: rng.integers(0, 4)]}
+        excluded.add("nowhere")
+        expected = sorted(
+            (i for i in range(len(corpus)) if scores[i] > 0 and f"d{i}" not in excluded), key=lambda i: (-scores[i], i)
+        )[:k]
+        assert index.search(query, k, exclude=excluded) == [(f"d{i}", float(scores[i])) for i in expected]
