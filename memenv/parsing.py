@@ -159,13 +159,13 @@ def render_tool_calls(calls: Iterable[ToolCall | Mapping[str, Any]], style: str 
         raise ValueError(f"unknown style {style!r}: expected one of {', '.join(map(repr, STYLES))}")
     items = [_name_and_arguments(call, index) for index, call in enumerate(calls)]
     if style == "json":
-        return _dumps([{"name": name, "arguments": arguments} for name, arguments in items])
+        return dump_json([{"name": name, "arguments": arguments} for name, arguments in items])
     if style == "hermes":
         return "\n".join(
-            f"{TOOL_CALL_OPEN}\n{_dumps({'name': name, 'arguments': arguments})}\n{TOOL_CALL_CLOSE}"
+            f"{TOOL_CALL_OPEN}\n{dump_json({'name': name, 'arguments': arguments})}\n{TOOL_CALL_CLOSE}"
             for name, arguments in items
         )
-    return "\n".join(f"{FN_NAME}: {name}\n{FN_ARGS}: {_dumps(arguments)}" for name, arguments in items)
+    return "\n".join(f"{FN_NAME}: {name}\n{FN_ARGS}: {dump_json(arguments)}" for name, arguments in items)
 
 
 # --- the three formats ---------------------------------------------------------------------------------
@@ -513,6 +513,3 @@ def dump_json(value: Any) -> str:
     Policies that put chunk text into a JSON reply use it, so chunk text stays data.
     """
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace("✿", "\\u273f")
-
-
-_dumps = dump_json

@@ -71,7 +71,6 @@ class BM25Index:
         # are cheaper to build than small arrays, and _compile turns them into arrays in one pass.
         self._docs: dict[Hashable, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
         self._compiled: _Compiled | None = None
-        self._positions: dict[Hashable, int] | None = None  # key -> position, built when `exclude` is used
         # The documents flattened for _compile, a prefix of _docs in order (None: none, or stale).
         self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -113,7 +112,6 @@ class BM25Index:
     def _changed(self) -> None:
         """Drop what the change made stale (the flattened documents are kept valid by the change itself)."""
         self._compiled = None
-        self._positions = None
 
     def _splice(self, position: int, doc: tuple[tuple[int, ...], tuple[int, ...], int] | None) -> None:
         """Rewrite (``doc``) or remove (None) the flattened document at ``position``, copying the other
@@ -219,7 +217,8 @@ class BM25Index:
         # One bincount over the postings of every query token, in query order: the same additions, in
         # the same order, as bm25s' one np.add.at per token.
         docs, weights = _postings(compiled, terms)
-        return np.bincount(docs, weights, minlength=n_docs)
+        # astype: np.bincount of no postings (terms whose documents were all removed) is an int array.
+        return np.bincount(docs, weights, minlength=n_docs).astype(np.float64, copy=False)
 
     def search(self, query: str, k: int, exclude: Iterable[Hashable] = ()) -> list[tuple[Hashable, float]]:
         """The up to ``k`` best ``(key, score)`` pairs with a positive score, best first."""
@@ -235,14 +234,11 @@ class BM25Index:
         keys = self._compile().keys
         scores = self._scores(tokens)
         excluded = set(exclude)
-        if excluded:
-            if self._positions is None:
-                self._positions = {key: i for i, key in enumerate(keys)}
-            for key in excluded:
-                position = self._positions.get(key)
-                if position is not None:
-                    scores[position] = 0.0
-        return _ranked(scores, k, keys)
+        if not excluded:
+            return _ranked(scores, k, keys)
+        # The k best of the other documents are among the k + len(excluded) best of all (at most
+        # len(excluded) of those are excluded): rank those and drop the excluded ones.
+        return [hit for hit in _ranked(scores, k + len(excluded), keys) if hit[0] not in excluded][:k]
 
     def search_many(self, queries: Sequence[Sequence[str]], k: int) -> list[list[tuple[Hashable, float]]]:
         """``[search_tokens(tokens, k) for tokens in queries]`` in one pass over the postings (the same
@@ -274,6 +270,9 @@ class BM25Index:
 
 _BLOCK = 256
 _BATCH_CELLS = 1 << 22
+# Up to this many query terms, one slice per term is cheapest; above it, one gather over computed
+# positions (a chunk-long query of ~500 terms: ~6x faster). Both give the same arrays.
+_FEW_TERMS = 12
 
 
 def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -282,8 +281,15 @@ def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.nda
     if len(terms) == 1:
         lo, hi = indptr[terms[0]], indptr[terms[0] + 1]
         return compiled.indices[lo:hi], compiled.data[lo:hi]
-    spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
-    return np.concatenate([compiled.indices[s] for s in spans]), np.concatenate([compiled.data[s] for s in spans])
+    if len(terms) <= _FEW_TERMS:
+        spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
+        return np.concatenate([compiled.indices[s] for s in spans]), np.concatenate([compiled.data[s] for s in spans])
+    ids = np.array(terms)
+    starts = indptr[ids]
+    sizes = indptr[ids + 1] - starts
+    # Posting i of the concatenation sits at its term's start + (i - the number of postings before that term).
+    where = np.arange(int(sizes.sum())) + np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return compiled.indices[where], compiled.data[where]
 
 
 def _ranked(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[tuple[Hashable, float]]:

@@ -69,7 +69,7 @@ def replies(draw) -> str:
 
 # A -v1 id is the same env class as its -v0 id with another episode generator: fuzzing one of them (the
 # three-tier memory) covers what v1 changes, without tripling the slowest tests of the suite.
-ENV_IDS = [env_id for env_id, _ in memenv.ENVIRONMENTS if env_id.endswith("-v0") or env_id == "MemAlpha-v1"]
+ENV_IDS = [env_id for env_id, _ in memenv.ENVIRONMENTS if env_id.endswith("-v0") or env_id == "memenv/MemAlpha-v1"]
 
 
 @pytest.fixture(scope="module", params=ENV_IDS)

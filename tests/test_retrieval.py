@@ -64,6 +64,26 @@ def test_scores_are_exactly_bm25s_lucene_with_repeated_query_terms(seed: int):
     assert repeated >= 10
 
 
+def test_chunk_long_queries_score_exactly_as_bm25s():
+    # Queries past retrieval._FEW_TERMS gather their postings in one pass; the scores must not move.
+    rng = np.random.default_rng(4)
+    corpus = random_corpus(rng, 300, 60)
+    corpus[5] = ""  # a document without postings
+    reference, ours = bm25s_index(corpus, "float64"), BM25Index.from_texts(corpus)
+    words = [f"w{i}" for i in range(60)] + ["unseen"]
+    for size in (retrieval._FEW_TERMS + 1, 40, 600):
+        tokens = rng.choice(words, size=size).tolist()
+        np.testing.assert_array_equal(ours.scores(" ".join(tokens)), reference.get_scores(tokens))
+
+
+def test_a_term_whose_documents_were_removed_scores_float_zeros():
+    index = BM25Index.from_texts(["gate code", "north wind"])
+    index.remove(0)  # "gate" stays in the vocabulary with no postings
+    scores = index.scores("gate code")
+    assert scores.dtype == np.float64 and scores.tolist() == [0.0]
+    assert index.search("gate code", 3) == []
+
+
 def test_repeated_query_terms_count_once_per_occurrence():
     index = BM25Index.from_texts(CORPUS)
     np.testing.assert_allclose(index.scores("gate gate"), 2 * index.scores("gate"))
@@ -226,3 +246,20 @@ def test_add_remove_replace_keep_order_and_scores_current():
 def test_bad_parameters_raise():
     with pytest.raises(ValueError, match="k1"):
         BM25Index(k1=-1)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_search_with_exclude_equals_ranking_the_other_documents(k: int):
+    rng = np.random.default_rng(20 + k)
+    corpus = random_corpus(rng, 2000, 30)  # many ties, and more than _BLOCK * k documents
+    index = BM25Index.from_texts(corpus, keys=[f"d{i}" for i in range(len(corpus))])
+    for query in random_queries(rng, 30, 40):
+        scores = index.scores(query)
+        excluded = {f"d{i}" for i in rng.choice(len(corpus), size=rng.integers(1, 8), replace=False)}
+        # Also exclude some of the best documents, and a key that is not indexed.
+        excluded |= {f"d{i}" for i in sorted(range(len(corpus)), key=lambda i: (-scores[i], i))[: rng.integers(0, 4)]}
+        excluded.add("nowhere")
+        expected = sorted(
+            (i for i in range(len(corpus)) if scores[i] > 0 and f"d{i}" not in excluded), key=lambda i: (-scores[i], i)
+        )[:k]
+        assert index.search(query, k, exclude=excluded) == [(f"d{i}", float(scores[i])) for i in expected]

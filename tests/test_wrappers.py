@@ -245,8 +245,6 @@ def test_budget_penalty_and_same_ids_as_without_budget():
     [("MEM1-v0", "store_facts", "core"), ("MemoryR1-v0", "store_facts", "semantic")],
 )
 def test_menu_acts_in_the_other_memory_systems(env_id, operation, tier):
-    if env_id not in dict(memenv.ENVIRONMENTS):
-        pytest.skip(f"{env_id} is not registered")
     env = DiscreteMemoryActions(gym.make(env_id, episodes=[EPISODE]), facts_per_chunk=1)
     env.reset(seed=0)
     _, _, _, _, info = env.step(env.operations.index(operation))
@@ -286,8 +284,6 @@ def test_full_stack_plays_every_registered_env(env_id):
 
 
 def test_budget_refusal_leaves_memory_r1_bank_and_index_consistent():
-    if "MemoryR1-v0" not in dict(memenv.ENVIRONMENTS):
-        pytest.skip("MemoryR1-v0 is not registered")
     fact_tokens = tokenizer.count_tokens(FACT)
     budget = MemoryBudget(gym.make("MemoryR1-v0", episodes=[EPISODE]), max_tokens=fact_tokens + 2)
     env = DiscreteMemoryActions(budget, facts_per_chunk=1)
