@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError, template_variables
+from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError, reply_budgets, template_variables
 
 PREFILL_MODES = ("auto", "rows", "batch")
 
@@ -277,7 +277,7 @@ class HFChatModel(ChatModel):
         """
         import torch
 
-        budgets = _budgets(max_new_tokens, len(prompts))
+        budgets = reply_budgets(max_new_tokens, len(prompts))
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         rows = [list(p) for p in prompts]
@@ -649,20 +649,6 @@ class _GrowingLayer:
 
             cls._class = GrowingLayer
         return cls._class(keys, values, filled)
-
-
-def _budgets(max_new_tokens: int | Sequence[int], rows: int) -> list[int]:
-    """One budget per row from an int or a sequence, checked."""
-    if isinstance(max_new_tokens, int) and not isinstance(max_new_tokens, bool):
-        budgets = [max_new_tokens] * rows
-    else:
-        budgets = list(max_new_tokens)
-        if len(budgets) != rows:
-            raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {rows} conversations; they must align")
-    for budget in budgets:
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-            raise ValueError(f"max_new_tokens must be an int >= 1 (or one per conversation), got {budget!r}")
-    return budgets
 
 
 def _choose(logits: Any, temperature: float, filters: tuple[int, float, float] | None, generators: list | None) -> Any:
