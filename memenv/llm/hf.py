@@ -63,6 +63,22 @@ def render_chat_prompt(
     return "\n".join([*lines, "assistant:"])
 
 
+def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS.
+
+    ``model`` may be ``None`` (or have no generation config): then only the tokenizer's EOS counts.
+    """
+    ids: list[int] = []
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if configured is not None:
+        ids.extend(configured if isinstance(configured, list) else [configured])
+    # Chat models end a turn with the tokenizer's EOS (e.g. <|im_end|>), which the model's
+    # generation config does not always list.
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
 def _require_transformers() -> None:
     missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
     if missing:
@@ -297,18 +313,8 @@ class HFChatModel(ChatModel):
         return completions
 
     def stop_ids(self) -> list[int]:
-        """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS."""
-        ids: list[int] = []
-        configured = self.model.generation_config.eos_token_id
-        if configured is not None:
-            ids.extend(configured if isinstance(configured, list) else [configured])
-        # Chat models end a turn with the tokenizer's EOS (e.g. <|im_end|>), which the model's
-        # generation config does not always list.
-        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
-            ids.append(self.tokenizer.eos_token_id)
-        return ids
-
-    _stop_ids = stop_ids  # the name older callers use
+        """Token ids that end a reply (see :func:`stop_token_ids`)."""
+        return stop_token_ids(self.model, self.tokenizer)
 
     # -- the decoding loop --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import gymnasium as gym
 import torch
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.llm.hf import stop_token_ids
 from memenv.tasks import Episode
 from memenv.train.losses import token_log_probs
 
@@ -78,17 +79,6 @@ class PromptEncoder:
         text = self.render(messages, tools if self.include_tools else None)
         # The chat template already wrote any BOS/control tokens.
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
-def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
-    """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS."""
-    ids: list[int] = []
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    if configured is not None:
-        ids.extend(configured if isinstance(configured, list) else [configured])
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.append(tokenizer.eos_token_id)
-    return ids
 
 
 @torch.no_grad()
