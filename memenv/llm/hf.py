@@ -79,6 +79,20 @@ def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
     return ids
 
 
+def left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """``(input_ids, attention_mask)`` of token-id rows as one left-padded batch (``torch.long``, on the CPU):
+    each row ends at the last column, the columns before it hold ``pad_id`` with mask 0."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+        mask[i, width - len(row) :] = 1
+    return ids, mask
+
+
 def _require_transformers() -> None:
     missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
     if missing:
@@ -511,13 +525,9 @@ class HFChatModel(ChatModel):
         import torch
 
         device = self.model.device
-        width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, width - len(row) :] = torch.tensor(row)
-            mask[i, width - len(row) :] = 1
+        ids, mask = left_padded(rows, pad)
+        width = ids.shape[1]
         stops = self.stop_ids()
         options: dict[str, Any] = {"max_new_tokens": max(budgets), "pad_token_id": pad, "eos_token_id": stops}
         if temperature > 0:

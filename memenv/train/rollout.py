@@ -21,7 +21,7 @@ import gymnasium as gym
 import torch
 
 import memenv  # noqa: F401  (registers the environments)
-from memenv.llm.hf import stop_token_ids
+from memenv.llm.hf import left_padded, stop_token_ids
 from memenv.tasks import Episode
 from memenv.train.losses import token_log_probs
 
@@ -104,12 +104,8 @@ def sample(
     if not prompts:
         return []
     device = next(model.parameters()).device
-    width = max(len(p) for p in prompts)
-    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, prompt in enumerate(prompts):
-        input_ids[i, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
-        attention[i, width - len(prompt) :] = 1
+    input_ids, attention = left_padded(prompts, pad_id)
+    width = input_ids.shape[1]
     options: dict[str, Any] = {
         "max_new_tokens": max_new_tokens,
         "pad_token_id": pad_id,
