@@ -40,6 +40,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from statistics import median
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -101,12 +102,6 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
                 raise SystemExit(f"{name}: {tokens} completion tokens this run, {out['tokens'][name]} before")
             out["result"].setdefault(name, result)
     return out
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def rows_of(part: str, modes: tuple[str, str], timing: dict[str, Any], **info: Any) -> list[dict[str, Any]]:

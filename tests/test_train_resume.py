@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,9 +93,7 @@ class _Payload:
 def test_a_bad_checkpoint_is_a_clear_error_naming_it(run, tmp_path, damage):
     config, folder = run
     copy = tmp_path / "copy"
-    for name, data in snapshot(folder).items():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        (copy / name).write_bytes(data)
+    shutil.copytree(folder, copy)
     state_file = copy / "checkpoints" / "step_000001" / "state.pt"
     _Payload.target = tmp_path / "pwned"
     if damage == "truncated":
@@ -119,9 +118,7 @@ def test_a_bad_checkpoint_is_a_clear_error_naming_it(run, tmp_path, damage):
 def test_a_torn_last_log_line_does_not_block_resume(run, tmp_path):
     config, folder = run
     copy = tmp_path / "copy"
-    for name, data in snapshot(folder).items():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        (copy / name).write_bytes(data)
+    shutil.copytree(folder, copy)
     log = copy / "log.jsonl"
     log.write_text(log.read_text() + '{"step": 2, "phase": "tra')  # killed mid-write
     records = train(again(config, output_dir=str(copy), resume="latest", total_steps=2))
@@ -136,9 +133,7 @@ def test_a_torn_last_log_line_does_not_block_resume(run, tmp_path):
 def test_overwrite_replaces_the_earlier_run_entirely(run, tmp_path):
     config, folder = run
     copy = tmp_path / "copy"
-    for name, data in snapshot(folder).items():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        (copy / name).write_bytes(data)
+    shutil.copytree(folder, copy)
     train(again(config, output_dir=str(copy), overwrite=True, total_steps=0, checkpoint_every=0))
     assert not (copy / "checkpoints").exists()
     assert (copy / "log.jsonl").read_text() == ""

@@ -41,13 +41,13 @@ import skyrl_gym
 from skyrl_gym.envs.base_text_env import BaseTextEnv, BaseTextEnvStepOutput
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.integrations import COMPONENTS, TERMINAL_COMPONENTS
 from memenv.train.losses import step_rewards
 
 ENV_CLASS = "memenv"
 ENTRY_POINT = "memenv.integrations.skyrl:MemenvTextEnv"
 REWARD_MODES = ("trajectory", "sparse")
 OBSERVATIONS = ("memory+chunk", "chunk")
-COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
 
 
 def register(env_class: str = ENV_CLASS) -> None:
@@ -183,7 +183,7 @@ class MemenvTextEnv(BaseTextEnv):
         metrics: dict[str, Any] = {"steps": len(self.components), "accuracy": self.accuracy}
         for name in COMPONENTS:
             values = [c[name] for c in self.components]
-            metrics[name] = values[-1] if name in ("r1_qa", "r3_compression") else sum(values) / len(values)
+            metrics[name] = values[-1] if name in TERMINAL_COMPONENTS else sum(values) / len(values)
         return metrics
 
     def close(self) -> None:

@@ -58,13 +58,13 @@ from typing import Any
 import gymnasium as gym
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.integrations import COMPONENTS, TERMINAL_COMPONENTS
 from memenv.tasks import Episode, load
 from memenv.train.losses import step_rewards
 from memenv.train.rollout import PromptEncoder, play, sample, stop_token_ids
 
 PROMPT_TEMPLATE = "memenv seed={seed}"
 _SEED = re.compile(r"memenv seed=(-?\d+)")
-COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
 
 
 def episode_dataset(num_episodes: int, seed_offset: int = 0) -> Any:
@@ -221,7 +221,7 @@ class MemenvRollout:
                     out["env_mask"].append([1] * len(row.completion_ids))
                     out["memenv_reward"].append(reward)
                     for name in COMPONENTS:  # terminal parts as the broadcast values the reward used
-                        terminal = name in ("r1_qa", "r3_compression")
+                        terminal = name in TERMINAL_COMPONENTS
                         out[f"memenv_{name}"].append((rollout.rows[-1] if terminal else row).components[name])
                     out["memenv_accuracy"].append(rollout.accuracy)
                     rows += 1

@@ -47,7 +47,6 @@ import memenv  # noqa: F401  (registers the environments)
 from memenv.train.losses import REWARD_MODES, step_rewards
 
 TASKSET_ID = "memenv-verifiers"
-COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
 
 
 class MemenvTaskData(vf.TaskData):

@@ -54,11 +54,11 @@ import gymnasium as gym
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.integrations import COMPONENTS, TERMINAL_COMPONENTS
 from memenv.tasks import Episode, load
 from memenv.train.losses import REWARD_MODES, step_rewards
 
 AGENT_NAME = "memenv_agent"
-COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
 EPISODE_PROMPT = "memenv episode {index}"
 
 
@@ -258,7 +258,7 @@ class MemenvAgentLoop(AgentLoopBase):
         num_steps = len(outputs)
         for step, (output, reward, parts) in enumerate(zip(outputs, rewards, components, strict=True)):
             values = {
-                f"memenv_{name}": (components[-1] if name in ("r1_qa", "r3_compression") else parts)[name]
+                f"memenv_{name}": (components[-1] if name in TERMINAL_COMPONENTS else parts)[name]
                 for name in COMPONENTS
             }
             values.update(memenv_reward=reward, memenv_accuracy=accuracy)

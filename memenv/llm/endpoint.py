@@ -36,7 +36,14 @@ import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from memenv.llm.protocol import ChatModel, EndpointError, Message, ModelUnavailableError, template_variables
+from memenv.llm.protocol import (
+    ChatModel,
+    EndpointError,
+    Message,
+    ModelUnavailableError,
+    reply_budgets,
+    template_variables,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -253,12 +260,7 @@ class OpenAIChatModel(ChatModel):
         own ``timeout``, counted from when its request is sent; the first failure is raised once all
         have ended.
         """
-        if isinstance(max_new_tokens, int):
-            budgets = [max_new_tokens] * len(batch)
-        else:
-            budgets = list(max_new_tokens)
-            if len(budgets) != len(batch):
-                raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {len(batch)} conversations")
+        budgets = reply_budgets(max_new_tokens, len(batch))
         bodies = [
             self.request_body(m, tools=tools, max_new_tokens=budget, temperature=temperature, seed=seed)
             for m, budget in zip(batch, budgets, strict=True)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError, template_variables
+from memenv.llm.protocol import ChatModel, Message, ModelUnavailableError, reply_budgets, template_variables
 
 PREFILL_MODES = ("auto", "rows", "batch")
 
@@ -61,6 +61,36 @@ def render_chat_prompt(
         )
     lines = [f"{m['role']}: {m.get('content') or ''}" for m in messages]
     return "\n".join([*lines, "assistant:"])
+
+
+def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS.
+
+    ``model`` may be ``None`` (or have no generation config): then only the tokenizer's EOS counts.
+    """
+    ids: list[int] = []
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if configured is not None:
+        ids.extend(configured if isinstance(configured, list) else [configured])
+    # Chat models end a turn with the tokenizer's EOS (e.g. <|im_end|>), which the model's
+    # generation config does not always list.
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def left_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """``(input_ids, attention_mask)`` of token-id rows as one left-padded batch (``torch.long``, on the CPU):
+    each row ends at the last column, the columns before it hold ``pad_id`` with mask 0."""
+    import torch
+
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+        mask[i, width - len(row) :] = 1
+    return ids, mask
 
 
 def _require_transformers() -> None:
@@ -277,7 +307,7 @@ class HFChatModel(ChatModel):
         """
         import torch
 
-        budgets = _budgets(max_new_tokens, len(prompts))
+        budgets = reply_budgets(max_new_tokens, len(prompts))
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         rows = [list(p) for p in prompts]
@@ -297,18 +327,8 @@ class HFChatModel(ChatModel):
         return completions
 
     def stop_ids(self) -> list[int]:
-        """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS."""
-        ids: list[int] = []
-        configured = self.model.generation_config.eos_token_id
-        if configured is not None:
-            ids.extend(configured if isinstance(configured, list) else [configured])
-        # Chat models end a turn with the tokenizer's EOS (e.g. <|im_end|>), which the model's
-        # generation config does not always list.
-        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
-            ids.append(self.tokenizer.eos_token_id)
-        return ids
-
-    _stop_ids = stop_ids  # the name older callers use
+        """Token ids that end a reply (see :func:`stop_token_ids`)."""
+        return stop_token_ids(self.model, self.tokenizer)
 
     # -- the decoding loop --------------------------------------------------------------------------
 
@@ -505,13 +525,9 @@ class HFChatModel(ChatModel):
         import torch
 
         device = self.model.device
-        width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, width - len(row) :] = torch.tensor(row)
-            mask[i, width - len(row) :] = 1
+        ids, mask = left_padded(rows, pad)
+        width = ids.shape[1]
         stops = self.stop_ids()
         options: dict[str, Any] = {"max_new_tokens": max(budgets), "pad_token_id": pad, "eos_token_id": stops}
         if temperature > 0:
@@ -649,20 +665,6 @@ class _GrowingLayer:
 
             cls._class = GrowingLayer
         return cls._class(keys, values, filled)
-
-
-def _budgets(max_new_tokens: int | Sequence[int], rows: int) -> list[int]:
-    """One budget per row from an int or a sequence, checked."""
-    if isinstance(max_new_tokens, int) and not isinstance(max_new_tokens, bool):
-        budgets = [max_new_tokens] * rows
-    else:
-        budgets = list(max_new_tokens)
-        if len(budgets) != rows:
-            raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {rows} conversations; they must align")
-    for budget in budgets:
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-            raise ValueError(f"max_new_tokens must be an int >= 1 (or one per conversation), got {budget!r}")
-    return budgets
 
 
 def _choose(logits: Any, temperature: float, filters: tuple[int, float, float] | None, generators: list | None) -> Any:

@@ -64,6 +64,26 @@ def template_variables(chat_template_kwargs: Mapping[str, Any] | None, enable_th
     return variables
 
 
+def reply_budgets(max_new_tokens: int | Sequence[int], rows: int) -> list[int]:
+    """One reply budget per conversation of a batch, from one int for all or a sequence of ``rows``.
+
+    Every :meth:`ChatModel.generate_batch` reads its ``max_new_tokens`` through this.
+
+    Raises:
+        ValueError: a sequence of another length than ``rows``, or a budget that is not an int >= 1.
+    """
+    if isinstance(max_new_tokens, int) and not isinstance(max_new_tokens, bool):
+        budgets = [max_new_tokens] * rows
+    else:
+        budgets = list(max_new_tokens)
+        if len(budgets) != rows:
+            raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {rows} conversations; they must align")
+    for budget in budgets:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+            raise ValueError(f"max_new_tokens must be an int >= 1 (or one per conversation), got {budget!r}")
+    return budgets
+
+
 # --------------------------------------------------------------------------------------------------
 # The protocol
 
@@ -115,12 +135,7 @@ class ChatModel(Protocol):
         concurrent requests) return, with greedy decoding, the replies :meth:`generate` gives each
         conversation alone.
         """
-        if isinstance(max_new_tokens, int):
-            budgets = [max_new_tokens] * len(batch)
-        else:
-            budgets = list(max_new_tokens)
-            if len(budgets) != len(batch):
-                raise ValueError(f"max_new_tokens has {len(budgets)} budgets for {len(batch)} conversations")
+        budgets = reply_budgets(max_new_tokens, len(batch))
         return [
             self.generate(m, tools=tools, max_new_tokens=budget, temperature=temperature, seed=seed)
             for m, budget in zip(batch, budgets, strict=True)

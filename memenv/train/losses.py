@@ -159,10 +159,3 @@ def aggregate_loss(
     if max_completion_length is None or max_completion_length <= 0:
         raise ValueError("dr_grpo needs max_completion_length > 0")
     return masked.sum() / (sequences * max_completion_length)
-
-
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> float:
-    """Mean of ``values`` over positions where ``mask`` is 1 (0.0 when there are none), as a float."""
-    mask = mask.to(values.dtype)
-    total = mask.sum()
-    return float((values * mask).sum() / total) if total > 0 else 0.0

@@ -21,6 +21,7 @@ import gymnasium as gym
 import torch
 
 import memenv  # noqa: F401  (registers the environments)
+from memenv.llm.hf import left_padded, stop_token_ids
 from memenv.tasks import Episode
 from memenv.train.losses import token_log_probs
 
@@ -80,17 +81,6 @@ class PromptEncoder:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def stop_token_ids(model: Any, tokenizer: Any) -> list[int]:
-    """Token ids that end a reply: the generation config's EOS ids and the tokenizer's EOS."""
-    ids: list[int] = []
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    if configured is not None:
-        ids.extend(configured if isinstance(configured, list) else [configured])
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.append(tokenizer.eos_token_id)
-    return ids
-
-
 @torch.no_grad()
 def sample(
     model: Any,
@@ -114,12 +104,8 @@ def sample(
     if not prompts:
         return []
     device = next(model.parameters()).device
-    width = max(len(p) for p in prompts)
-    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, prompt in enumerate(prompts):
-        input_ids[i, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
-        attention[i, width - len(prompt) :] = 1
+    input_ids, attention = left_padded(prompts, pad_id)
+    width = input_ids.shape[1]
     options: dict[str, Any] = {
         "max_new_tokens": max_new_tokens,
         "pad_token_id": pad_id,
