@@ -91,6 +91,13 @@ def content_reward(writes: Sequence[Write], chunk: str, judge: ContentJudge) -> 
     return sum(judge(w, chunk) for w in writes) / len(writes) if writes else 0.0
 
 
+COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
+"""The reward parts of every step, as named in the env's ``info["reward_components"]``."""
+
+TERMINAL_COMPONENTS = frozenset({"r1_qa", "r3_compression"})
+"""The parts given at the last step only (``0`` before it); adapters report their last-step value."""
+
+
 def total_reward(components: dict[str, float], beta: float = BETA, gamma: float = GAMMA) -> float:
     return (
         components["r1_qa"]

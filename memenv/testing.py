@@ -20,7 +20,7 @@ from typing import Any
 
 import gymnasium as gym
 
-REWARD_PARTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
+from memenv.reward import COMPONENTS
 
 
 def check_memory_env(env: gym.Env, actions: Sequence[Any], *, seed: int = 0, max_steps: int | None = None) -> int:
@@ -42,9 +42,7 @@ def check_memory_env(env: gym.Env, actions: Sequence[Any], *, seed: int = 0, max
         assert env.observation_space.contains(obs), f"step {steps}: observation outside observation_space"
         assert isinstance(reward, float) and math.isfinite(reward), f"step {steps}: reward {reward!r} is not finite"
         parts = info["reward_components"]
-        assert set(REWARD_PARTS) <= set(parts), (
-            f"step {steps}: reward_components lacks {set(REWARD_PARTS) - set(parts)}"
-        )
+        assert set(COMPONENTS) <= set(parts), f"step {steps}: reward_components lacks {set(COMPONENTS) - set(parts)}"
         expected = parts["r1_qa"] + parts["r2_tool_call"] + base.beta * parts["r3_compression"]
         expected += base.gamma * parts["r4_content"]
         assert math.isclose(reward, expected, abs_tol=1e-9), f"step {steps}: reward {reward} != sum of parts {expected}"

@@ -10,11 +10,3 @@
 
 Which to use, and how memenv's reward parts map onto each framework's reward: ``docs/rl-stacks.md``.
 """
-
-from __future__ import annotations
-
-COMPONENTS = ("r1_qa", "r2_tool_call", "r3_compression", "r4_content")
-"""The Mem-α reward parts every adapter reports, as named in the env's ``info["reward_components"]``."""
-
-TERMINAL_COMPONENTS = frozenset({"r1_qa", "r3_compression"})
-"""The parts given at the last step only (``0`` before it); adapters report their last-step value."""

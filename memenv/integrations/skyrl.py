@@ -41,7 +41,7 @@ import skyrl_gym
 from skyrl_gym.envs.base_text_env import BaseTextEnv, BaseTextEnvStepOutput
 
 import memenv  # noqa: F401  (registers the environments)
-from memenv.integrations import COMPONENTS, TERMINAL_COMPONENTS
+from memenv.reward import COMPONENTS, TERMINAL_COMPONENTS
 from memenv.train.losses import step_rewards
 
 ENV_CLASS = "memenv"

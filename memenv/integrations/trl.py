@@ -58,7 +58,7 @@ from typing import Any
 import gymnasium as gym
 
 import memenv  # noqa: F401  (registers the environments)
-from memenv.integrations import COMPONENTS, TERMINAL_COMPONENTS
+from memenv.reward import COMPONENTS, TERMINAL_COMPONENTS
 from memenv.tasks import Episode, load
 from memenv.train.losses import step_rewards
 from memenv.train.rollout import PromptEncoder, play, sample, stop_token_ids

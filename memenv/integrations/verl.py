@@ -54,7 +54,7 @@ import gymnasium as gym
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
 
 import memenv  # noqa: F401  (registers the environments)
-from memenv.integrations import COMPONENTS, TERMINAL_COMPONENTS
+from memenv.reward import COMPONENTS, TERMINAL_COMPONENTS
 from memenv.tasks import Episode, load
 from memenv.train.losses import REWARD_MODES, step_rewards
 
