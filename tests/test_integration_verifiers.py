@@ -14,12 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from openai_fake import ChatHandler, completion, serve
 
 if "verifiers" in os.environ.get("MEMENV_REQUIRE", "").split(","):
     importlib.import_module("verifiers.v1")
@@ -41,16 +40,13 @@ def scripted_reply(messages: list[dict]) -> str:
     return f"<tool_call>{json.dumps(call)}</tool_call>"
 
 
-class ScriptedOpenAI(BaseHTTPRequestHandler):
+class ScriptedOpenAI(ChatHandler):
     """``POST /v1/chat/completions`` with a scripted reply; streams SSE when asked to."""
 
     requests: ClassVar[list[dict]] = []
 
-    def log_message(self, *args) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         type(self).requests.append(body)
         text = scripted_reply(body["messages"])
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -69,30 +65,16 @@ class ScriptedOpenAI(BaseHTTPRequestHandler):
                 self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
             return
-        message = {"role": "assistant", "content": text}
-        payload = {
-            **base,
-            "object": "chat.completion",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": usage,
-        }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply = completion(text, usage=usage)
+        reply["choices"][0]["finish_reason"] = "stop"
+        self.send_json({**reply, **base})
 
 
 @pytest.fixture
 def server():
     ScriptedOpenAI.requests = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedOpenAI)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(ScriptedOpenAI) as url:
+        yield url
 
 
 def reference(seed: int):

@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from openai_fake import ChatHandler, completion, serve
 
 from baselines.leaderboard import RECALLS, ProgressBar, build_suite, evaluate, main, markdown_table
 from baselines.systems import make_systems
@@ -293,14 +292,14 @@ def test_llm_writer_and_reader_with_a_tiny_local_model(tmp_path: Path) -> None:
     assert document["config"]["reader"] == spec
 
 
-class FakeOpenAI(BaseHTTPRequestHandler):
+class FakeOpenAI(ChatHandler):
     """Answers /chat/completions: a tool call when the request offers tools, "yes" to a judge's yes/no
     prompt, else a short answer."""
 
     requests: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        body = self.read_json()
         type(self).requests.append({"path": self.path, "body": body})
         if body.get("tools"):
             call = {"name": "new_memory_insert", "arguments": {"memory_type": "semantic_memory", "content": "x=1"}}
@@ -309,29 +308,14 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             content = "yes"
         else:
             content = "I do not know."
-        data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json(completion(content))
 
 
 @pytest.fixture
 def endpoint() -> Iterator[str]:
     FakeOpenAI.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"openai:http://127.0.0.1:{server.server_address[1]}/v1#fake-model"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(FakeOpenAI) as url:
+        yield f"openai:{url}#fake-model"
 
 
 def test_llm_writer_and_reader_through_an_endpoint(tmp_path: Path, endpoint: str) -> None:

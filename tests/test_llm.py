@@ -14,11 +14,11 @@ import os
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from openai_fake import ChatHandler, completion, serve
 
 from memenv.errors import MemEnvError
 from memenv.llm import (
@@ -225,9 +225,9 @@ def test_per_row_budgets_and_stops_leave_the_batch_early(tiny: HFChatModel, monk
     stop = full[0][4]
     monkeypatch.setattr(tiny.model.generation_config, "eos_token_id", [stop, tiny.tokenizer.eos_token_id])
     stopped = tiny.generate_ids(prompts, max_new_tokens=12)
-    for row, completion in zip(full, stopped, strict=True):
+    for row, reply in zip(full, stopped, strict=True):
         end = row.index(stop) + 1 if stop in row else len(row)
-        assert completion == row[:end]
+        assert reply == row[:end]
     assert stopped[0] == full[0][:5]
     assert stopped == [tiny.generate_ids([p], max_new_tokens=12)[0] for p in prompts]
 
@@ -474,50 +474,26 @@ def test_llm_judge_gets_each_profiles_prompt_and_verdict_rule() -> None:
 # OpenAI-compatible endpoint (fake local server)
 
 
-class _FakeOpenAI(BaseHTTPRequestHandler):
+class _FakeOpenAI(ChatHandler):
     """Answers POST /v1/chat/completions from a script of (status, body, delay) triples."""
 
     script: ClassVar[list[tuple[int, dict | str, float]]] = []
     seen: ClassVar[list[dict]] = []
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length))
+        body = self.read_json()
         type(self).seen.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-        status, reply, delay = self.script.pop(0) if self.script else (200, _completion("default"), 0.0)
+        status, reply, delay = self.script.pop(0) if self.script else (200, completion("default"), 0.0)
         time.sleep(delay)
-        data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-            pass
-
-    def log_message(self, *args: object) -> None:  # keep test output clean
-        pass
-
-
-def _completion(content: str | None, tool_calls: list[dict] | None = None) -> dict:
-    message: dict = {"role": "assistant", "content": content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": message}]}
+        self.send_json(reply, status)
 
 
 @pytest.fixture
 def server():
     _FakeOpenAI.script = []
     _FakeOpenAI.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", _FakeOpenAI
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(_FakeOpenAI) as url:
+        yield url, _FakeOpenAI
 
 
 def _closed_port() -> int:
@@ -529,7 +505,7 @@ def _closed_port() -> int:
 def test_openai_request_body_and_reply(server, monkeypatch: pytest.MonkeyPatch) -> None:
     url, fake = server
     monkeypatch.setenv("MEMENV_TEST_KEY", "sk-secret")
-    fake.script = [(200, _completion("Berlin"), 0.0)]
+    fake.script = [(200, completion("Berlin"), 0.0)]
     model = OpenAIChatModel(url + "/", "qwen3-32b", api_key_env="MEMENV_TEST_KEY")
     assert model.generate(MESSAGES, tools=TOOLS, max_new_tokens=32, seed=7) == "Berlin"
     (request,) = fake.seen
@@ -561,7 +537,7 @@ def test_openai_structured_tool_calls_become_text(server) -> None:
         "type": "function",
         "function": {"name": "new_memory_insert", "arguments": '{"memory_type": "semantic_memory", "content": "A"}'},
     }
-    fake.script = [(200, _completion(None, [call]), 0.0)]
+    fake.script = [(200, completion(None, [call]), 0.0)]
     reply = OpenAIChatModel(url, "m").generate(MESSAGES, tools=TOOLS)
     assert reply == (
         '<tool_call>{"name": "new_memory_insert", "arguments": {"memory_type": "semantic_memory", "content": "A"}}'
@@ -571,7 +547,7 @@ def test_openai_structured_tool_calls_become_text(server) -> None:
 
 def test_openai_retries_a_500_then_succeeds(server) -> None:
     url, fake = server
-    fake.script = [(500, {"error": "busy"}, 0.0), (429, {"error": "slow down"}, 0.0), (200, _completion("ok"), 0.0)]
+    fake.script = [(500, {"error": "busy"}, 0.0), (429, {"error": "slow down"}, 0.0), (200, completion("ok"), 0.0)]
     model = OpenAIChatModel(url, "m", max_retries=2, retry_backoff=0.01)
     assert model.generate(MESSAGES) == "ok"
     assert len(fake.seen) == 3
@@ -612,7 +588,7 @@ def test_openai_bad_json_and_timeout(server) -> None:
         model.generate(MESSAGES)
     with pytest.raises(EndpointError, match=r"no choices\[0\]\.message"):
         model.generate(MESSAGES)
-    fake.script = [(200, _completion("late"), 1.0)]
+    fake.script = [(200, completion("late"), 1.0)]
     started = time.perf_counter()
     with pytest.raises(EndpointError, match=r"timed out after 0\.2 s"):
         OpenAIChatModel(url, "m", timeout=0.2, max_retries=0).generate(MESSAGES)
@@ -636,7 +612,7 @@ def test_openai_batch_keeps_order_with_concurrency(server) -> None:
     url, fake = server
     model = OpenAIChatModel(url, "m", concurrency=3)
     batch = [[{"role": "user", "content": str(i)}] for i in range(5)]
-    fake.script = [(200, _completion("r"), 0.0)] * 5
+    fake.script = [(200, completion("r"), 0.0)] * 5
     assert model.generate_batch(batch) == ["r"] * 5
     assert sorted(s["body"]["messages"][0]["content"] for s in fake.seen) == ["0", "1", "2", "3", "4"]
 
@@ -753,7 +729,7 @@ def _http(status: str, body: bytes, *extra: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-OK = json.dumps(_completion("fine")).encode()
+OK = json.dumps(completion("fine")).encode()
 
 
 @pytest.fixture
@@ -956,7 +932,7 @@ def test_template_variables_are_checked() -> None:
 
 def test_openai_sends_chat_template_kwargs(server) -> None:
     url, fake = server
-    fake.script = [(200, _completion("Berlin"), 0.0)]
+    fake.script = [(200, completion("Berlin"), 0.0)]
     model = OpenAIChatModel(url, "qwen3", enable_thinking=False)
     assert model.generate(MESSAGES, temperature=0.6) == "Berlin"
     body = fake.seen[0]["body"]

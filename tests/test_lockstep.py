@@ -14,12 +14,12 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import pytest
+from openai_fake import ChatHandler, completion, serve
 
 import memenv  # noqa: F401  (registers the environments)
 from baselines.llm_policy import LLMPolicy
@@ -246,7 +246,7 @@ class _WithoutTools:
 # An endpoint: requests in flight
 
 
-class _CountingOpenAI(BaseHTTPRequestHandler):
+class _CountingOpenAI(ChatHandler):
     """An OpenAI-compatible server that answers every request as the scripted writer after a delay,
     and records how many requests it holds at once."""
 
@@ -258,7 +258,7 @@ class _CountingOpenAI(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         cls = type(self)
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        body = self.read_json()
         with cls.lock:
             cls.in_flight += 1
             cls.peak = max(cls.peak, cls.in_flight)
@@ -269,35 +269,18 @@ class _CountingOpenAI(BaseHTTPRequestHandler):
             with cls.lock:
                 cls.in_flight -= 1
                 cls.served += 1
-        data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json(completion(content))
 
     @classmethod
     def reset(cls) -> None:
         cls.in_flight = cls.peak = cls.served = 0
 
 
-class _Backlogged(ThreadingHTTPServer):
-    request_queue_size = 128  # the default listen backlog (5) drops connections a burst of requests opens
-
-
 @pytest.fixture
 def counting_server():
     _CountingOpenAI.reset()
-    httpd = _Backlogged(("127.0.0.1", 0), _CountingOpenAI)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(_CountingOpenAI) as url:
+        yield url
 
 
 def _prompt(i: int) -> list[Message]:
