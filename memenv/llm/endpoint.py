@@ -397,7 +397,7 @@ class OpenAIChatModel(ChatModel):
                 raise ModelUnavailableError(
                     "OpenAIChatModel needs httpx; install it with: pip install 'memenv[llm]' (or pip install httpx)"
                 ) from error
-            limits = httpx.Limits(max_connections=max(self.concurrency, 1), max_keepalive_connections=self.concurrency)
+            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
             # No httpx timeouts: the call's deadline (asyncio.wait_for) bounds every step instead.
             self._client = httpx.AsyncClient(timeout=None, follow_redirects=False, limits=limits)
             self._client_pid = os.getpid()
