@@ -71,3 +71,44 @@ def test_text_without_long_runs_encodes_exactly_as_tiktoken():
     assert tokenizer.encode(prose) == tokenizer.encoding().encode_ordinary(prose)
     run = " " * tokenizer.MAX_WHITESPACE_RUN  # a run at the limit is still encoded whole
     assert tokenizer.encode("a" + run + "b") == tokenizer.encoding().encode_ordinary("a" + run + "b")
+
+
+# Issue 19: count_tokens_cached sums cached counts of a text's segments (cut after line breaks that are
+# followed by neither whitespace nor "/"); it must equal count_tokens on every text.
+_ALPHABET = [
+    *"ab Z9 \n\n\n\r\t/.'s,-_",
+    *["\u00a0", "\x1c", "\x1f", "\u2028", "\u3000", "é", "中", "😀", "\u0301", "\x0b", "\x0c", "\x85", "Σ"],
+    *["'S", "'ll", "123", "/\n", "\n/", "\n ", " \n", ".\n", "!!\n", "\r\n", "\n\t", "\n\u00a0"],
+]
+
+
+def test_cached_counts_equal_fresh_counts_on_random_text():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(5000):
+        text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 40)))
+        assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text), repr(text)
+    lines = [f"[chunk {i}] The road to Calder Heights was muddy ({i})." for i in range(40)]
+    for start in range(0, 30, 3):  # a core rewritten step after step: mostly cached lines
+        text = "Most mentioned: Calder (3)\n" + "\n".join(lines[start : start + 12])
+        assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text)
+
+
+def test_the_cuts_skip_exactly_the_line_breaks_a_token_may_cross():
+    # Counting line by line at every line break would be wrong for these (the pre-tokenizer keeps
+    # ".\n/" or "\n\n" together); the cached count is right.
+    for text in ("x.\n/", "end\n\n b", "Done.\n\nNext", "a.\n\n\nb"):
+        naive = sum(tokenizer.count_tokens(line) for line in text.splitlines(keepends=True))
+        assert naive != tokenizer.count_tokens(text), text
+        assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text)
+    assert tokenizer._segments("a\nb\n c\n/d\n\ne") == ["a\n", "b\n c\n/d\n\n", "e"]
+
+
+def test_cached_counts_of_long_segments_and_long_whitespace_runs():
+    long_line = "Mira Okafor lives in Port Senna. " * 200  # one segment over the cached length
+    text = f"{long_line}\n{long_line}\nshort"
+    assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text)
+    run = "a" + " " * (tokenizer.MAX_WHITESPACE_RUN + 10) + "\nb"  # counted whole, in pieces, as encode does
+    assert tokenizer.count_tokens_cached(run) == tokenizer.count_tokens(run)
+    assert tokenizer.count_tokens_cached("") == 0
