@@ -7,7 +7,9 @@
   tiers and never reused after a delete.
 
 Token counts are kept incrementally (each entry is counted once, when written), so reading the size of
-the memory or rendering the writer's view never re-tokenises the whole memory.
+the memory or rendering the writer's view never re-tokenises the whole memory. Rewrites are counted
+with :func:`memenv.tokenizer.count_tokens_cached` (a rewritten core or entry mostly repeats lines whose
+counts are cached; the counts are exact), and a rewrite to the same text reuses the count it has.
 
 Operations raise :class:`MemoryOpError` with a stable ``kind`` (see the constants below) and leave
 the memory unchanged when they fail.
@@ -174,7 +176,8 @@ class Memory:
         holder = self._texts[tier].get(text)
         if holder is not None and holder != memory_id:
             raise MemoryOpError(DUPLICATE, f"{tier} memory already holds this text as [{holder}]")
-        new = MemoryEntry(memory_id, text, tokenizer.count_tokens(text))
+        tokens = old.tokens if text == old.text else tokenizer.count_tokens_cached(text)
+        new = MemoryEntry(memory_id, text, tokens)
         self._check_budget(new.tokens - old.tokens)
         entries[memory_id] = new  # same key: keeps its position
         del self._texts[tier][old.text]
@@ -209,7 +212,9 @@ class Memory:
             raise MemoryOpError(INVALID_ARGUMENT, f"new_content must be a string, got {type(text).__name__}")
         self._check_length(text, "new_content")
         text = well_formed(text)
-        tokens = len(tokenizer.encode(text))  # encoded once in the common case: no cut needed
+        if text == self._core:  # unchanged: it was stored at its cap or under it, so nothing is cut
+            return False
+        tokens = tokenizer.count_tokens_cached(text)
         cut = tokens > self.core_token_limit
         if cut:
             text, _ = tokenizer.truncate(text, self.core_token_limit, TRUNCATION_MARKER)
@@ -303,6 +308,12 @@ def tier_of(memory_type: object) -> str | None:
     """Map Mem-α's ``core_memory`` spelling, or the bare ``core``, to a tier name; None if unknown."""
     if not isinstance(memory_type, str):
         return None
+    tier = _TIER_SPELLINGS.get(memory_type)  # the usual spellings, looked up (every call asks, often twice)
+    if tier is not None:
+        return tier
     name = memory_type.strip().lower()
     name = name.removesuffix("_memory")
     return name if name in TIERS else None
+
+
+_TIER_SPELLINGS = {spelling: tier for tier in TIERS for spelling in (tier, f"{tier}_memory")}

@@ -180,3 +180,74 @@ def test_token_budget_refuses_growth_past_the_cap_and_changes_nothing():
     assert added.id == reference.insert("semantic", "b").id
     with pytest.raises(ValueError, match="token_budget"):
         Memory(token_budget=0)
+
+
+# Issue 19: rewrites are counted from cached line counts, and a rewrite to the same text keeps its count.
+# After every kind of operation (and every refused one), each count must equal a fresh count.
+def _assert_counts_fresh(memory: Memory) -> None:
+    assert memory.tokens("core") == tokenizer.count_tokens(memory.core)
+    for tier in ("semantic", "episodic"):
+        for entry in memory.entries(tier):
+            assert entry.tokens == tokenizer.count_tokens(entry.text), entry
+        assert memory.tokens(tier) == sum(tokenizer.count_tokens(e.text) for e in memory.entries(tier))
+    assert memory.tokens() == sum(memory.tokens(tier) for tier in ("core", "semantic", "episodic"))
+
+
+def test_token_counts_stay_fresh_through_every_kind_of_operation():
+    import random
+
+    rng = random.Random(0)
+    lines = [f"[chunk {i}] Mira moved to Calder Heights ({i})." for i in range(30)] + ["", " indented", "/x", "a.\n"]
+
+    def text() -> str:
+        return "\n".join(rng.choices(lines, k=rng.randint(1, 8))) + rng.choice(["", "\n", " end", "\n\n"])
+
+    for budget in (None, 400):
+        memory = Memory(core_token_limit=64, seed=1, token_budget=budget)
+        kinds = set()
+        for _ in range(600):
+            op = rng.choice(
+                ["insert", "insert_copy", "update", "update_same", "core", "core_same", "delete", "delete_core"]
+            )
+            tier = rng.choice(["semantic", "episodic"])
+            entries = memory.entries(tier)
+            try:
+                if op == "insert" or (not entries and op in ("insert_copy", "update", "update_same", "delete")):
+                    memory.insert(tier, text())
+                elif op == "insert_copy":  # refused: the tier holds it
+                    memory.insert(tier, rng.choice(entries).text)
+                elif op == "update":
+                    memory.update(tier, text(), rng.choice(entries).id)
+                elif op == "update_same":
+                    entry = rng.choice(entries)
+                    memory.update(tier, entry.text, entry.id)
+                elif op == "core":
+                    kinds.add(("cut", memory.set_core(text() * rng.choice([1, 1, 6]))))
+                elif op == "core_same":
+                    core, tokens = memory.core, memory.tokens("core")
+                    assert memory.set_core(core) is False  # an unchanged (even a cut) core is not cut again
+                    assert (memory.core, memory.tokens("core")) == (core, tokens)
+                elif op == "delete":
+                    memory.delete(tier, rng.choice(entries).id)
+                else:
+                    memory.delete("core")
+                kinds.add(op)
+            except MemoryOpError as exc:
+                kinds.add(exc.kind)
+            _assert_counts_fresh(memory)
+        assert {"insert", "update", "update_same", "core", "core_same", "delete", ("cut", True)} <= kinds
+        assert ("over_budget" in kinds) == (budget is not None)
+        assert DUPLICATE in kinds
+
+
+def test_tier_of_reads_every_spelling_as_before():
+    def plain(memory_type: object) -> str | None:  # the rule without the lookup of the usual spellings
+        if not isinstance(memory_type, str):
+            return None
+        name = memory_type.strip().lower().removesuffix("_memory")
+        return name if name in ("core", "semantic", "episodic") else None
+
+    spellings = ["core", "core_memory", "semantic", "semantic_memory", "episodic", "episodic_memory"]
+    spellings += [" Core_Memory ", "SEMANTIC", "episodic_memory\n", "core_memory_memory", "memory", "", "lists"]
+    for memory_type in [*spellings, None, 3, ["core"]]:
+        assert tier_of(memory_type) == plain(memory_type), memory_type
