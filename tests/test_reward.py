@@ -48,3 +48,67 @@ def test_grounding_judge_reads_the_replaced_text_and_the_threshold():
     assert GroundingJudge()(Write("memory_delete", "semantic", "", "x"), "x") == 0.0
     writes = [write, Write("new_memory_insert", "semantic", "nothing here", "")]
     assert content_reward(writes, "nothing here", GroundingJudge()) == pytest.approx(0.5)
+
+
+# Issue 19: the judge reads ASCII text with a byte table and line caches, and looks a write's words up in
+# the chunk by substring search (or skips the lookup when the write quotes the chunk). Every short-cut
+# must give the rule's answer: random text below mixes word characters, punctuation, line breaks and
+# non-ASCII letters (whose lowercasing is not letter by letter: "İ", a final "Σ").
+_PIECES = ["road", "Road", "ROAD", "roads", "a", "the", "x_1", "9", "42", "café", "ΟΣ", "İ", "foo-bar", "Snow"]
+_GLUE = [" ", " ", " ", ".", ",", "\n", "\n\n", "-", "!", "'", "_", ":", "Σ.", "é", "\t"]
+
+
+def _random_text(rng: random.Random, pieces: int, ascii_only: bool) -> str:
+    text = "".join(rng.choice(_PIECES) + rng.choice(_GLUE) for _ in range(pieces))
+    return text.encode("ascii", "ignore").decode() if ascii_only else text
+
+
+def test_word_sets_equal_tokenize_on_random_text():
+    from memenv.reward import _word_set
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        text = _random_text(rng, rng.randint(0, 30), ascii_only=rng.random() < 0.7)
+        assert _word_set(text) == frozenset(tokenize(text)), text
+    # Every ASCII character: the byte table's word characters are exactly the regex's \w.
+    everything = "".join(map(chr, range(128))) * 2 + "\n" + "".join(map(chr, range(127, -1, -1)))
+    assert _word_set(everything) == frozenset(tokenize(everything))
+
+
+@pytest.mark.parametrize("passes", [0, 1, 24])
+def test_grounding_judge_short_cuts_equal_the_rule(monkeypatch, passes):
+    """Quoted writes (at and inside word boundaries), word look-ups with any search budget (0: the chunk's
+    word set at once), non-ASCII chunks and writes, replaced texts, several thresholds."""
+    from memenv import reward
+
+    monkeypatch.setattr(reward._ChunkWords, "SEARCH_PASSES", passes)
+    reward._chunk_words.cache_clear()
+    rng = random.Random(passes)
+    outcomes = set()
+    for _ in range(1500):
+        chunk = _random_text(rng, rng.randint(0, 40), ascii_only=rng.random() < 0.6)
+        for _ in range(rng.randint(1, 6)):
+            start = rng.randint(0, len(chunk))
+            quoted = chunk[start : rng.randint(start, len(chunk))]
+            content = rng.choice(
+                [
+                    quoted,  # a quote, often cut inside a word
+                    rng.choice(["", "x", "Road "]) + quoted + rng.choice(["", "!", "q"]),
+                    _random_text(rng, rng.randint(0, 6), ascii_only=rng.random() < 0.5),
+                ]
+            )
+            previous = _random_text(rng, rng.randint(0, 5), ascii_only=True) if rng.random() < 0.5 else ""
+            write = Write(rng.choice(["new_memory_insert", "memory_update"]), "semantic", content, previous)
+            min_overlap = rng.choice([0.0, 0.3, 0.5, 1.0])
+            expected = naive_grounding(write, chunk, min_overlap)
+            assert GroundingJudge(min_overlap=min_overlap)(write, chunk) == expected, (write, chunk)
+            outcomes.add(expected)
+    assert outcomes == {0.0, 1.0}
+
+
+def test_a_quote_inside_a_longer_word_is_not_taken_for_the_word():
+    # "road" occurs in the chunk only inside "railroads": the write is not grounded by it.
+    chunk = "The railroads were closed. Snow fell."
+    assert GroundingJudge()(Write("new_memory_insert", "semantic", "road", ""), chunk) == 0.0
+    assert GroundingJudge()(Write("new_memory_insert", "semantic", "Snow fell", ""), chunk) == 1.0
+    assert GroundingJudge()(Write("new_memory_insert", "semantic", "ailroads", ""), chunk) == 0.0
