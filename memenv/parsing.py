@@ -313,10 +313,11 @@ def _parse_hermes(text: str, budget: RepairBudget) -> list[ToolCall]:
     for piece in text.split(TOOL_CALL_OPEN)[1:]:
         close = piece.find(TOOL_CALL_CLOSE)
         content = piece if close < 0 else piece[:close]
-        if not content.strip():
+        body = content.strip()
+        if not body:
             continue  # an empty block holds no call (Qwen-Agent skips it too)
         raw = TOOL_CALL_OPEN + content + (TOOL_CALL_CLOSE if close >= 0 else "")
-        calls.extend(_calls_from_json_text(unfence(content.strip()), raw, "the <tool_call> block", budget))
+        calls.extend(_calls_from_json_text(unfence(body), raw, "the <tool_call> block", budget))
     return calls
 
 

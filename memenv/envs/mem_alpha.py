@@ -262,13 +262,13 @@ class MemAlphaEnv(MemoryEnv):
         )
 
     def _execute(self, call: ToolCall) -> tuple[ToolResult, Write | None]:
-        previous = self._current_text(call.arguments) if call.error is None else ""
+        tier = tier_of(call.arguments.get("memory_type")) if call.error is None else None
+        previous = self._current_text(tier, call.arguments)
         result = execute(self.memory, call, unknown_id_delete=self.unknown_id_delete)
         if not result.ok:
             return result, None
         content = call.arguments.get("content", call.arguments.get("new_content", ""))
-        tier = tier_of(call.arguments.get("memory_type")) or ""
-        return result, Write(call.name, tier, content if isinstance(content, str) else "", previous)
+        return result, Write(call.name, tier or "", content if isinstance(content, str) else "", previous)
 
     def _memory_view(self, chunk: str) -> str:
         related = None
@@ -289,9 +289,8 @@ class MemAlphaEnv(MemoryEnv):
         system = self.system_prompt.format(core_limit=self.core_token_limit, memory=view)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def _current_text(self, arguments: dict[str, Any]) -> str:
-        """The text a call would replace (for the content judge), or "" if none."""
-        tier = tier_of(arguments.get("memory_type"))
+    def _current_text(self, tier: str | None, arguments: dict[str, Any]) -> str:
+        """The text a call on ``tier`` (its ``memory_type``) would replace (for the content judge), or ""."""
         if tier == "core":
             return self.memory.core
         memory_id = normalize_id(arguments.get("memory_id"))
