@@ -336,3 +336,86 @@ def test_a_later_header_dates_the_turns_below_it_only() -> None:
     assert READER.answer(Question("When did Caroline go to the support group?", ("x",), "token_f1"), ctx(text)) == (
         "7 May 2023"
     )
+
+
+# Issue 19: evidence_units memoises the units of each text (passages recur across questions) and then
+# joins them; the result must be the old one-pass function's, kept here as the reference.
+def _evidence_units_reference(context: ReaderContext) -> list:
+    import dataclasses
+
+    from memenv.readers import evidence as ev
+    from memenv.readers.dates import header_date, parse_date
+    from memenv.retrieval import tokenize
+    from memenv.tasks.chunking import split_sentences
+
+    units: dict = {}
+    for text in (context.core, *(p.text for p in context.passages)):
+        said = ev._first_header(text)
+        if said is None:
+            said = parse_date(text)
+        previous = None
+        for line in text.splitlines():
+            date = header_date(line) if line.lstrip().startswith("[") else None
+            if date is not None:
+                said = date
+                continue
+            line = ev._LINE_ID.sub("", line).strip()
+            stamped = ev._LINE_STAMP.match(line)
+            line_said = parse_date(stamped.group(1)) if stamped else None
+            if line_said is not None:
+                line = line[stamped.end() :]
+            speaker = ev._SPEAKER.match(line)
+            if speaker:
+                line = line[speaker.end() :]
+            sentences = tuple(split_sentences(line))
+            short = len(tokenize(line)) <= ev.UNIT_WORDS
+            for piece in [line] if short else sentences:
+                if not piece:
+                    continue
+                match = f"{speaker.group(1)}: {piece}" if speaker else piece
+                if match not in units:
+                    units[match] = ev.Evidence(piece, match, line_said or said, sentences if short else (piece,))
+                    if previous is not None and units[previous].reply is None:
+                        units[previous] = dataclasses.replace(units[previous], reply=len(units) - 1)
+                previous = match
+    return list(units.values())
+
+
+def test_evidence_units_equal_the_one_pass_reference_on_random_contexts():
+    import random
+
+    from memenv.readers.evidence import evidence_units
+
+    lines = [
+        "[Dialogue at 1:56 pm on 8 May, 2023]",
+        "[D1:3] Caroline: I went to the support group yesterday.",
+        "Melanie: That's great! What did you learn?",
+        "Caroline: How to listen. Also how to ask.",
+        "[8 May 2023] Mira moved to Calder Heights.",
+        "[chunk 4] The road was muddy again after the rain.",
+        "The access code of the Copper Gate is 4821.",
+        "",
+        "   ",
+        " ".join(["A long line of prose that goes on and on."] * 12),
+        "Input: the sky is green -> 12",
+        "On 3 June 2021 the bells rang.",
+    ]
+    rng = random.Random(0)
+    texts = ["\n".join(rng.choices(lines, k=rng.randint(0, 6))) for _ in range(40)]
+    replies = dated = 0
+    for _ in range(300):
+        context = ReaderContext(
+            rng.choice(["", *texts]), tuple(Passage(rng.choice(texts)) for _ in range(rng.randint(0, 8)))
+        )
+        units = evidence_units(context)
+        assert units == _evidence_units_reference(context)
+        replies += sum(unit.reply is not None for unit in units)
+        dated += sum(unit.said is not None for unit in units)
+    assert replies and dated  # the contexts exercise reply links and dates
+
+
+def test_stem_memoised_equals_stem():
+    from memenv.readers.answers import stem
+
+    for word in ("researching", "agencies", "painted", "running", "classes", "guards", "Caroline's", "it’s", "a"):
+        assert stem(word) == stem.__wrapped__(word)

@@ -31,6 +31,7 @@ answer is ``""`` and the caller falls back to the sentence.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable
 
@@ -71,6 +72,7 @@ _TIME_WORDS = _words(
 _OPENERS = _words("thanks thank sure wow hey hi hello yeah yes no oh okay ok great awesome cool")
 
 
+@functools.lru_cache(maxsize=65536)  # a pure function of the word; a memory's vocabulary recurs in every question
 def stem(word: str) -> str:
     """A light English stem for matching words (not for display): common suffixes off, doubled end undone.
 

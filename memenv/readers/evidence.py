@@ -296,35 +296,47 @@ def evidence_units(context: ReaderContext) -> list[Evidence]:
     """The core and passages as dated units of evidence (see the class docstring, step 1); each once, in order."""
     units: dict[str, Evidence] = {}
     for text in (context.core, *(p.text for p in context.passages)):
-        said = _first_header(text)
-        if said is None:
-            said = parse_date(text)
         previous: str | None = None  # the unit before, in this text: the next one is its reply
-        for line in text.splitlines():
-            date = header_date(line) if line.lstrip().startswith("[") else None
-            if date is not None:
-                said = date
-                continue
-            line = _LINE_ID.sub("", line).strip()
-            stamped = _LINE_STAMP.match(line)
-            line_said = parse_date(stamped.group(1)) if stamped else None
-            if line_said is not None:  # a dated entry: the date is when it was said, not part of it
-                line = line[stamped.end() :]
-            speaker = _SPEAKER.match(line)
-            if speaker:
-                line = line[speaker.end() :]
-            sentences = tuple(split_sentences(line))
-            short = len(tokenize(line)) <= UNIT_WORDS
-            for piece in [line] if short else sentences:
-                if not piece:
-                    continue
-                match = f"{speaker.group(1)}: {piece}" if speaker else piece
-                if match not in units:
-                    units[match] = Evidence(piece, match, line_said or said, sentences if short else (piece,))
-                    if previous is not None and units[previous].reply is None:
-                        units[previous] = replace(units[previous], reply=len(units) - 1)
-                previous = match
+        for unit in _text_units(text):
+            if unit.match not in units:
+                units[unit.match] = unit
+                if previous is not None and units[previous].reply is None:
+                    units[previous] = replace(units[previous], reply=len(units) - 1)
+            previous = unit.match
     return list(units.values())
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_units(text: str) -> tuple[Evidence, ...]:
+    """The units of one text, in order (repeats kept; ``reply`` unset): they depend on the text alone.
+
+    Memoised: the passages of a memory recur in the contexts of many questions (and Evidence is frozen,
+    so the cached units are shared safely).
+    """
+    said = _first_header(text)
+    if said is None:
+        said = parse_date(text)
+    units: list[Evidence] = []
+    for line in text.splitlines():
+        date = header_date(line) if line.lstrip().startswith("[") else None
+        if date is not None:
+            said = date
+            continue
+        line = _LINE_ID.sub("", line).strip()
+        stamped = _LINE_STAMP.match(line)
+        line_said = parse_date(stamped.group(1)) if stamped else None
+        if line_said is not None:  # a dated entry: the date is when it was said, not part of it
+            line = line[stamped.end() :]
+        speaker = _SPEAKER.match(line)
+        if speaker:
+            line = line[speaker.end() :]
+        sentences = tuple(split_sentences(line))
+        short = len(tokenize(line)) <= UNIT_WORDS
+        for piece in [line] if short else sentences:
+            if piece:
+                match = f"{speaker.group(1)}: {piece}" if speaker else piece
+                units.append(Evidence(piece, match, line_said or said, sentences if short else (piece,)))
+    return tuple(units)
 
 
 def _first_header(text: str) -> dt.date | None:
