@@ -23,7 +23,6 @@ Text is kept as well-formed Unicode: a lone UTF-16 surrogate (a completion cut i
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # memenv.tools imports memenv.memory, which imports this module
@@ -64,22 +63,29 @@ def bounded_call(call: ToolCall, max_depth: int = MAX_ARGUMENT_DEPTH) -> ToolCal
     is ``ToolCall(name, {}, error=...)``, which every env records as a failed ``parse_error`` call.
     """
     name = well_formed(call.name)
+    # type(call)(...) rather than dataclasses.replace, which costs as much as the copy (every call, every step).
     try:
         arguments = _copy(call.arguments, max_depth)
     except _TooDeep:
         error = f"the arguments are nested deeper than {max_depth} levels"
-        return dataclasses.replace(call, name=name, arguments={}, error=error)
-    return dataclasses.replace(call, name=name, arguments=arguments)
+        return type(call)(name=name, arguments={}, error=error, raw=call.raw)
+    return type(call)(name=name, arguments=arguments, error=call.error, raw=call.raw)
 
 
 def _copy(value: Any, depth: int) -> Any:
-    # Recursion is bounded by ``depth``: it stops at the cap, however deep the value goes.
+    # Recursion is bounded by ``depth``: it stops at the cap, however deep the value goes. Strings (most
+    # argument values) are made well-formed in place rather than through a call of _copy each.
     if isinstance(value, str):
         return well_formed(value)
     if isinstance(value, dict):
         if depth <= 0:
             raise _TooDeep
-        return {(well_formed(k) if isinstance(k, str) else k): _copy(v, depth - 1) for k, v in value.items()}
+        return {
+            (well_formed(k) if isinstance(k, str) else k): (
+                well_formed(v) if isinstance(v, str) else _copy(v, depth - 1)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         if depth <= 0:
             raise _TooDeep

@@ -221,3 +221,19 @@ def test_a_million_whitespace_reply_is_stored_without_a_panic():
         pytest.fail(f"env.step raised {type(exc).__name__}")
     assert info["tool_results"][0]["ok"]
     assert env.unwrapped.memory.core.startswith("Alice") and 0 < env.unwrapped.memory.tokens("core") <= 1024
+
+
+def test_bounded_call_copies_every_field_of_a_call():
+    # bounded_call rebuilds the call from these four fields (cheaper than dataclasses.replace): a field
+    # added to ToolCall must be added there too.
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(ToolCall)] == ["name", "arguments", "error", "raw"]
+    call = ToolCall("memory_update", {"k\ud800": ["v\udfff", {"x": 1}], 2: None}, "why", "raw text")
+    expected = ToolCall("memory_update", {"k\ufffd": ["v\ufffd", {"x": 1}], 2: None}, "why", "raw text")
+    assert bounded_call(call) == expected
+    deep: dict = {}
+    for _ in range(MAX_ARGUMENT_DEPTH + 1):
+        deep = {"a": deep}
+    refused = bounded_call(ToolCall("n\ud800", deep, None, "r"))
+    assert (refused.name, refused.arguments, refused.raw) == ("n\ufffd", {}, "r") and "nested deeper" in refused.error
