@@ -531,3 +531,23 @@ def test_evidence_recall_by_hand() -> None:
     assert metrics.evidence_recall([], context) is None
     assert metrics.evidence_recall(["and the of"], context) is None
     assert metrics.evidence_recall(items, frozenset()) == 0.0
+
+
+def test_evidence_recall_equals_the_plain_sum_on_random_items() -> None:
+    # evidence_recall memoises each item's content words and counts the ones in the context by a set
+    # intersection; the mean must be the plain formula's, to the bit.
+    import random
+
+    rng = random.Random(0)
+    words = ["Caroline", "went", "the", "support", "group", "LGBTQ", "a", "4821", "Gate", "gate,", "of", "and"]
+    for _ in range(500):
+        items = [" ".join(rng.choices(words, k=rng.randint(0, 6))) for _ in range(rng.randint(0, 6))]
+        items += rng.sample(items, k=len(items) // 2)  # items recur, as in classification questions
+        context = metrics.recall_tokens(" ".join(rng.choices(words, k=rng.randint(0, 8))))
+        shares = []
+        for item in items:
+            item_words = metrics.content_words(item)
+            if item_words:
+                shares.append(sum(word in context for word in item_words) / len(item_words))
+        expected = math.fsum(shares) / len(shares) if shares else None
+        assert metrics.evidence_recall(items, context) == expected
