@@ -419,3 +419,24 @@ def test_stem_memoised_equals_stem():
 
     for word in ("researching", "agencies", "painted", "running", "classes", "guards", "Caroline's", "it’s", "a"):
         assert stem(word) == stem.__wrapped__(word)
+
+
+def test_the_label_pre_check_never_skips_a_text_with_a_label():
+    import random
+
+    from memenv.readers import evidence
+
+    # The letters of "label" match only their ASCII cases under IGNORECASE (what the pre-check relies on).
+    every_character = "".join(map(chr, range(0x110000)))
+    for letter in "label":
+        assert evidence.re.findall(f"(?i){letter}", every_character) == [letter.upper(), letter]
+    rng = random.Random(0)
+    pieces = ["Label: 12", "LABEL is 3", "labels", "-> 7", "→ 4", "=> label: 9", "x", " ", "\n", "Input: a b", "-", ">"]
+    found = 0
+    for _ in range(3000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 6)))
+        if evidence._LABEL.search(text):
+            found += 1
+            assert evidence._may_hold_a_label(text), text
+    assert found > 1000
+    assert not evidence._may_hold_a_label("The road was muddy again after the rain. 12 > 3")
