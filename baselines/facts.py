@@ -17,8 +17,9 @@ Plain, generic text heuristics — nothing here knows the synthetic generators' 
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from memenv.readers.base import ReaderContext
@@ -58,7 +59,7 @@ _TIME_WORDS = MONTHS | WEEKDAYS | _vocabulary("today yesterday tomorrow tonight 
 _NEVER_NAMES = _TIME_WORDS | FIRST_PERSON
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
-_NUMBER = re.compile(r"^\d[\d,.:/-]*$")
+_NUMBER_TOKEN = re.compile(r"^\d[\d,.:/-]*$")
 SPEAKER = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)\s*:\s+(.*)$")
 # Full names before abbreviations, so the regex prefers "March" to "mar".
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=lambda m: (-len(m), m)))
@@ -117,45 +118,36 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text))
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _entities(sentence: str) -> tuple[str, ...]:
+    return salience(sentence).entities
+
+
+def _name_runs(tokens: Sequence[str], kinds: Sequence[int]) -> list[str]:
+    """The names among ``tokens`` (the body of a sentence, speaker label removed): see :func:`entities`."""
     found: list[str] = []
-    speaker = SPEAKER.match(sentence)
-    body = sentence
-    if speaker:
-        found.append(speaker.group(1))
-        body = speaker.group(2)
-    tokens = _words(body)
-    run: list[str] = []
-    run_start = 0
+    start = -1  # where the current run of capitalised words began; -1: no run
+    for i, kind in enumerate(kinds):
+        # A function word does not open a run, except as the sentence's first word (stripped below).
+        if kind >> _NAMEABLE & 1 and (start >= 0 or i == 0 or not kind >> _STOPWORD & 1):
+            if start < 0:
+                start = i
+        elif start >= 0:
+            _close_run(found, tokens, kinds, start, i)
+            start = -1
+    if start >= 0:
+        _close_run(found, tokens, kinds, start, len(tokens))
+    return found
 
-    def close(end: int) -> None:
-        nonlocal run
-        names = list(run)
-        if run_start == 0:
-            while names and names[0].lower() in STOPWORDS:
-                names.pop(0)
-            if len(names) == 1 and len(run) == 1:  # a lone capitalised first word
-                names = []
-        if names:
-            found.append(" ".join(names))
-        run = []
 
-    for i, token in enumerate(tokens):
-        # A word token (_WORD) is capitalised exactly when its first character is A-Z.
-        is_name = "A" <= token[0] <= "Z"
-        if is_name:
-            lowered = token.lower()
-            is_name = lowered not in _NEVER_NAMES and not (i > 0 and not run and lowered in STOPWORDS)
-        if is_name:
-            if not run:
-                run_start = i
-            run.append(token)
-        elif run:
-            close(i)
-    if run:
-        close(len(tokens))
-    return tuple(found)
+def _close_run(found: list[str], tokens: Sequence[str], kinds: Sequence[int], start: int, end: int) -> None:
+    first = start
+    if start == 0:  # the run opens the sentence: drop its leading function words
+        while first < end and kinds[first] >> _STOPWORD & 1:
+            first += 1
+        if end - first == 1 and end - start == 1:  # a lone capitalised first word
+            return
+    if first < end:
+        found.append(" ".join(tokens[first:end]))
 
 
 @dataclass(frozen=True)
@@ -180,41 +172,88 @@ class Salience:
         return self.density + 0.25 * min(len(set(self.entities)), 3) + 0.25 * min(self.numbers + self.time_words, 2)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _word_kind(token: str) -> tuple[bool, bool, bool, bool, bool]:
-    """(number, time word, state verb, first person, content word) for one word token of :func:`salience`
-    (memoised: the vocabulary is small next to the number of words read)."""
+# What one word token is, for salience() and entities(): 0/1 flags packed in one int, one flag per
+# _FIELD-bit field, so that the kinds of a sentence's words add up (one C-level sum()) to the count of
+# each flag, read back with (total >> shift) & _MASK. A field overflows only past 2**32 words in one
+# sentence (gigabytes of text).
+_FIELD = 32
+_MASK = (1 << _FIELD) - 1
+_NUMBER, _TIME_WORD, _STATE_VERB, _FIRST_PERSON, _CONTENT, _CONTENT_NUMBER, _NAMEABLE, _STOPWORD = (
+    _FIELD * i for i in range(8)
+)  # the fields' shifts
+
+# Word token -> its kind. The vocabulary is small next to the number of words read; the table is
+# emptied when it gets large, which costs only recomputation (a kind depends on the token alone).
+_KINDS: dict[str, int] = {}
+_KINDS_LIMIT = 1 << 16
+
+
+def _kinds(tokens: Iterable[str]) -> list[int]:
+    table = _KINDS
+    return [table.get(token) or _new_kind(token) for token in tokens]
+
+
+def _new_kind(token: str) -> int:
     lowered = token.lower()
-    # A word token opens with [A-Za-z0-9]: only one opening with a digit can be a number.
-    number = "0" <= token[0] <= "9" and _NUMBER.match(token) is not None
-    return number, lowered in _TIME_WORDS, lowered in STATE_VERBS, lowered in FIRST_PERSON, lowered not in STOPWORDS
+    # A word token opens with [A-Za-z0-9]: only one opening with a digit can be a number, and it is
+    # capitalised exactly when it opens with A-Z.
+    number = "0" <= token[0] <= "9" and _NUMBER_TOKEN.match(token) is not None
+    content = lowered not in STOPWORDS
+    flags = {
+        _NUMBER: number,
+        _TIME_WORD: lowered in _TIME_WORDS,
+        _STATE_VERB: lowered in STATE_VERBS,
+        _FIRST_PERSON: lowered in FIRST_PERSON,
+        _CONTENT: content,
+        _CONTENT_NUMBER: content and number,
+        # Can be (part of) a name: capitalised, and not a time word or the speaker ("I", "May", "Monday").
+        _NAMEABLE: "A" <= token[0] <= "Z" and lowered not in _NEVER_NAMES,
+        _STOPWORD: not content,
+    }
+    kind = sum(1 << shift for shift, on in flags.items() if on)
+    if len(_KINDS) >= _KINDS_LIMIT:
+        _KINDS.clear()
+    _KINDS[token] = kind
+    return kind
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def salience(sentence: str) -> Salience:
-    """Count the signals of a sentence that :func:`is_fact` and the episodic log use (memoised)."""
-    names = _entities(sentence)
-    name_words = {w for name in names for w in name.split()}
-    content = specific = numbers = time_words = 0
-    state_verb = first_person = False
-    for token in _words(sentence):
-        number, time_word, state, first, content_word = _word_kind(token)
-        numbers += number
-        time_words += time_word
-        state_verb = state_verb or state
-        first_person = first_person or first
-        if content_word:
-            content += 1
-            specific += number or token in name_words
+    """Count the signals of a sentence that :func:`is_fact` and the episodic log use (memoised).
+
+    Its names are :func:`entities`; both come from one table lookup per word (see ``_kinds``).
+    """
+    tokens = _words(sentence)
+    kinds = _kinds(tokens)
+    speaker = _speaker(sentence)
+    if speaker is None:
+        names = _name_runs(tokens, kinds)
+    else:
+        body = _words(speaker.group(2))
+        names = [speaker.group(1), *_name_runs(body, _kinds(body))]
+    total = sum(kinds)
+    # Specific words: the content words that are numbers or occur in a name. Name words open with A-Z,
+    # so they are never numbers: count each one's occurrences once.
+    specific = (total >> _CONTENT_NUMBER) & _MASK
+    if names:
+        for word in {w for name in names for w in name.split()}:
+            occurrences = tokens.count(word)
+            if occurrences and (_KINDS.get(word) or _new_kind(word)) >> _CONTENT & 1:
+                specific += occurrences
     return Salience(
-        content_words=content,
+        content_words=(total >> _CONTENT) & _MASK,
         specific_words=specific,
-        entities=names,
-        numbers=numbers,
-        state_verb=state_verb,
-        first_person=first_person,
-        time_words=time_words,
+        entities=tuple(names),
+        numbers=(total >> _NUMBER) & _MASK,
+        state_verb=(total >> _STATE_VERB) & _MASK > 0,
+        first_person=(total >> _FIRST_PERSON) & _MASK > 0,
+        time_words=(total >> _TIME_WORD) & _MASK,
     )
+
+
+def _speaker(sentence: str) -> re.Match[str] | None:
+    # SPEAKER needs a colon: testing for one first skips the regex on most sentences.
+    return SPEAKER.match(sentence) if ":" in sentence else None
 
 
 def is_fact(sentence: str, max_words: int = 40, signals: Salience | None = None) -> bool:
@@ -242,7 +281,7 @@ def _is_fact_with(sentence: str, max_words: int, s: Salience) -> bool:
     if not 3 <= n <= max_words:
         return False
     # A speaker label alone does not make a line specific.
-    named_in_body = len(s.entities) > (1 if SPEAKER.match(sentence) else 0)
+    named_in_body = len(s.entities) > (1 if _speaker(sentence) else 0)
     if s.density >= 0.5 and (named_in_body or s.numbers):
         return True
     if s.state_verb and s.density >= 1 / 3 and s.content_words <= 8 and (named_in_body or s.numbers):
@@ -332,10 +371,24 @@ def is_update_of(old: list[str], new: list[str], max_diff_words: int = 4, min_sh
 
 def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_shared: float = 0.6) -> int | None:
     """The words ``old`` and ``new`` share when ``new`` is an update of ``old`` (:func:`is_update_of`), else None."""
+    n_old, n_new = len(old), len(new)
     # Quick rejections, implied by the tests below: changed runs of 1 to max_diff_words words on each
     # side make the lengths differ by less than max_diff_words, and 3+ shared words around one run
     # mean the first two or the last two words agree.
-    if abs(len(old) - len(new)) >= max_diff_words or (old[:2] != new[:2] and old[-2:] != new[-2:]):
+    if abs(n_old - n_new) >= max_diff_words or (old[:2] != new[:2] and old[-2:] != new[-2:]):
+        return None
+    # Most pairs that get here share a word or two at one edge and nothing else. An update shares
+    # prefix + suffix words: at least 3, at least min_shared of the longer side (an int >= x exactly when
+    # it is >= ceil(x)), and enough that each side's changed run (its length minus prefix and suffix)
+    # is at most max_diff_words. So once the prefix is known, the last ``need - prefix`` words must agree;
+    # one slice comparison tests that before the full diff (which the few survivors still get).
+    limit = min(n_old, n_new)
+    prefix = 0
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    need = max(3, n_old - max_diff_words, n_new - max_diff_words, math.ceil(min_shared * max(n_old, n_new)))
+    tail = need - prefix
+    if tail > limit - prefix or (tail > 0 and old[n_old - tail :] != new[n_new - tail :]):
         return None
     diff = single_span_diff(old, new)
     if diff is None:
@@ -343,53 +396,79 @@ def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_
     shared, old_span, new_span = diff
     if not (1 <= old_span <= max_diff_words and 1 <= new_span <= max_diff_words):
         return None
-    return shared if shared >= 3 and shared >= min_shared * max(len(old), len(new)) else None
+    return shared if shared >= 3 and shared >= min_shared * max(n_old, n_new) else None
 
 
 class UpdateIndex:
     """Stored statements (diff words, under caller-chosen keys) that a new statement may update or repeat.
 
     :meth:`candidates` returns a superset of the stored statements ``old`` for which
-    ``update_overlap(old, new, max_diff_words)`` is not None or ``old == new`` — callers still test
-    each — and never misses one. An update keeps at least 3 words around its one changed run, so it
-    shares its first two or its last two words with the statement it changes (a repeat shares both),
-    and the changed runs of 1 to ``max_diff_words`` words make the lengths differ by less than
-    ``max_diff_words``. The index therefore files each statement under its first two and its last two
-    words: a lookup costs two hashes and a length test per statement in the two buckets.
+    ``update_overlap(old, new, max_diff_words, min_shared)`` is not None or ``old == new`` — callers
+    still test each — and never misses one.
+
+    Why it misses none: an update shares ``prefix + suffix >= need(n)`` words with the statement it
+    changes (:meth:`edge_width`: at least 3, at least ``min_shared`` of the new statement's ``n``
+    words, and all but its changed run of at most ``max_diff_words``), so the two agree on their first
+    ``k`` or on their last ``k`` words for ``k = ceil(need(n) / 2)``; a repeat agrees on both. The
+    changed runs of 1 to ``max_diff_words`` words make the lengths differ by less than
+    ``max_diff_words``. So a lookup of an ``n``-word statement reads two buckets, its first and its
+    last ``edge_width(n)`` words, and tests the lengths; a stored statement is filed under its edges
+    of every width a lookup of a length near its own can use (two or three widths). Long statements
+    have long edges, which keeps look-alike sentences ("the access code of the X is N") out of each
+    other's buckets.
     """
 
-    def __init__(self, max_diff_words: int = 4) -> None:
+    def __init__(self, max_diff_words: int = 4, min_shared: float = 0.6) -> None:
         if max_diff_words < 0:
             raise ValueError(f"need max_diff_words >= 0, got {max_diff_words}")
         self.max_diff_words = max_diff_words
+        self.min_shared = min_shared
+        self._near = max(max_diff_words, 1)  # lengths of a statement and its update differ by less
         # Edge words -> {key: length of the statement}; one table for the first words, one for the last.
+        # An edge's width is its length, except that a 1-word statement's edges are the statement.
         self._by_first: dict[tuple[str, ...], dict[Hashable, int]] = {}
         self._by_last: dict[tuple[str, ...], dict[Hashable, int]] = {}
+        self._widths: dict[int, tuple[int, ...]] = {}  # statement length -> the edge widths it is filed under
+
+    def edge_width(self, n: int) -> int:
+        """How many first (and last) words a lookup of an ``n``-word statement compares."""
+        need = max(3, n - self.max_diff_words, math.ceil(self.min_shared * n))
+        return (need + 1) // 2
+
+    def _filed_widths(self, m: int) -> tuple[int, ...]:
+        widths = self._widths.get(m)
+        if widths is None:
+            lengths = range(max(1, m - self._near + 1), m + self._near)  # the lookups that may read it
+            widths = self._widths[m] = tuple(sorted({self.edge_width(n) for n in lengths}))
+        return widths
 
     def add(self, key: Hashable, words: Sequence[str]) -> None:
-        if words:  # a statement without words updates and repeats nothing
-            self._by_first.setdefault(tuple(words[:2]), {})[key] = len(words)
-            self._by_last.setdefault(tuple(words[-2:]), {})[key] = len(words)
+        m = len(words)
+        if not m:  # a statement without words updates and repeats nothing
+            return
+        for k in self._filed_widths(m):
+            self._by_first.setdefault(tuple(words[:k]), {})[key] = m
+            self._by_last.setdefault(tuple(words[-k:]), {})[key] = m
 
     def discard(self, key: Hashable, words: Sequence[str]) -> None:
-        if not words:
-            return
-        for table, edge in ((self._by_first, tuple(words[:2])), (self._by_last, tuple(words[-2:]))):
-            bucket = table.get(edge)
-            if bucket is not None:
-                bucket.pop(key, None)
-                if not bucket:
-                    del table[edge]
+        for k in self._filed_widths(len(words)) if words else ():
+            for table, edge in ((self._by_first, tuple(words[:k])), (self._by_last, tuple(words[-k:]))):
+                bucket = table.get(edge)
+                if bucket is not None:
+                    bucket.pop(key, None)
+                    if not bucket:
+                        del table[edge]
 
     def candidates(self, words: Sequence[str]) -> set[Hashable]:
-        n, w = len(words), max(self.max_diff_words, 1)
+        n = len(words)
         found: set[Hashable] = set()
         if not n:
             return found
-        for table, edge in ((self._by_first, tuple(words[:2])), (self._by_last, tuple(words[-2:]))):
+        k, near = self.edge_width(n), self._near
+        for table, edge in ((self._by_first, tuple(words[:k])), (self._by_last, tuple(words[-k:]))):
             bucket = table.get(edge)
             if bucket:
-                found.update(key for key, length in bucket.items() if abs(length - n) < w)
+                found.update(key for key, length in bucket.items() if abs(length - n) < near)
         return found
 
 
@@ -413,5 +492,25 @@ def _line_units(line: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def has_labelled_example(unit: str) -> bool:
     """Whether ``unit`` pairs a sample with a label (``Input: ... Label: 3``, ``text -> 3``, ...)."""
-    # A label is a number: most sentences hold no digit, and testing for one is far cheaper.
-    return _DIGIT.search(unit) is not None and bool(labelled_examples(ReaderContext(unit)))
+    return bool(labelled_pairs(unit))
+
+
+def labelled_pairs(text: str) -> list[tuple[str, str]]:
+    """``(sample, label)`` pairs of ``text``: :func:`memenv.readers.evidence.labelled_examples` of it
+    as a core memory, skipped when ``text`` cannot hold one (see :func:`may_hold_label`)."""
+    return labelled_examples(ReaderContext(text)) if may_hold_label(text) else []
+
+
+def may_hold_label(text: str) -> bool:
+    """False only when ``text`` holds no labelled example for
+    :func:`~memenv.readers.evidence.labelled_examples` (necessary conditions, far cheaper than its regex).
+
+    A label is a number after a marker: the word ``label`` (any case) or an arrow (``->``, ``=>``,
+    ``→``). Most sentences have no digit, and most others no marker. Text beyond ASCII goes to the
+    regex (case folding there is Unicode's).
+    """
+    if _DIGIT.search(text) is None:
+        return False
+    if not text.isascii():
+        return True
+    return "->" in text or "=>" in text or "label" in text.lower()

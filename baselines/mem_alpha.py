@@ -46,7 +46,7 @@ import functools
 import heapq
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from baselines.facts import (
@@ -57,17 +57,15 @@ from baselines.facts import (
     UpdateIndex,
     clause_with,
     diff_words,
-    entities,
     find_time,
     is_fact,
+    labelled_pairs,
     salience,
     update_overlap,
     words,
 )
 from memenv import tokenizer
 from memenv.parsing import render_tool_calls
-from memenv.readers.base import ReaderContext
-from memenv.readers.evidence import labelled_examples
 from memenv.tasks.chunking import split_sentences
 
 # --------------------------------------------------------------------------------------------------
@@ -82,10 +80,10 @@ class _Fact:
 
 @dataclass
 class _Mention:
+    first: int  # order of first mention among all names
+    latest_chunk: int
     count: int = 0
-    chunks: set[int] = field(default_factory=set)
-    first: int = 0
-    latest_chunk: int = 0
+    recurring: bool = False  # mentioned in two or more chunks
     latest_sentence: str = ""  # its clause about the name is cut only when the core shows it
 
 
@@ -118,6 +116,8 @@ class MemAlphaHeuristic:
         core_entities: int = 12,
         style: str = "hermes",
     ) -> None:
+        if core_entities < 0:
+            raise ValueError(f"core_entities must be >= 0, got {core_entities}")
         self.core_tokens = core_tokens
         self.max_examples_per_label = max_examples_per_label
         self.max_diff_words = max_diff_words
@@ -139,10 +139,10 @@ class MemAlphaHeuristic:
         self._label_kept: Counter[str] = Counter()
         self._label_words: dict[str, Counter[str]] = {}
         self._mentions: dict[str, _Mention] = {}
-        # Names ranked for the core, kept sorted as counts grow: (-count, first mention, name), of every
-        # name and of the names mentioned in two or more chunks.
-        self._ranked: list[tuple[int, int, str]] = []
-        self._ranked_recurring: list[tuple[int, int, str]] = []
+        # The core_entities names ranked first, (-count, first mention, name), kept sorted as counts grow
+        # (see _count_mentions), and the names mentioned in two or more chunks (ranked when rendering).
+        self._top: list[tuple[int, int, str]] = []
+        self._recurring: list[str] = []
         self._core = ""
 
     # -- the policy ------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class MemAlphaHeuristic:
 
     def _write(self, chunk: str) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = []
-        pairs = labelled_examples(ReaderContext(chunk))
+        pairs = labelled_pairs(chunk)
         samples = [sample for sample, _ in pairs]
         for sample, label in pairs:
             calls.extend(self._example(sample, label))
@@ -198,8 +198,8 @@ class MemAlphaHeuristic:
             for sentence in split_sentences(line):
                 if speaker and not SPEAKER.match(sentence):
                     sentence = f"{speaker.group(1)}: {sentence}"  # keep who said it
-                self._count_mentions(sentence)
                 signals = salience(sentence)
+                self._count_mentions(sentence, signals.entities)
                 if is_fact(sentence, signals=signals):
                     calls.extend(self._fact(sentence))
                 elif len(words(sentence)) >= 4:
@@ -292,24 +292,33 @@ class MemAlphaHeuristic:
         names = salience(sentence).entities
         return f"[{where}] {clause_with(sentence, names[0] if names else '', self.episodic_words)}"
 
-    def _count_mentions(self, sentence: str) -> None:
-        for name in entities(sentence):
+    def _count_mentions(self, sentence: str, names: Iterable[str]) -> None:
+        for name in names:
             mention = self._mentions.get(name)
             if mention is None:
-                mention = self._mentions[name] = _Mention(first=len(self._mentions))
-            else:
-                old = (-mention.count, mention.first, name)
-                _discard_sorted(self._ranked, old)
-                if len(mention.chunks) >= 2:
-                    _discard_sorted(self._ranked_recurring, old)
+                mention = self._mentions[name] = _Mention(first=len(self._mentions), latest_chunk=self._chunk)
+            elif mention.latest_chunk != self._chunk and not mention.recurring:
+                mention.recurring = True  # chunks only move forward: this is a second one
+                self._recurring.append(name)
+            old = (-mention.count, mention.first, name)
             mention.count += 1
-            mention.chunks.add(self._chunk)
-            new = (-mention.count, mention.first, name)
-            bisect.insort(self._ranked, new)
-            if len(mention.chunks) >= 2:
-                bisect.insort(self._ranked_recurring, new)
+            self._rerank(old, (-mention.count, mention.first, name))
             mention.latest_chunk = self._chunk
             mention.latest_sentence = sentence
+
+    def _rerank(self, old: tuple[int, int, str], new: tuple[int, int, str]) -> None:
+        """Keep ``_top`` the ``core_entities`` best (smallest) rank keys of all names, after one name's key
+        went from ``old`` to ``new`` (a better one). Only that key changed, so the best are among the
+        previous best and ``new``: every other name stays behind them, as before."""
+        top = self._top
+        i = bisect.bisect_left(top, old)
+        if i < len(top) and top[i] == old:
+            del top[i]  # it was among the best, and still is
+        elif len(top) >= self.core_entities:
+            if not top or new > top[-1]:
+                return
+            top.pop()
+        bisect.insort(top, new)
 
     def _render_core(self) -> str:
         """Label prototypes, the most mentioned entities, and the latest clause about each recurring
@@ -335,14 +344,19 @@ class MemAlphaHeuristic:
                 if fits(line):
                     lines.append(line)
         # Names ranked by mention count, then first mention (unique, so the order is total).
-        ranked = [(name, self._mentions[name]) for _, _, name in self._ranked[: self.core_entities]]
+        ranked = [(name, self._mentions[name]) for _, _, name in self._top]
         top_entities = [(name, m) for name, m in ranked if m.count >= 2]
         if top_entities:
             line = "Most mentioned: " + ", ".join(f"{name} ({m.count})" for name, m in top_entities)
             if fits(line):
                 lines.append(line)
         chosen: dict[str, int] = {}
-        for _, _, name in self._ranked_recurring:
+        # The recurring names in rank order; only the first few are read, so a heap, not a sort.
+        mentions = self._mentions
+        recurring = [(-mentions[name].count, mentions[name].first, name) for name in self._recurring]
+        heapq.heapify(recurring)
+        while recurring:
+            name = heapq.heappop(recurring)[2]
             m = self._mentions[name]
             line = f"[chunk {m.latest_chunk + 1}] {_clause(m.latest_sentence, name)}"
             if line in chosen:
@@ -365,10 +379,6 @@ class MemAlphaHeuristic:
             return counts[word] * (1.0 + labels - spread[word]) / labels
 
         return heapq.nsmallest(k, counts, key=lambda w: (-weight(w), w))
-
-
-def _discard_sorted(items: list[tuple[int, int, str]], item: tuple[int, int, str]) -> None:
-    del items[bisect.bisect_left(items, item)]
 
 
 @functools.lru_cache(maxsize=8192)
