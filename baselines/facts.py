@@ -251,6 +251,14 @@ def salience(sentence: str) -> Salience:
     )
 
 
+def states_something(sentence: str) -> bool:
+    """Whether ``sentence`` has a state/definition verb, a number, a time word or a first-person word:
+    ``s.state_verb or s.numbers or s.time_words or s.first_person`` for ``s = salience(sentence)``, read
+    from its words alone (no name analysis)."""
+    total = sum(_kinds(_words(sentence)))
+    return any((total >> shift) & _MASK for shift in (_STATE_VERB, _NUMBER, _TIME_WORD, _FIRST_PERSON))
+
+
 def _speaker(sentence: str) -> re.Match[str] | None:
     # SPEAKER needs a colon: testing for one first skips the regex on most sentences.
     return SPEAKER.match(sentence) if ":" in sentence else None
@@ -399,6 +407,9 @@ def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_
     return shared if shared >= 3 and shared >= min_shared * max(n_old, n_new) else None
 
 
+Probe = tuple[int, tuple[str, ...], tuple[str, ...]]  # see UpdateIndex.probe
+
+
 class UpdateIndex:
     """Stored statements (diff words, under caller-chosen keys) that a new statement may update or repeat.
 
@@ -428,12 +439,16 @@ class UpdateIndex:
         # An edge's width is its length, except that a 1-word statement's edges are the statement.
         self._by_first: dict[tuple[str, ...], dict[Hashable, int]] = {}
         self._by_last: dict[tuple[str, ...], dict[Hashable, int]] = {}
+        self._width: dict[int, int] = {}  # statement length -> the edge width of its lookups
         self._widths: dict[int, tuple[int, ...]] = {}  # statement length -> the edge widths it is filed under
 
     def edge_width(self, n: int) -> int:
         """How many first (and last) words a lookup of an ``n``-word statement compares."""
-        need = max(3, n - self.max_diff_words, math.ceil(self.min_shared * n))
-        return (need + 1) // 2
+        width = self._width.get(n)
+        if width is None:
+            need = max(3, n - self.max_diff_words, math.ceil(self.min_shared * n))
+            width = self._width[n] = (need + 1) // 2
+        return width
 
     def _filed_widths(self, m: int) -> tuple[int, ...]:
         widths = self._widths.get(m)
@@ -459,16 +474,32 @@ class UpdateIndex:
                     if not bucket:
                         del table[edge]
 
-    def candidates(self, words: Sequence[str]) -> set[Hashable]:
+    def probe(self, words: Sequence[str]) -> Probe:
+        """What :meth:`candidates` looks up for ``words``: its length and its first and last
+        :meth:`edge_width` words. It depends on ``words`` and the index's parameters alone, so a caller
+        that looks up the same statement often may keep it."""
         n = len(words)
-        found: set[Hashable] = set()
+        k = self.edge_width(n) if n else 0
+        return n, tuple(words[:k]), tuple(words[-k:]) if k else ()
+
+    def candidates(self, words: Sequence[str], probe: Probe | None = None) -> set[Hashable]:
+        """A superset of the stored statements that ``words`` updates or repeats (see the class), found
+        through ``probe`` (``self.probe(words)`` when not given).
+
+        The test is symmetric — the edge width grows with either statement's length, and the length
+        test is one of their difference — so it is also a superset of those that update or repeat
+        ``words``."""
+        n, first_edge, last_edge = probe or self.probe(words)
         if not n:
-            return found
-        k, near = self.edge_width(n), self._near
-        for table, edge in ((self._by_first, tuple(words[:k])), (self._by_last, tuple(words[-k:]))):
-            bucket = table.get(edge)
-            if bucket:
-                found.update(key for key, length in bucket.items() if abs(length - n) < near)
+            return set()
+        first = self._by_first.get(first_edge)
+        last = self._by_last.get(last_edge)
+        if not (first or last):
+            return set()
+        near = self._near
+        found = {key for key, length in first.items() if -near < length - n < near} if first else set()
+        if last:
+            found.update(key for key, length in last.items() if -near < length - n < near)
         return found
 
 

@@ -38,7 +38,16 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from baselines.facts import UpdateIndex, diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
+from baselines.facts import (
+    Probe,
+    UpdateIndex,
+    diff_words,
+    has_labelled_example,
+    is_fact,
+    salience,
+    split_units,
+    update_overlap,
+)
 from memenv import tokenizer
 from memenv.envs.mem1 import paragraph_reply
 
@@ -47,42 +56,42 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     """``kept`` then ``new`` in order, where a new unit drops an older restatement or an older value of
     the same fact (one short span changed) and goes to the end as the most recent.
 
-    Only the candidates of an :class:`~baselines.facts.UpdateIndex` are compared with a new unit: it
-    misses no restatement and no update (:func:`~baselines.facts.is_update_of`), so the result is the
-    one of comparing every pair.
+    Whether a unit is dropped depends on that unit and each new unit after it, pair by pair, never on
+    what was dropped before. So the new units (a chunk's worth) are indexed once in an
+    :class:`~baselines.facts.UpdateIndex`, and every unit looks up the new units that may drop it: the
+    index misses no restatement and no update (:func:`~baselines.facts.is_update_of`) in either
+    direction, so the result is the one of comparing every pair.
     """
-    out: dict[int, tuple[str, tuple[str, ...]]] = {}  # insertion order is age order
-    index = UpdateIndex()  # is_update_of's default max_diff_words
-    keys = itertools.count()
+    arriving = [(unit, words) for unit in new if (words := _diff_key(unit))]  # a unit without words is skipped
+    index = UpdateIndex()  # is_update_of's defaults, as _PROBES
+    for j, (_, words) in enumerate(arriving):
+        index.add(j, words)
 
-    def add(unit: str, words: tuple[str, ...]) -> None:
-        key = next(keys)
-        out[key] = (unit, words)
-        index.add(key, words)  # a unit without words is never dropped (it equals and updates nothing)
-
-    for unit in kept:
-        add(unit, _diff_key(unit))
-    for unit in new:
+    def dropped(unit: str, position: int) -> bool:
+        """Whether a new unit after ``position`` (in ``arriving``; -1: a kept unit) restates or updates it."""
         words = _diff_key(unit)
-        if not words:
-            continue
-        for key in index.candidates(words):
-            w = out[key][1]
-            if w == words or is_update_of(w, words):  # type: ignore[arg-type]
-                del out[key]
-                index.discard(key, w)
-        add(unit, words)
-    return [unit for unit, _ in out.values()]
+        if not words:  # equals and updates nothing
+            return False
+        for j in index.candidates(words, _probe(unit)):
+            later = arriving[j][1]
+            if j > position and (later == words or update_overlap(words, later) is not None):  # type: ignore[arg-type]
+                return True
+        return False
+
+    merged = [unit for unit in kept if not dropped(unit, -1)]
+    merged += [unit for j, (unit, _) in enumerate(arriving) if not dropped(unit, j)]
+    return merged
 
 
 def unit_scores(units: list[str], recency: float) -> list[float]:
     """Recency-weighted salience of each unit (``units`` oldest first)."""
-    signals = [_unit_signals(unit) for unit in units]
-    mentions = Counter(name for _, names, _ in signals for name in names)
+    signals = list(map(_unit_signals, units))
+    mentions = Counter(itertools.chain.from_iterable(names for _, names, _ in signals))
+    rare = {name for name, count in mentions.items() if count == 1}  # named by one unit only
     n = len(units)
     scores = []
     for rank, (salience_score, names, fact) in enumerate(signals, start=1):
-        score = salience_score + 0.25 * sum(1 for name in names if mentions[name] == 1)
+        score = salience_score + 0.25 * len(names & rare)
         if fact:
             score += 1.0
         scores.append(score * ((1.0 - recency) + recency * rank / n))
@@ -104,16 +113,25 @@ def _diff_key(unit: str) -> tuple[str, ...]:
     return tuple(diff_words(unit))
 
 
+_PROBES = UpdateIndex()  # merge_units' index parameters, for _probe
+
+
+@functools.lru_cache(maxsize=8192)
+def _probe(unit: str) -> Probe:
+    # A kept unit is looked up at every step while it stays: its probe is kept with it.
+    return _PROBES.probe(_diff_key(unit))
+
+
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
     """The best-scoring units whose joined text fits ``budget_tokens``, in their original order."""
-    counts = [_unit_tokens(unit) for unit in units]
-    chosen: set[int] = set()
+    counts = list(map(_unit_tokens, units))
+    chosen: list[int] = []
     used = 0
-    # Best first; among equal scores the newer unit wins.
-    for i in sorted(range(len(units)), key=lambda i: (-scores[i], -i)):
+    # Best first; among equal scores the newer unit wins (a stable sort of the newest-first indices).
+    for i in sorted(range(len(units) - 1, -1, -1), key=scores.__getitem__, reverse=True):
         cost = counts[i] + (1 if chosen else 0)  # the newline that joins it
         if used + cost <= budget_tokens:
-            chosen.add(i)
+            chosen.append(i)
             used += cost
     return [units[i] for i in sorted(chosen)]
 

@@ -37,7 +37,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from baselines.facts import diff_words, has_labelled_example, is_fact, is_update_of, salience, split_units
+from baselines.facts import (
+    UpdateIndex,
+    diff_words,
+    has_labelled_example,
+    is_fact,
+    is_update_of,
+    split_units,
+    states_something,
+)
 from memenv.parsing import dump_json
 
 
@@ -65,10 +73,8 @@ def is_candidate_fact(unit: str) -> bool:
     a time or a first-person statement — rather than only naming people and places."""
     if has_labelled_example(unit):
         return True
-    if not is_fact(unit):
-        return False
-    s = salience(unit)
-    return s.state_verb or s.numbers > 0 or s.time_words > 0 or s.first_person
+    # The word-level test first: it is cheaper than is_fact's name analysis and rejects most units.
+    return states_something(unit) and is_fact(unit)
 
 
 @dataclass
@@ -98,23 +104,32 @@ class MemoryR1Manager:
         if not chunk:
             return ""
         known = [_Known(i, text, diff_words(text)) for i, text in shown_entries(obs.get("memory", ""))]
+        # Positions in `known` by the words they may be updated or repeated by; it misses none.
+        index = UpdateIndex()
+        for position, entry in enumerate(known):
+            index.add(position, entry.words)
         ops: list[dict[str, Any]] = []
         for unit in split_units(chunk):
             if not is_candidate_fact(unit):
                 continue
             words = diff_words(unit)
-            if any(k.words == words for k in known):
-                repeat = next(k for k in known if k.words == words)
+            # In list order, as a scan of all of `known` would meet them (the index files no statement
+            # without words, and a candidate fact has words: a label is a number, a fact 3+ words).
+            near = sorted(index.candidates(words)) if words else range(len(known))
+            repeat = next((known[i] for i in near if known[i].words == words), None)
+            if repeat is not None:
                 if repeat.id is not None and repeat.op is None and not self.add_only:
                     repeat.op = {"id": repeat.id, "text": repeat.text, "event": "NONE"}
                     ops.append(repeat.op)
                 continue
-            changed = None if self.add_only else next((k for k in known if is_update_of(k.words, words)), None)
-            if changed is None:
+            position = None if self.add_only else next((i for i in near if is_update_of(known[i].words, words)), None)
+            if position is None:
                 op = {"id": "", "text": unit, "event": "ADD"}
                 ops.append(op)
                 known.append(_Known(None, unit, words, op))
+                index.add(len(known) - 1, words)
                 continue
+            changed = known[position]
             if changed.op is not None and changed.op["event"] in ("ADD", "UPDATE"):
                 changed.op["text"] = unit  # this reply already writes it: the later statement wins
             else:
@@ -122,7 +137,9 @@ class MemoryR1Manager:
                     ops.remove(changed.op)
                 changed.op = {"id": changed.id, "text": unit, "event": "UPDATE", "old_memory": changed.text}
                 ops.append(changed.op)
+            index.discard(position, changed.words)
             changed.text, changed.words = unit, words
+            index.add(position, words)
         # dump_json escapes "<" and "✿", so chunk text in a fact can never pass for a call marker.
         return dump_json({"memory": ops}) if ops else ""
 
