@@ -4,7 +4,7 @@ Plain, generic text heuristics — nothing here knows the synthetic generators' 
 
 * :func:`salience` / :func:`is_fact`: is a sentence a fact worth keeping (names and numbers, a
   state or definition verb, a specific first-person statement)?
-* :func:`diff_words`, :func:`single_span_diff`, :func:`is_update_of`: does a new statement repeat an
+* :func:`diff_words` (:func:`diff_key`), :func:`single_span_diff`, :func:`is_update_of`: does a new statement repeat an
   old one except for one short span — i.e. is it a changed value of the same fact?
 * :func:`entities`, :func:`find_time`, :func:`clause_with`: names, dates and short clauses.
 * :func:`split_units`, :func:`has_labelled_example`: sentences of a chunk, keeping labelled
@@ -95,6 +95,13 @@ def words(text: str) -> list[str]:
 def diff_words(text: str) -> list[str]:
     """Lowercased words, the unit of the update diff (punctuation and case never make a difference)."""
     return [w.lower() for w in _words(text)]
+
+
+@functools.lru_cache(maxsize=8192)
+def diff_key(text: str) -> tuple[str, ...]:
+    """:func:`diff_words` as a tuple, memoised: the writers compare the same kept statements (mem1's
+    paragraph, memory-r1's shown facts) again at every step."""
+    return tuple(diff_words(text))
 
 
 def entities(sentence: str) -> list[str]:

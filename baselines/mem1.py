@@ -41,7 +41,7 @@ from typing import Any
 from baselines.facts import (
     Probe,
     UpdateIndex,
-    diff_words,
+    diff_key,
     has_labelled_example,
     is_fact,
     salience,
@@ -62,14 +62,14 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     index misses no restatement and no update (:func:`~baselines.facts.is_update_of`) in either
     direction, so the result is the one of comparing every pair.
     """
-    arriving = [(unit, words) for unit in new if (words := _diff_key(unit))]  # a unit without words is skipped
+    arriving = [(unit, words) for unit in new if (words := diff_key(unit))]  # a unit without words is skipped
     index = UpdateIndex()  # is_update_of's defaults, as _PROBES
     for j, (_, words) in enumerate(arriving):
         index.add(j, words)
 
     def dropped(unit: str, position: int) -> bool:
         """Whether a new unit after ``position`` (in ``arriving``; -1: a kept unit) restates or updates it."""
-        words = _diff_key(unit)
+        words = diff_key(unit)
         if not words:  # equals and updates nothing
             return False
         for j in index.candidates(words, _probe(unit)):
@@ -108,18 +108,13 @@ def _unit_signals(unit: str) -> tuple[float, frozenset[str], bool]:
     return info.score, frozenset(info.entities), is_fact(unit) or has_labelled_example(unit)
 
 
-@functools.lru_cache(maxsize=8192)
-def _diff_key(unit: str) -> tuple[str, ...]:
-    return tuple(diff_words(unit))
-
-
 _PROBES = UpdateIndex()  # merge_units' index parameters, for _probe
 
 
 @functools.lru_cache(maxsize=8192)
 def _probe(unit: str) -> Probe:
     # A kept unit is looked up at every step while it stays: its probe is kept with it.
-    return _PROBES.probe(_diff_key(unit))
+    return _PROBES.probe(diff_key(unit))
 
 
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:

@@ -39,7 +39,7 @@ from typing import Any
 
 from baselines.facts import (
     UpdateIndex,
-    diff_words,
+    diff_key,
     has_labelled_example,
     is_fact,
     is_update_of,
@@ -81,7 +81,7 @@ def is_candidate_fact(unit: str) -> bool:
 class _Known:
     id: str | None  # None: added in this reply (the bank assigns its id)
     text: str
-    words: list[str]
+    words: tuple[str, ...]
     op: dict[str, Any] | None = None  # the operation of this reply that concerns it, if any
 
 
@@ -103,7 +103,7 @@ class MemoryR1Manager:
         chunk = obs.get("chunk", "")
         if not chunk:
             return ""
-        known = [_Known(i, text, diff_words(text)) for i, text in shown_entries(obs.get("memory", ""))]
+        known = [_Known(i, text, diff_key(text)) for i, text in shown_entries(obs.get("memory", ""))]
         # Positions in `known` by the words they may be updated or repeated by; it misses none.
         index = UpdateIndex()
         for position, entry in enumerate(known):
@@ -112,7 +112,7 @@ class MemoryR1Manager:
         for unit in split_units(chunk):
             if not is_candidate_fact(unit):
                 continue
-            words = diff_words(unit)
+            words = diff_key(unit)
             # In list order, as a scan of all of `known` would meet them (the index files no statement
             # without words, and a candidate fact has words: a label is a number, a fact 3+ words).
             near = sorted(index.candidates(words)) if words else range(len(known))
