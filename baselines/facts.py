@@ -343,7 +343,8 @@ def _may_hold_date(line: str) -> bool:
     # number ("3 March, 2023": "march, 2"; "March 3, 2023": "march 3").
     if not _FOUR_DIGITS.search(line):
         return False
-    return _SLASH_DATE.search(line) is not None or _MONTH_THEN_NUMBER.search(lowered) is not None
+    slash_date = ("/" in line or "-" in line) and _SLASH_DATE.search(line) is not None  # it needs one of them
+    return slash_date or _MONTH_THEN_NUMBER.search(lowered) is not None
 
 
 def single_span_diff(old: list[str], new: list[str]) -> tuple[int, int, int] | None:

@@ -138,6 +138,10 @@ class MemAlphaHeuristic:
         self._label_vocab: dict[str, set[str]] = {}
         self._label_kept: Counter[str] = Counter()
         self._label_words: dict[str, Counter[str]] = {}
+        # Kept with _label_words, for the core: in how many labels' examples each word occurs, and the
+        # sum of each label's counts.
+        self._spread: Counter[str] = Counter()
+        self._label_sizes: dict[str, int] = {}
         self._mentions: dict[str, _Mention] = {}
         # The core_entities names ranked first, (-count, first mention, name), kept sorted as counts grow
         # (see _count_mentions), and the names mentioned in two or more chunks (ranked when rendering).
@@ -215,8 +219,11 @@ class MemAlphaHeuristic:
         return calls
 
     def _example(self, sample: str, label: str) -> list[dict[str, Any]]:
-        content = {w.lower() for w in words(sample) if w.lower() not in STOPWORDS}
-        self._label_words.setdefault(label, Counter()).update(content)
+        content = set(diff_words(sample)).difference(STOPWORDS)
+        counts = self._label_words.setdefault(label, Counter())
+        self._spread.update(content.difference(counts))  # words new to this label
+        counts.update(content)
+        self._label_sizes[label] = self._label_sizes.get(label, 0) + len(content)
         vocab = self._label_vocab.setdefault(label, set())
         if self._label_kept[label] >= self.max_examples_per_label or content <= vocab:
             return []
@@ -337,9 +344,8 @@ class MemAlphaHeuristic:
         if self._label_words:
             lines.append("Label prototypes (most distinctive words -> label):")
             fits(lines[-1])
-            spread = Counter(word for counts in self._label_words.values() for word in counts)
-            for label in sorted(self._label_words, key=lambda lab: -sum(self._label_words[lab].values())):
-                top = self._distinctive(label, 8, spread)
+            for label in sorted(self._label_words, key=lambda lab: -self._label_sizes[lab]):
+                top = self._distinctive(label, 8, self._spread)
                 line = f"{' '.join(top)} -> label {label}"
                 if fits(line):
                     lines.append(line)

@@ -503,3 +503,17 @@ def test_mem_alpha_top_names_and_recurring_names_equal_a_full_ranking(core_entit
         full = sorted((-m.count, m.first, name) for name, m in writer._mentions.items())
         assert writer._top == full[:core_entities]
         assert sorted(writer._recurring) == sorted(name for name, seen in chunks.items() if len(seen) >= 2)
+
+
+def test_find_time_equals_the_reference_on_random_date_pieces():
+    rng = random.Random(8)
+    pieces = ["3", "March", "mar", "2023", "/", "-", "05", "12:30", "pm", "a.m.", "Session", "day", "7", ",", "Dec"]
+    pieces += ["1999", "31", "Ünï", "the", "code", "4821", "at", "on"]
+    dated = 0
+    for _ in range(3000):
+        line = "".join(
+            rng.choice(pieces) + rng.choice([" ", "", "  ", ", ", "/", "-"]) for _ in range(rng.randint(1, 9))
+        )
+        assert find_time(line) == reference_find_time(line), line
+        dated += find_time(line) is not None
+    assert dated >= 100
