@@ -69,13 +69,12 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
 
     def dropped(unit: str, position: int) -> bool:
         """Whether a new unit after ``position`` (in ``arriving``; -1: a kept unit) restates or updates it."""
-        words = diff_key(unit)
-        if not words:  # equals and updates nothing
-            return False
-        for j in index.candidates(words, _probe(unit)):
-            later = arriving[j][1]
-            if j > position and (later == words or update_overlap(words, later) is not None):  # type: ignore[arg-type]
-                return True
+        words, probe = _probe(unit)
+        for j in index.candidates(words, probe) if words else ():  # without words: equals and updates nothing
+            if j > position:
+                later = arriving[j][1]
+                if later == words or update_overlap(words, later) is not None:  # type: ignore[arg-type]
+                    return True
         return False
 
     merged = [unit for unit in kept if not dropped(unit, -1)]
@@ -112,9 +111,11 @@ _PROBES = UpdateIndex()  # merge_units' index parameters, for _probe
 
 
 @functools.lru_cache(maxsize=8192)
-def _probe(unit: str) -> Probe:
-    # A kept unit is looked up at every step while it stays: its probe is kept with it.
-    return _PROBES.probe(diff_key(unit))
+def _probe(unit: str) -> tuple[tuple[str, ...], Probe]:
+    """The unit's diff words and their :meth:`~baselines.facts.UpdateIndex.probe`: a kept unit is looked
+    up at every step while it stays, so both are kept with it."""
+    words = diff_key(unit)
+    return words, _PROBES.probe(words)
 
 
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
