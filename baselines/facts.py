@@ -398,11 +398,14 @@ def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_
     # it is >= ceil(x)), and enough that each side's changed run (its length minus prefix and suffix)
     # is at most max_diff_words. So once the prefix is known, the last ``need - prefix`` words must agree;
     # one slice comparison tests that before the full diff (which the few survivors still get).
-    limit = min(n_old, n_new)
+    limit = min(n_old, n_new)  # no more words can be shared
+    share = min_shared * max(n_old, n_new)
+    if not share <= limit:  # (or NaN)
+        return None
     prefix = 0
     while prefix < limit and old[prefix] == new[prefix]:
         prefix += 1
-    need = max(3, n_old - max_diff_words, n_new - max_diff_words, math.ceil(min_shared * max(n_old, n_new)))
+    need = max(3, n_old - max_diff_words, n_new - max_diff_words, math.ceil(share) if share > 0 else 0)
     tail = need - prefix
     if tail > limit - prefix or (tail > 0 and old[n_old - tail :] != new[n_new - tail :]):
         return None
@@ -432,7 +435,7 @@ class UpdateIndex:
     changed runs of 1 to ``max_diff_words`` words make the lengths differ by less than
     ``max_diff_words``. So a lookup of an ``n``-word statement reads two buckets, its first and its
     last ``edge_width(n)`` words, and tests the lengths; a stored statement is filed under its edges
-    of every width a lookup of a length near its own can use (two or three widths). Long statements
+    of every width a lookup of a length near its own can use (a few widths). Long statements
     have long edges, which keeps look-alike sentences ("the access code of the X is N") out of each
     other's buckets.
     """
@@ -440,6 +443,8 @@ class UpdateIndex:
     def __init__(self, max_diff_words: int = 4, min_shared: float = 0.6) -> None:
         if max_diff_words < 0:
             raise ValueError(f"need max_diff_words >= 0, got {max_diff_words}")
+        if not math.isfinite(min_shared):
+            raise ValueError(f"need a finite min_shared, got {min_shared}")
         self.max_diff_words = max_diff_words
         self.min_shared = min_shared
         self._near = max(max_diff_words, 1)  # lengths of a statement and its update differ by less
@@ -454,7 +459,7 @@ class UpdateIndex:
         """How many first (and last) words a lookup of an ``n``-word statement compares."""
         width = self._width.get(n)
         if width is None:
-            need = max(3, n - self.max_diff_words, math.ceil(self.min_shared * n))
+            need = max(3, n - self.max_diff_words, math.ceil(self.min_shared * n))  # as in update_overlap
             width = self._width[n] = (need + 1) // 2
         return width
 

@@ -8,6 +8,7 @@ whole systems' outputs; these tests pin the pieces, on inputs built to hit the e
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from collections import Counter
@@ -517,3 +518,14 @@ def test_find_time_equals_the_reference_on_random_date_pieces():
         assert find_time(line) == reference_find_time(line), line
         dated += find_time(line) is not None
     assert dated >= 100
+
+
+@pytest.mark.parametrize("min_shared", [float("inf"), float("-inf"), float("nan"), -1.0, 5.0])
+def test_update_overlap_takes_any_min_shared_as_before(min_shared: float):
+    statements = random_statements(random.Random(9), 60, 4)
+    for old in statements:
+        for new in statements:
+            assert update_overlap(old, new, 4, min_shared) == reference_update_overlap(old, new, 4, min_shared)
+    if not math.isfinite(min_shared):
+        with pytest.raises(ValueError, match="min_shared"):
+            UpdateIndex(4, min_shared)
