@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import itertools
+import random
+import re
 
 import pytest
 
@@ -50,3 +52,12 @@ def test_chunk_text_and_bad_budget():
     assert chunk_text("One. Two. Three.", 1000) == ["One. Two. Three."]
     with pytest.raises(ValueError, match="max_tokens"):
         pack(["x"], 0)
+
+
+def test_split_sentences_equals_the_plain_pattern_on_random_text():
+    plain = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+|\n\s*\n")  # the pattern before its fast prefix
+    rng = random.Random(0)
+    alphabet = ["a", "Bc", ".", "!", "?", '"', "'", ")", "]", "(", " ", "  ", "\n", "\n\n", "\t", " \n \n", "é", "x."]
+    for _ in range(5000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        assert split_sentences(text) == [p.strip() for p in plain.split(text) if p and p.strip()], repr(text)
