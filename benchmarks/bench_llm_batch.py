@@ -199,6 +199,7 @@ def bench_rollout(
     system = EnvPolicy("mem-alpha-llm", LLMPolicy(model, max_new_tokens=max_new_tokens))
     reader = EvidenceReader()
     cached_before = model.usage["prompt_tokens_cached"], model.usage["prompt_tokens"]
+    shared_before = model.usage.get("prompt_tokens_shared", 0)
     timing = compare(
         model,
         lambda: [system.run(e, reader) for e in episodes],
@@ -215,6 +216,12 @@ def bench_rollout(
         "env_steps": sum(len(e.chunks) for e in episodes),
         "num_envs": num_envs,
         "prompt_tokens_from_prefix_cache": round(cached / prompt, 3) if prompt else 0.0,
+        # of all prompt tokens (both modes' runs): those the lock-step batches decoded over one shared copy of
+        "prompt_tokens_shared_in_decoding": round(
+            (model.usage.get("prompt_tokens_shared", 0) - shared_before) / prompt, 3
+        )
+        if prompt
+        else 0.0,
     }
     return rows_of("rollout", ("sequential (run)", "lock-step (run_many)"), timing, **info)
 

@@ -303,6 +303,96 @@ def test_prefix_cache_is_dropped_when_the_weights_change(tiny_path: Path) -> Non
     assert after != before
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_shared_prefix_attention_equals_attention_over_each_whole_row(dtype: torch.dtype) -> None:
+    from types import SimpleNamespace
+
+    from memenv.llm.hf import _shared_prefix_attention
+
+    generator = torch.Generator().manual_seed(0)
+    rows, heads, kv_heads, dim, shared, own = 4, 4, 2, 16, 7, 6
+    query = torch.randn(rows, heads, 1, dim, generator=generator, dtype=dtype)
+    query[1] = query[0]  # two rows asking the same thing: a tie between rows
+    prefix = [(torch.randn(1, kv_heads, shared, dim, generator=generator, dtype=dtype), None)]
+    prefix[0] = (prefix[0][0], torch.randn(1, kv_heads, shared, dim, generator=generator, dtype=dtype))
+    keys = torch.randn(rows, kv_heads, own, dim, generator=generator, dtype=dtype)
+    keys[:, :, 2] = keys[:, :, 3]  # equal scores within a row
+    values = torch.randn(rows, kv_heads, own, dim, generator=generator, dtype=dtype)
+    lengths = [6, 3, 1, 4]  # left-padded own parts, down to a single token
+    visible = torch.zeros(rows, own, dtype=torch.bool)
+    for i, n in enumerate(lengths):
+        visible[i, own - n :] = True
+    additive = torch.zeros(rows, 1, 1, own, dtype=dtype).masked_fill(~visible[:, None, None], float("-inf"))
+    module = SimpleNamespace(layer_idx=0)
+    got, _ = _shared_prefix_attention(module, query, keys, values, additive, scaling=0.3, memenv_prefix=prefix)
+    # The straightforward way: each row's whole cache (prefix copied in), plain attention over it.
+    full_keys = torch.cat([prefix[0][0].expand(rows, -1, -1, -1), keys], dim=2)
+    full_values = torch.cat([prefix[0][1].expand(rows, -1, -1, -1), values], dim=2)
+    full_mask = torch.cat([torch.ones(rows, shared, dtype=torch.bool), visible], dim=1)[:, None, None]
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        query.float(),
+        full_keys.repeat_interleave(heads // kv_heads, dim=1).float(),
+        full_values.repeat_interleave(heads // kv_heads, dim=1).float(),
+        attn_mask=full_mask,
+        scale=0.3,
+    )
+    assert got.shape == (rows, 1, heads, dim)  # (batch, new tokens, heads, dim), as transformers expects
+    tolerance = 1e-6 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(got.transpose(1, 2).float(), expected, atol=tolerance, rtol=tolerance)
+    # A call that is not the decoding loop's is plain sdpa.
+    plain, _ = _shared_prefix_attention(
+        SimpleNamespace(layer_idx=0, num_key_value_groups=2), query, keys, values, visible[:, None, None]
+    )
+    own_only = torch.nn.functional.scaled_dot_product_attention(
+        query, keys.repeat_interleave(2, dim=1), values.repeat_interleave(2, dim=1), attn_mask=visible[:, None, None]
+    )
+    torch.testing.assert_close(plain.transpose(1, 2), own_only)
+
+
+def test_rows_sharing_a_prompt_prefix_keep_it_once_with_the_same_replies(tiny_path: Path) -> None:
+    from memenv.llm.hf import PREFIX_BLOCK
+
+    conversations = [[LONG_SYSTEM, {"role": "user", "content": text}] for text in ("Alice moved.", "Bob " * 30, "Hi")]
+    for cache_tokens in (4096, 0):  # with and without the prefix cache
+        model = HFChatModel(tiny_path, device="cpu", prefix_cache_tokens=cache_tokens)
+        prompts = [model.tokenizer(model.render_prompt(c))["input_ids"] for c in conversations]
+        alone = [model.generate(c, max_new_tokens=12) for c in conversations]
+        assert model.usage["prompt_tokens_shared"] == 0  # one row: nothing to share
+        together = model.generate_batch(conversations, max_new_tokens=12)
+        assert together == alone
+        if cache_tokens:  # the system prompt's whole blocks are kept once instead of three times
+            prompts = [
+                model.tokenizer(model.render_prompt(c), add_special_tokens=False)["input_ids"] for c in conversations
+            ]
+            common = next(i for i, column in enumerate(zip(*prompts, strict=False)) if len(set(column)) > 1)
+            assert common >= PREFIX_BLOCK
+            assert model.usage["prompt_tokens_shared"] == 2 * (common // PREFIX_BLOCK * PREFIX_BLOCK)
+        assert model.model.config._attn_implementation == "sdpa"  # switched back after the loop
+        # rows leave the batch (per-row budgets) while the others keep decoding over the shared prefix
+        prompts = [
+            model.tokenizer(model.render_prompt(c), add_special_tokens=False)["input_ids"] for c in conversations
+        ]
+        full = model.generate_ids(prompts, max_new_tokens=12)
+        cut = model.generate_ids(prompts, max_new_tokens=[2, 12, 5])
+        assert cut == [f[:b] for f, b in zip(full, [2, 12, 5], strict=True)]
+        assert model.generate_batch([conversations[0], BATCH[1]], max_new_tokens=12)[0] == alone[0]
+
+
+def test_shared_prefix_needs_equal_keys_and_values_in_every_row(tiny_path: Path) -> None:
+    model = HFChatModel(tiny_path, device="cpu")
+    conversations = [[LONG_SYSTEM, {"role": "user", "content": text}] for text in ("Alice moved.", "Bob stayed.")]
+    rows = [model.tokenizer(model.render_prompt(c), add_special_tokens=False)["input_ids"] for c in conversations]
+    with torch.inference_mode():
+        caches = [model._prefill_row(row)[1] for row in rows]
+        common = next(i for i, (a, b) in enumerate(zip(*rows, strict=False)) if a != b)
+        assert common >= 256
+        assert model._shared_prefix_length(rows, caches) == common // 256 * 256
+        assert model._shared_prefix_length(rows[:1], caches[:1]) == 0  # one row
+        assert model._shared_prefix_length([rows[0], rows[1][:200]], caches) == 0  # shorter than a block in common
+        caches[1].layers[1].values[0, 0, 5, 0] += 1e-6  # one number off: not shared
+        assert model._shared_prefix_length(rows, caches) == 0
+
+
 def test_generate_ids_checks_its_arguments(tiny: HFChatModel) -> None:
     with pytest.raises(ValueError, match="2 budgets for 4 conversations"):
         tiny.generate_batch(BATCH, max_new_tokens=[4, 4])

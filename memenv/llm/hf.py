@@ -12,7 +12,8 @@ import inspect
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +152,9 @@ class HFChatModel(ChatModel):
             is spent on the answer; ``None`` (default) leaves the template's own default.
 
     :attr:`usage` counts what was generated (``batches``, ``rows``, ``prompt_tokens``,
-    ``prompt_tokens_cached`` (of which taken from the prefix cache), ``completion_tokens``), for
-    throughput reports.
+    ``prompt_tokens_cached`` (of which taken from the prefix cache), ``prompt_tokens_shared`` (of
+    which decoded without a copy of their own: a prefix shared by the rows of a batch is kept once),
+    ``completion_tokens``), for throughput reports.
 
     :meth:`generate_batch` decodes several conversations as one batch (see :meth:`generate_ids`); with
     greedy decoding each reply equals what :meth:`generate` gives that conversation alone.
@@ -195,7 +197,14 @@ class HFChatModel(ChatModel):
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.prefill = prefill if prefill != "auto" else ("batch" if self.device.startswith("cuda") else "rows")
-        self.usage = {"batches": 0, "rows": 0, "prompt_tokens": 0, "prompt_tokens_cached": 0, "completion_tokens": 0}
+        self.usage = {
+            "batches": 0,
+            "rows": 0,
+            "prompt_tokens": 0,
+            "prompt_tokens_cached": 0,
+            "prompt_tokens_shared": 0,
+            "completion_tokens": 0,
+        }
         if isinstance(prefix_cache_tokens, bool) or not isinstance(prefix_cache_tokens, int) or prefix_cache_tokens < 0:
             raise ValueError(f"prefix_cache_tokens must be an int >= 0, got {prefix_cache_tokens!r}")
         self.prefix_cache_tokens = prefix_cache_tokens
@@ -285,6 +294,12 @@ class HFChatModel(ChatModel):
         weights change (an optimiser step, a LoRA merge: any in-place update of a parameter) and is
         not used while the model is in training mode.
 
+        Shared prefix (``prefill="rows"`` on a CPU, 2+ rows): the whole blocks at the start that every
+        row shares, with bit-for-bit equal keys/values (the same stored blocks), are kept once instead
+        of once per row, and each decode step's attention reads them once for all rows
+        (:func:`_shared_prefix_attention`). On a CPU that read, not the arithmetic, is what each row
+        adds to a step: eight rows' 2K-token caches spill out of the CPU's cache where one row's fits.
+
         Decoding: greedy (``argmax``) when ``temperature == 0``; otherwise ``softmax(logits /
         temperature)`` after the top-k / top-p / min-p the model's generation config sets. With a
         ``seed``, row ``i`` samples from its own generator seeded ``seed + i`` (the global RNG is left
@@ -360,7 +375,7 @@ class HFChatModel(ChatModel):
         started = self._prefill(rows, room=max(budgets))
         if started is None:
             return None
-        logits, cache, mask, width = started
+        logits, cache, mask, width, prefix = started
         positions = torch.tensor([len(r) for r in rows], device=device)
         stops = set(self.stop_ids())
         generators = None
@@ -384,25 +399,45 @@ class HFChatModel(ChatModel):
                 cache.batch_select_indices(index)
                 mask, positions, tokens = mask[index], positions[index], tokens[index]
                 live = [live[line] for line in keep]
-            mask[:, width] = 1  # the mask is allocated in full up front: no copy per step
+            mask[:, width] = 1 if prefix is None else 0  # allocated in full up front: no copy per step
             width += 1
-            logits, cache = self._forward(
-                input_ids=tokens[:, None], attention_mask=mask[:, :width], position_ids=positions[:, None], cache=cache
-            )
+            if prefix is None:
+                logits, cache = self._forward(
+                    input_ids=tokens[:, None],
+                    attention_mask=mask[:, :width],
+                    position_ids=positions[:, None],
+                    cache=cache,
+                )
+            else:
+                # The cache holds only what follows the shared prefix; the prefix's keys/values, stored once
+                # for all rows, go to the attention as an argument (see _shared_prefix_attention).
+                with _attention(self.model, SHARED_PREFIX_ATTENTION):
+                    logits, cache = self._forward(
+                        input_ids=tokens[:, None],
+                        attention_mask=mask[:, None, None, :width],
+                        position_ids=positions[:, None],
+                        cache=cache,
+                        memenv_prefix=prefix,
+                    )
             positions = positions + 1
 
-    def _prefill(self, rows: list[list[int]], room: int) -> tuple[Any, Any, Any, int] | None:
-        """Run the prompts: the logits of each row's first new token, a left-padded cache with ``room`` free
-        places per row, its attention mask (allocated with the room, ones on the prompt), and the prompt width."""
+    def _prefill(self, rows: list[list[int]], room: int) -> tuple[Any, Any, Any, int, Any] | None:
+        """Run the prompts: ``(logits of each row's first new token, cache, mask, width, prefix)``.
+
+        The cache is left-padded with ``room`` free places per row; the mask is allocated with the room
+        (ones on the prompt); ``width`` is the filled width. With ``prefill="rows"`` and rows that share
+        a prompt prefix whose keys/values are bit for bit the same in every row (the prefix cache's
+        blocks), ``prefix`` holds those keys/values once, ``(keys, values)`` per layer with batch size 1,
+        and the cache and mask hold only what follows it (see :func:`_shared_prefix_attention`);
+        otherwise ``prefix`` is ``None``.
+        """
         import torch
 
         device = self.model.device
         lengths = [len(r) for r in rows]
         width = max(lengths)
-        mask = torch.zeros((len(rows), width + room), dtype=torch.long, device=device)
-        for i, length in enumerate(lengths):
-            mask[i, width - length : width] = 1
         if self.prefill == "batch" and len(rows) > 1:
+            mask = _prompt_mask(lengths, width, room, device, torch.long)
             ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long, device=device)
             for i, row in enumerate(rows):
                 ids[i, width - len(row) :] = torch.tensor(row, device=device)
@@ -410,7 +445,7 @@ class HFChatModel(ChatModel):
             logits, cache = self._forward(input_ids=ids, attention_mask=mask[:, :width], position_ids=positions)
             if not self._check_cache(cache):
                 return None
-            return logits, _growing_cache([cache], [width], width, room), mask, width
+            return logits, _growing_cache([cache], [width], width, room), mask, width, None
         last, caches = [], []
         for row in rows:
             started = self._prefill_row(row)
@@ -418,7 +453,51 @@ class HFChatModel(ChatModel):
                 return None
             last.append(started[0])
             caches.append(started[1])
-        return torch.cat(last, dim=0), _growing_cache(caches, lengths, width, room), mask, width
+        shared = self._shared_prefix_length(rows, caches)
+        if not shared:
+            mask = _prompt_mask(lengths, width, room, device, torch.long)
+            return torch.cat(last, dim=0), _growing_cache(caches, lengths, width, room), mask, width, None
+        prefix = [(layer.keys[:, :, :shared], layer.values[:, :, :shared]) for layer in caches[0].layers]
+        own = [n - shared for n in lengths]  # each row's tokens after the shared prefix
+        # Additive, in the model's dtype (what the flash kernel takes): 0 where a row has a token, else -inf.
+        visible = _prompt_mask(own, width - shared, room, device, torch.bool)
+        mask = torch.zeros(visible.shape, dtype=prefix[0][0].dtype, device=device).masked_fill(~visible, float("-inf"))
+        cache = _growing_cache(caches, lengths, width, room, start=shared)
+        self.usage["prompt_tokens_shared"] += shared * (len(rows) - 1)
+        return torch.cat(last, dim=0), cache, mask, width - shared, prefix
+
+    def _shared_prefix_length(self, rows: list[list[int]], caches: list[Any]) -> int:
+        """How many leading prompt tokens the decoding loop keeps once for all rows (0: none).
+
+        The rows' common token prefix, in whole prefix-cache blocks (those came from one stored copy),
+        and only when every row's keys and values there are bit for bit the same as the first row's:
+        sharing them then changes no input of any row's attention, only how often it is read. Only
+        on a CPU (the kernel :func:`_shared_prefix_attention` calls), with the ``sdpa`` attention (what it
+        replaces) and 2+ rows.
+        """
+        import torch
+
+        if (
+            len(rows) < 2
+            or self.model.device.type != "cpu"
+            or getattr(self.model.config, "_attn_implementation", None) != "sdpa"
+        ):
+            return 0
+        common = min(len(r) for r in rows) - 1  # every row keeps at least its last prompt token
+        first = rows[0]
+        for row in rows[1:]:
+            common = next((i for i in range(common) if row[i] != first[i]), common)
+        shared = common // PREFIX_BLOCK * PREFIX_BLOCK
+        if not shared:
+            return 0
+        for cache in caches[1:]:
+            for mine, theirs in zip(cache.layers, caches[0].layers, strict=True):
+                if not (
+                    torch.equal(mine.keys[:, :, :shared], theirs.keys[:, :, :shared])
+                    and torch.equal(mine.values[:, :, :shared], theirs.values[:, :, :shared])
+                ):
+                    return 0
+        return shared
 
     def _prefill_row(self, row: list[int]) -> tuple[Any, Any] | None:
         """One prompt, block by block through the prefix cache: ``(logits of its last token, its cache)``.
@@ -581,9 +660,21 @@ def _block_keys(row: list[int], blocks: int) -> list[bytes]:
     return keys
 
 
-def _growing_cache(caches: list[Any], lengths: list[int], width: int, room: int) -> Any:
+def _prompt_mask(lengths: list[int], width: int, room: int, device: Any, dtype: Any) -> Any:
+    """The attention mask of right-aligned rows of ``lengths`` in ``width`` columns, with ``room`` more columns."""
+    import torch
+
+    mask = torch.zeros((len(lengths), width + room), dtype=dtype, device=device)
+    for i, length in enumerate(lengths):
+        mask[i, width - length : width] = 1
+    return mask
+
+
+def _growing_cache(caches: list[Any], lengths: list[int], width: int, room: int, start: int = 0) -> Any:
     """One ``DynamicCache`` holding the rows of ``caches`` (in order), right-aligned at ``width``, with
-    ``room`` free places after it, so decoding writes each new key/value in place.
+    ``room`` free places after it, so decoding writes each new key/value in place. With ``start`` > 0
+    it holds each row's positions from ``start`` on (the shared prefix before it is kept elsewhere), and
+    ``lengths`` and ``width`` still count from position 0.
 
     ``transformers``' own ``DynamicLayer`` concatenates at every step, copying the whole cache; with
     eight long rows that copy was most of a decode step on a CPU.
@@ -597,17 +688,87 @@ def _growing_cache(caches: list[Any], lengths: list[int], width: int, room: int)
         for kind in ("keys", "values"):
             sample = getattr(caches[0].layers[layer], kind)
             heads, dim = sample.shape[1], sample.shape[3]
-            buffer = sample.new_zeros((rows, heads, width + room, dim))
-            start = 0
+            buffer = sample.new_zeros((rows, heads, width - start + room, dim))
+            first = 0
             for cache, length in zip(caches, lengths, strict=True):
-                tensor = getattr(cache.layers[layer], kind)
-                buffer[start : start + tensor.shape[0], :, width - length : width] = tensor
-                start += tensor.shape[0]
+                tensor = getattr(cache.layers[layer], kind)[:, :, start:]
+                buffer[first : first + tensor.shape[0], :, width - length : width - start] = tensor
+                first += tensor.shape[0]
             buffers.append(buffer)
-        layers.append(_GrowingLayer.make(buffers[0], buffers[1], width))
+        layers.append(_GrowingLayer.make(buffers[0], buffers[1], width - start))
     cache = DynamicCache()
     cache.layers = layers
     return cache
+
+
+SHARED_PREFIX_ATTENTION = "memenv_shared_prefix"
+"""The attention implementation :class:`HFChatModel`'s decoding loop switches to while rows share a prefix."""
+
+
+@contextmanager
+def _attention(model: Any, name: str) -> Iterator[None]:
+    """Run ``model`` with attention implementation ``name`` (registered on first use), then switch back."""
+    from transformers import AttentionInterface
+
+    if name not in AttentionInterface._global_mapping:
+        AttentionInterface.register(name, _shared_prefix_attention)
+    before = model.config._attn_implementation
+    model.config._attn_implementation = name
+    try:
+        yield
+    finally:
+        model.config._attn_implementation = before
+
+
+def _shared_prefix_attention(
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    memenv_prefix: list[tuple[Any, Any]] | None = None,
+    **kwargs: Any,
+) -> tuple[Any, None]:
+    """Decoding attention (one new token per row, on a CPU) over a prefix shared by every row plus each
+    row's own keys and values.
+
+    ``key`` / ``value`` ``(batch, kv_heads, own, dim)`` hold each row's positions after the shared
+    prefix (left-padded; ``attention_mask`` ``(batch, 1, 1, own)`` is 0 where a row has a token and
+    ``-inf`` elsewhere), and ``memenv_prefix[layer]`` holds the prefix's keys and values once,
+    ``(1, kv_heads, shared, dim)``. Two passes of torch's CPU flash-attention kernel, which also returns
+    each query's log-sum-exp: all rows' queries at once against the one prefix, then each row against
+    its own part; the two are merged by their log-sum-exps into the softmax attention over the whole
+    row. That equals attention over each row's full cache up to float rounding, with the prefix read
+    from memory once per step instead of once per row: that read was what a decode step's time per
+    row was on a CPU (eight rows' 2K-token caches do not fit in the CPU's cache, one row's does).
+
+    Without ``memenv_prefix`` (a call that is not the decoding loop's) it is plain ``sdpa``.
+    """
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if memenv_prefix is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout, scaling, **kwargs)
+    flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+    keys, values = memenv_prefix[module.layer_idx]
+    batch, heads, length, dim = query.shape
+    kv_heads = keys.shape[1]
+    group = heads // kv_heads * length  # query rows per key/value head (query head h reads kv head h // group)
+    scale = dim**-0.5 if scaling is None else scaling
+    query = query.reshape(batch, kv_heads, group, dim)
+    everyone = query.transpose(0, 1).reshape(1, kv_heads, batch * group, dim)
+    first, first_lse = flash(everyone, keys, values, scale=scale)
+    first = first.reshape(kv_heads, batch, group, dim).transpose(0, 1)
+    first_lse = first_lse.reshape(kv_heads, batch, group).transpose(0, 1)
+    second, second_lse = flash(query, key, value, attn_mask=attention_mask, scale=scale)
+    top = torch.maximum(first_lse, second_lse)
+    first_weight, second_weight = (first_lse - top).exp(), (second_lse - top).exp()
+    output = (first * first_weight[..., None] + second * second_weight[..., None]) / (first_weight + second_weight)[
+        ..., None
+    ]
+    return output.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
 
 
 class _GrowingLayer:
