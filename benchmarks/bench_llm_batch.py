@@ -216,9 +216,10 @@ def bench_rollout(
         "env_steps": sum(len(e.chunks) for e in episodes),
         "num_envs": num_envs,
         "prompt_tokens_from_prefix_cache": round(cached / prompt, 3) if prompt else 0.0,
-        # of all prompt tokens (both modes' runs): those the lock-step batches decoded over one shared copy of
-        "prompt_tokens_shared_in_decoding": round(
-            (model.usage.get("prompt_tokens_shared", 0) - shared_before) / prompt, 3
+        # of the lock-step runs' prompt tokens (half of all: both modes run the same prompts), those the
+        # batches decoded over one copy shared by their rows
+        "prompt_tokens_shared_in_lockstep": round(
+            2 * (model.usage.get("prompt_tokens_shared", 0) - shared_before) / prompt, 3
         )
         if prompt
         else 0.0,
