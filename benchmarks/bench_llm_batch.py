@@ -24,6 +24,9 @@ greedy, with ``--threads`` torch threads (1 by default: on a 2-core machine shar
 second thread made the tiny model 2-5x slower). Each mode runs ``--repeats`` times, alternating which
 goes first; the table shows medians (every run's seconds are in the JSON) and the ratio of the
 sequential median to the batched one, which is the tokens/s ratio (both generate the same tokens).
+The parts that run the model here also report the process's CPU seconds and their ratio ("cpu"):
+with one torch thread on a machine shared with other work, wall time also counts the time the
+process waited for a core, which swung single runs by 1.5-2x; CPU time counts only the work.
 Tokens are completion tokens counted by ``HFChatModel.usage``. Every batched result is checked against
 the sequential one (same replies; same memories, answers and scores) before its speed is reported.
 Prints a table and writes JSON (``--out``).
@@ -87,16 +90,22 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
     both results (of the first runs), the seconds of every run, and the completion tokens per run
     (counted by the model; the same every run, or the benchmark stops).
     """
-    out: dict[str, Any] = {"seconds": {"sequential": [], "batched": []}, "tokens": {}, "result": {}}
+    out: dict[str, Any] = {
+        "seconds": {"sequential": [], "batched": []},
+        "cpu_seconds": {"sequential": [], "batched": []},
+        "tokens": {},
+        "result": {},
+    }
     for repeat in range(repeats):
         order = [("sequential", sequential), ("batched", batched)]
         for name, work in order if repeat % 2 == 0 else order[::-1]:
             if model is not None:  # every run starts cold: no blocks of these very prompts from the run before
                 model.clear_prefix_cache()
             before = model.usage["completion_tokens"] if model is not None else 0
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             result = work()
             out["seconds"][name].append(round(time.perf_counter() - start, 3))
+            out["cpu_seconds"][name].append(round(time.process_time() - cpu, 3))
             tokens = (model.usage["completion_tokens"] - before) if model is not None else 0
             if out["tokens"].setdefault(name, tokens) != tokens:
                 raise SystemExit(f"{name}: {tokens} completion tokens this run, {out['tokens'][name]} before")
@@ -104,8 +113,11 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
     return out
 
 
-def rows_of(part: str, modes: tuple[str, str], timing: dict[str, Any], **info: Any) -> list[dict[str, Any]]:
-    """The two table rows of a comparison: median seconds, tokens/s and the ratio against sequential."""
+def rows_of(
+    part: str, modes: tuple[str, str], timing: dict[str, Any], cpu: bool = True, **info: Any
+) -> list[dict[str, Any]]:
+    """The two table rows of a comparison: median seconds, tokens/s and the ratio against sequential
+    (and the same for CPU seconds when ``cpu``: not for the endpoint, whose work is in the server)."""
     rows = []
     for mode, name in zip(modes, ("sequential", "batched"), strict=True):
         seconds = median(timing["seconds"][name])
@@ -116,6 +128,11 @@ def rows_of(part: str, modes: tuple[str, str], timing: dict[str, Any], **info: A
             extra["steps_per_s"] = round(info["env_steps"] / seconds, 2)
         if name == "batched":
             extra["ratio"] = round(median(timing["seconds"]["sequential"]) / seconds, 2)
+        if cpu:
+            extra["cpu_seconds"] = median(timing["cpu_seconds"][name])
+            extra["cpu_seconds_all"] = timing["cpu_seconds"][name]
+            if name == "batched":
+                extra["cpu_ratio"] = round(median(timing["cpu_seconds"]["sequential"]) / extra["cpu_seconds"], 2)
         rows.append(row(part, mode, seconds, timing["tokens"][name], **extra))
     return rows
 
@@ -187,8 +204,13 @@ def bench_model(model: HFChatModel, episodes: list, max_new_tokens: int, repeats
             r["prompt_pass_seconds"] = median(timings[1]["seconds"][name])
             decode[name] = r["seconds"] - r["prompt_pass_seconds"]
             r["decode_seconds"] = round(decode[name], 3)
+            r["prompt_pass_cpu_seconds"] = median(timings[1]["cpu_seconds"][name])
+            decode[f"{name} cpu"] = r["cpu_seconds"] - r["prompt_pass_cpu_seconds"]
+            r["decode_cpu_seconds"] = round(decode[f"{name} cpu"], 3)
         if decode["batched"] > 0:
             pair[1]["decode_ratio"] = round(decode["sequential"] / decode["batched"], 2)
+        if decode["batched cpu"] > 0:
+            pair[1]["decode_cpu_ratio"] = round(decode["sequential cpu"] / decode["batched cpu"], 2)
         rows += pair
     return rows
 
@@ -334,6 +356,7 @@ def bench_endpoint(episodes: list, num_envs: int, latency: float, repeats: int) 
         "endpoint",
         ("sequential (run)", "concurrent (run_many)"),
         timing,
+        cpu=False,
         requests=steps,
         server_latency_s=latency,
     )
@@ -378,13 +401,16 @@ def main() -> None:
     if "endpoint" in args.parts:
         rows += bench_endpoint(episodes, args.num_envs, args.server_latency, args.repeats)
 
-    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6} {:>7}"
-    print(line.format("part", "mode", "seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio", "decode"))
+    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6} {:>7} {:>6} {:>7}"
+    header = ("seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio", "decode", "cpu", "cpu dec")
+    print(line.format("part", "mode", *header))
     for r in rows:
         cells = (r["seconds"], r["completion_tokens"] or "", r["tokens_per_s"] or "")
         more = (r.get("requests_per_s", ""), r.get("peak_in_flight", ""), r.get("ratio", ""), r.get("decode_ratio", ""))
-        print(line.format(r["part"], r["mode"], *cells, *more))
+        cpu = (r.get("cpu_ratio", ""), r.get("decode_cpu_ratio", ""))
+        print(line.format(r["part"], r["mode"], *cells, *more, *cpu))
     print("ratio: sequential / batched median seconds (= the tokens/s ratio); decode: the same without the prompt pass")
+    print("cpu, cpu dec: the same two ratios in process CPU seconds (not counting waits for a busy core)")
     report = {
         "benchmark": "bench_llm_batch",
         "machine": {

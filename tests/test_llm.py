@@ -303,14 +303,24 @@ def test_prefix_cache_is_dropped_when_the_weights_change(tiny_path: Path) -> Non
     assert after != before
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_shared_prefix_attention_equals_attention_over_each_whole_row(dtype: torch.dtype) -> None:
+@pytest.mark.parametrize(
+    ("dtype", "shared", "own", "lengths"),
+    [
+        (torch.float32, 7, 6, [6, 3, 1, 4]),  # left-padded own parts, down to a single token
+        (torch.bfloat16, 7, 6, [6, 3, 1, 4]),
+        # long padding: the flash kernel sees whole blocks of keys masked out for the short rows
+        (torch.float32, 1280, 1100, [1100, 3, 600, 1]),
+    ],
+)
+def test_shared_prefix_attention_equals_attention_over_each_whole_row(
+    dtype: torch.dtype, shared: int, own: int, lengths: list[int]
+) -> None:
     from types import SimpleNamespace
 
     from memenv.llm.hf import _shared_prefix_attention
 
     generator = torch.Generator().manual_seed(0)
-    rows, heads, kv_heads, dim, shared, own = 4, 4, 2, 16, 7, 6
+    rows, heads, kv_heads, dim = 4, 4, 2, 16
     query = torch.randn(rows, heads, 1, dim, generator=generator, dtype=dtype)
     query[1] = query[0]  # two rows asking the same thing: a tie between rows
     prefix = [(torch.randn(1, kv_heads, shared, dim, generator=generator, dtype=dtype), None)]
@@ -318,7 +328,6 @@ def test_shared_prefix_attention_equals_attention_over_each_whole_row(dtype: tor
     keys = torch.randn(rows, kv_heads, own, dim, generator=generator, dtype=dtype)
     keys[:, :, 2] = keys[:, :, 3]  # equal scores within a row
     values = torch.randn(rows, kv_heads, own, dim, generator=generator, dtype=dtype)
-    lengths = [6, 3, 1, 4]  # left-padded own parts, down to a single token
     visible = torch.zeros(rows, own, dtype=torch.bool)
     for i, n in enumerate(lengths):
         visible[i, own - n :] = True

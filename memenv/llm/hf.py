@@ -411,7 +411,7 @@ class HFChatModel(ChatModel):
             else:
                 # The cache holds only what follows the shared prefix; the prefix's keys/values, stored once
                 # for all rows, go to the attention as an argument (see _shared_prefix_attention).
-                with _attention(self.model, SHARED_PREFIX_ATTENTION):
+                with _shared_prefix_attention_in(self.model):
                     logits, cache = self._forward(
                         input_ids=tokens[:, None],
                         attention_mask=mask[:, None, None, :width],
@@ -706,14 +706,17 @@ SHARED_PREFIX_ATTENTION = "memenv_shared_prefix"
 
 
 @contextmanager
-def _attention(model: Any, name: str) -> Iterator[None]:
-    """Run ``model`` with attention implementation ``name`` (registered on first use), then switch back."""
+def _shared_prefix_attention_in(model: Any) -> Iterator[None]:
+    """Run ``model`` with :func:`_shared_prefix_attention` as its attention (registered with
+    ``transformers`` on first use), then switch back to what it had. The switch is a config field the
+    attention layers read at every call; another thread's forward pass in the meantime (no
+    ``memenv_prefix`` argument) still gets plain ``sdpa``."""
     from transformers import AttentionInterface
 
-    if name not in AttentionInterface._global_mapping:
-        AttentionInterface.register(name, _shared_prefix_attention)
+    if SHARED_PREFIX_ATTENTION not in AttentionInterface._global_mapping:
+        AttentionInterface.register(SHARED_PREFIX_ATTENTION, _shared_prefix_attention)
     before = model.config._attn_implementation
-    model.config._attn_implementation = name
+    model.config._attn_implementation = SHARED_PREFIX_ATTENTION
     try:
         yield
     finally:
