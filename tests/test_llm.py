@@ -345,7 +345,8 @@ def test_shared_prefix_attention_equals_attention_over_each_whole_row(
         attn_mask=full_mask,
         scale=0.3,
     )
-    assert got.shape == (rows, 1, heads, dim)  # (batch, new tokens, heads, dim), as transformers expects
+    # (batch, new tokens, heads, dim) in the model's dtype, as transformers expects
+    assert got.shape == (rows, 1, heads, dim) and got.dtype == dtype
     tolerance = 1e-6 if dtype == torch.float32 else 2e-2
     torch.testing.assert_close(got.transpose(1, 2).float(), expected, atol=tolerance, rtol=tolerance)
     # A call that is not the decoding loop's is plain sdpa.
@@ -385,6 +386,11 @@ def test_rows_sharing_a_prompt_prefix_keep_it_once_with_the_same_replies(tiny_pa
         cut = model.generate_ids(prompts, max_new_tokens=[2, 12, 5])
         assert cut == [f[:b] for f, b in zip(full, [2, 12, 5], strict=True)]
         assert model.generate_batch([conversations[0], BATCH[1]], max_new_tokens=12)[0] == alone[0]
+    # bfloat16 (the attention merges in float32, hands the model back its own dtype): it runs and shares
+    half = HFChatModel(tiny_path, device="cpu", dtype="bfloat16")
+    replies = half.generate_batch(conversations, max_new_tokens=6)
+    assert half.usage["prompt_tokens_shared"] > 0
+    assert half.usage["completion_tokens"] == 18 and all(isinstance(r, str) for r in replies)
 
 
 def test_shared_prefix_needs_equal_keys_and_values_in_every_row(tiny_path: Path) -> None:

@@ -771,6 +771,7 @@ def _shared_prefix_attention(
     output = (first * first_weight[..., None] + second * second_weight[..., None]) / (first_weight + second_weight)[
         ..., None
     ]
+    output = output.to(query.dtype)  # the log-sum-exps are float32 whatever the model's dtype
     return output.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
 
 
