@@ -373,6 +373,12 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=16, help="episodes per rollout (lengths differ)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each mode (medians reported)")
     parser.add_argument("--prefix-cache-tokens", type=int, default=4096, help="HFChatModel's prefix cache (0: off)")
+    parser.add_argument(
+        "--no-share-prefix",
+        action="store_true",
+        help="decode over a full copy of the shared prompt prefix per row (HFChatModel(share_prefix=False)): "
+        "the batched loop as before the shared prefix, for before/after numbers from one checkout",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--context-tokens", type=int, default=1024, help="mean episode length (o200k tokens)")
     parser.add_argument("--chunk-tokens", type=int, default=256)
@@ -389,9 +395,16 @@ def main() -> None:
         if {"model", "rollout"} & set(args.parts):
             if args.model == "tiny":
                 path = build_tiny_model(Path(folder) / "tiny")
-                model = HFChatModel(path, device="cpu", prefix_cache_tokens=args.prefix_cache_tokens)
+                model = HFChatModel(
+                    path,
+                    device="cpu",
+                    prefix_cache_tokens=args.prefix_cache_tokens,
+                    share_prefix=not args.no_share_prefix,
+                )
             else:
-                model = make_chat_model(args.model, prefix_cache_tokens=args.prefix_cache_tokens)
+                model = make_chat_model(
+                    args.model, prefix_cache_tokens=args.prefix_cache_tokens, share_prefix=not args.no_share_prefix
+                )
                 if not isinstance(model, HFChatModel):
                     raise SystemExit("--model must be 'tiny' or an hf: spec (the endpoint part has its own server)")
         if "model" in args.parts:

@@ -386,6 +386,9 @@ def test_rows_sharing_a_prompt_prefix_keep_it_once_with_the_same_replies(tiny_pa
         cut = model.generate_ids(prompts, max_new_tokens=[2, 12, 5])
         assert cut == [f[:b] for f, b in zip(full, [2, 12, 5], strict=True)]
         assert model.generate_batch([conversations[0], BATCH[1]], max_new_tokens=12)[0] == alone[0]
+    unshared = HFChatModel(tiny_path, device="cpu", share_prefix=False)  # a full copy per row: same replies
+    assert unshared.generate_batch(conversations, max_new_tokens=12) == alone
+    assert unshared.usage["prompt_tokens_shared"] == 0
     # bfloat16 (the attention merges in float32, hands the model back its own dtype): it runs and shares
     half = HFChatModel(tiny_path, device="cpu", dtype="bfloat16")
     replies = half.generate_batch(conversations, max_new_tokens=6)

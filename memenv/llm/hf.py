@@ -145,6 +145,9 @@ class HFChatModel(ChatModel):
         prefix_cache_tokens: how many prompt tokens of keys/values the prefix cache keeps (see
             :meth:`generate_ids`; 0 turns it off). A token costs ``2 * layers * kv_heads * head_dim``
             numbers: 46 KB in float32 for SmolLM2-135M, so the default 4096 tokens is about 190 MB.
+        share_prefix: whether a batch's rows keep the prompt prefix they share once for decoding (see
+            :meth:`generate_ids`; on a CPU with ``prefill="rows"``). ``False`` decodes over a full copy
+            per row, with the same greedy replies: for measuring what sharing buys.
         chat_template_kwargs: extra variables for the chat template, e.g. ``{"enable_thinking": False}``
             (see :func:`render_chat_prompt`).
         enable_thinking: shorthand for ``chat_template_kwargs["enable_thinking"]``: ``False`` turns off
@@ -175,6 +178,7 @@ class HFChatModel(ChatModel):
         prefix_cache_tokens: int = 4096,
         chat_template_kwargs: Mapping[str, Any] | None = None,
         enable_thinking: bool | None = None,
+        share_prefix: bool = True,
     ) -> None:
         if prefill not in PREFILL_MODES:
             raise ValueError(f"prefill must be one of {PREFILL_MODES}, got {prefill!r}")
@@ -208,6 +212,7 @@ class HFChatModel(ChatModel):
         if isinstance(prefix_cache_tokens, bool) or not isinstance(prefix_cache_tokens, int) or prefix_cache_tokens < 0:
             raise ValueError(f"prefix_cache_tokens must be an int >= 0, got {prefix_cache_tokens!r}")
         self.prefix_cache_tokens = prefix_cache_tokens
+        self.share_prefix = bool(share_prefix)
         self._prefix_blocks: OrderedDict[bytes, list[tuple[Any, Any]]] = OrderedDict()  # least recently used first
         self._prefix_weights: tuple[int, int] = (0, -1)
         self._loop_ok: bool | None = None  # whether this model's cache suits the decoding loop (None: not seen yet)
@@ -472,13 +477,14 @@ class HFChatModel(ChatModel):
         The rows' common token prefix, in whole prefix-cache blocks (those came from one stored copy),
         and only when every row's keys and values there are bit for bit the same as the first row's:
         sharing them then changes no input of any row's attention, only how often it is read. Only
-        on a CPU (the kernel :func:`_shared_prefix_attention` calls), with the ``sdpa`` attention (what it
-        replaces) and 2+ rows.
+        with :attr:`share_prefix`, on a CPU (the kernel :func:`_shared_prefix_attention` calls), with the
+        ``sdpa`` attention (what it replaces) and 2+ rows.
         """
         import torch
 
         if (
-            len(rows) < 2
+            not self.share_prefix
+            or len(rows) < 2
             or self.model.device.type != "cpu"
             or getattr(self.model.config, "_attn_implementation", None) != "sdpa"
         ):
