@@ -3,6 +3,7 @@
     python benchmarks/bench_llm_batch.py                      # about 3 minutes on 2 busy CPU cores
     python benchmarks/bench_llm_batch.py --parts model endpoint --repeats 1
     python benchmarks/bench_llm_batch.py --model hf:default   # the embedded SmolLM2-135M instead
+    python benchmarks/bench_llm_batch.py --no-share-prefix    # rows decode over their own copy of a shared prefix
 
 Three measurements, each against its sequential peer in the same run:
 
