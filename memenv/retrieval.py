@@ -51,6 +51,8 @@ class _Compiled:
     indices: np.ndarray  # document positions (insertion order), ascending within a term
     data: np.ndarray  # BM25 weights, float64
     keys: list[Hashable]
+    df: np.ndarray  # documents per term (len(indptr) - 1)
+    distinct: np.ndarray  # per document, its number of distinct terms
 
 
 class BM25Index:
@@ -164,7 +166,7 @@ class BM25Index:
         order = np.argsort(cols.astype(np.uint16) if n_terms <= 1 << 16 else cols, kind="stable")
         indptr = np.zeros(n_terms + 1, np.int64)
         np.cumsum(df, out=indptr[1:])
-        self._compiled = _Compiled(indptr, rows[order], weights[order], keys)
+        self._compiled = _Compiled(indptr, rows[order], weights[order], keys, df, sizes)
         return self._compiled
 
     def _flat_documents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -241,31 +243,55 @@ class BM25Index:
         return [hit for hit in _ranked(scores, k + len(excluded), keys) if hit[0] not in excluded][:k]
 
     def search_many(self, queries: Sequence[Sequence[str]], k: int) -> list[list[tuple[Hashable, float]]]:
-        """``[search_tokens(tokens, k) for tokens in queries]`` in one pass over the postings (the same
-        scores, bit for bit: each document's sum still runs over its query's tokens in order)."""
-        if k <= 0 or not queries:
-            return [[] for _ in queries]
+        """``[search_tokens(tokens, k) for tokens in queries]``, computed together (the same hits and
+        scores, bit for bit; see :meth:`top_k_many`)."""
+        hits = self.top_k_many(queries, k)
+        out: list[list[tuple[Hashable, float]]] = [[] for _ in queries]
+        keys = hits.keys
+        for row, position, score in zip(hits.query.tolist(), hits.position.tolist(), hits.score.tolist(), strict=True):
+            out[row].append((keys[position], score))
+        return out
+
+    def top_k_many(self, queries: Sequence[Sequence[str]], k: int) -> Hits:
+        """Every query's up to ``k`` best documents with a positive score, as arrays (see :class:`Hits`).
+
+        The queries are token lists (:func:`tokenize`). Each query's hits, scores and order are
+        exactly :meth:`search_tokens`' (by score, ties to earlier documents); :attr:`Hits.matched`
+        adds how many distinct query terms each hit contains. The queries are scored together (see
+        :func:`_top_k_batch`).
+        """
         compiled = self._compile()
         n_docs = len(compiled.keys)
-        if not n_docs:
-            return [[] for _ in queries]
-        out: list[list[tuple[Hashable, float]]] = []
-        per_batch = max(1, _BATCH_CELLS // n_docs)  # bounds the (queries x documents) score matrix
-        for start in range(0, len(queries), per_batch):
-            batch = queries[start : start + per_batch]
-            docs, weights = [], []
-            for row, tokens in enumerate(batch):
-                terms = self._term_ids(tokens)
-                if terms:
-                    row_docs, row_weights = _postings(compiled, terms)
-                    docs.append(row_docs + row * n_docs)
-                    weights.append(row_weights)
-            if not docs:
-                out.extend([] for _ in batch)
-                continue
-            scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(batch) * n_docs)
-            out.extend(_ranked_rows(scores.reshape(len(batch), n_docs), k, compiled.keys))
-        return out
+        parts: list[tuple[np.ndarray, ...]] = []
+        if k > 0 and n_docs and queries:
+            per_batch = max(1, _BATCH_CELLS // n_docs)  # bounds the (queries x documents) score matrix
+            for start in range(0, len(queries), per_batch):
+                batch = [self._term_ids(tokens) for tokens in queries[start : start + per_batch]]
+                terms = np.fromiter(itertools.chain.from_iterable(batch), np.int64)
+                rows = np.repeat(np.arange(len(batch)), [len(ids) for ids in batch])
+                hits = _top_k_batch(compiled, rows, terms, len(batch), k)
+                parts.append((hits[0] + start, *hits[1:]))
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return Hits(empty, empty, np.zeros(0), empty, compiled.keys)
+        query, position, score, matched = (np.concatenate(column) for column in zip(*parts, strict=True))
+        return Hits(query, position, score, matched, compiled.keys)
+
+    def distinct_terms(self) -> np.ndarray:
+        """The number of distinct terms of each document, in insertion order."""
+        return self._compile().distinct
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The hits of :meth:`BM25Index.top_k_many`, one element per hit, ordered by query, then best first
+    (ties: earlier documents first)."""
+
+    query: np.ndarray  # the query's index in the batch
+    position: np.ndarray  # the document's position in insertion order; its key is keys[position]
+    score: np.ndarray  # its BM25 score (float64)
+    matched: np.ndarray  # how many distinct terms of the query it contains
+    keys: list[Hashable]
 
 
 _BLOCK = 256
@@ -292,15 +318,57 @@ def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.nda
     return compiled.indices[where], compiled.data[where]
 
 
+def _first_occurrences(rows: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """1.0 where a token is the first of its term in its query, else 0.0."""
+    first = np.zeros(len(terms))
+    first[np.unique(rows * (int(terms.max(initial=0)) + 1) + terms, return_index=True)[1]] = 1.0
+    return first
+
+
+def _top_k_batch(
+    compiled: _Compiled, rows: np.ndarray, terms: np.ndarray, n_rows: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The hits of queries given as known tokens in query order (``rows[i]``: the query of token i,
+    nondecreasing; ``terms[i]``: its term id): the query, position, score and matched arrays of
+    :class:`Hits`.
+
+    Every query's score of every document comes from one bincount over the postings of all tokens,
+    laid out token after token (bincount adds each bin's weights in input order, so each document's
+    sum runs over its query's tokens in order, as in bm25s); a second bincount counts the distinct
+    query terms each document holds.
+    """
+    n_docs = len(compiled.keys)
+    starts = compiled.indptr[terms]
+    sizes = compiled.df[terms]
+    ends = np.cumsum(sizes)
+    # Posting i of the concatenation sits at its term's start + (i - the number of postings before it).
+    where = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
+    flat = compiled.indices[where] + np.repeat(rows * n_docs, sizes)  # bin: query * n_docs + document
+    size = n_rows * n_docs
+    # astype: np.bincount of no postings is an int array.
+    scores = np.bincount(flat, compiled.data[where], minlength=size).astype(np.float64, copy=False)
+    matched = np.bincount(flat, np.repeat(_first_occurrences(rows, terms), sizes), minlength=size)
+    hit_rows, hit_docs, hit_scores = _top_k_rows(scores.reshape(n_rows, n_docs), k)
+    return hit_rows, hit_docs, hit_scores, matched[hit_rows * n_docs + hit_docs].astype(np.int64)
+
+
 def _ranked(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[tuple[Hashable, float]]:
     """The ``k`` best positive ``(key, score)`` pairs: by score, then by insertion order."""
     hits = _top_k(scores, k)
-    hits = hits[np.lexsort((hits, -scores[hits]))]  # lexsort's last key is the primary one
-    return [(keys[i], float(scores[i])) for i in hits.tolist()]
+    return list(zip([keys[i] for i in hits.tolist()], scores[hits].tolist(), strict=True))
 
 
 def _ranked_rows(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[list[tuple[Hashable, float]]]:
-    """:func:`_ranked` for every row of a (queries x documents) score matrix, vectorised."""
+    """:func:`_ranked` for every row of a (queries x documents) score matrix."""
+    out: list[list[tuple[Hashable, float]]] = [[] for _ in range(len(scores))]
+    for row, doc, value in zip(*(column.tolist() for column in _top_k_rows(scores, k)), strict=True):
+        out[row].append((keys[doc], value))
+    return out
+
+
+def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_top_k` for every row of a (queries x documents) score matrix, vectorised: rows,
+    positions and scores of the hits, by row, then best first (ties: earliest positions first)."""
     n_rows, n_docs = scores.shape
     kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1] if k < n_docs else np.zeros(n_rows)
     # Candidates: positive and at least the row's k-th best score; (row, position) in row-major order.
@@ -315,32 +383,27 @@ def _ranked_rows(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[list[
     keep = ~tied | (tied_rank - tied_before_row[rows] < k - above[rows])
     rows, docs, values = rows[keep], docs[keep], values[keep]
     order = np.lexsort((docs, -values, rows))
-    out: list[list[tuple[Hashable, float]]] = [[] for _ in range(n_rows)]
-    for row, doc, value in zip(rows[order].tolist(), docs[order].tolist(), values[order].tolist(), strict=True):
-        out[row].append((keys[doc], value))
-    return out
+    return rows[order], docs[order], values[order]
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` best positive scores (ties: earliest positions), unordered.
+    """Positions of the ``k`` best positive scores, best first (ties: earliest positions first).
 
-    The k-th largest of the per-block maxima is a score that at least k documents reach, so every
-    document of the top k (and every one tied with the k-th) scores at least that much: only those
-    few candidates are selected exactly, instead of partitioning the whole vector.
+    Only the documents scoring at least a *floor* are sorted, a floor that at least k documents
+    reach (so every document of the top k, and every one tied with the k-th, is above it): the k-th
+    largest score itself, or for long vectors the k-th largest of the per-block maxima, which is
+    cheaper to find than partitioning the whole vector. The stable sort of the few candidates (in
+    ascending position) puts tied documents in insertion order.
     """
+    n = len(scores)
     floor = 0.0
-    if len(scores) > _BLOCK * k:
-        block_max = np.maximum.reduceat(scores, np.arange(0, len(scores), _BLOCK))
+    if n > _BLOCK * k:
+        block_max = np.maximum.reduceat(scores, np.arange(0, n, _BLOCK))
         floor = np.partition(block_max, len(block_max) - k)[len(block_max) - k]
+    elif n > k:
+        floor = np.partition(scores, n - k)[n - k]
     hits = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
-    if len(hits) > k:
-        # Keep everything above the k-th score, then fill with the earliest of the tied ones.
-        hit_scores = scores[hits]
-        kth = -np.partition(-hit_scores, k - 1)[k - 1]
-        above = hits[hit_scores > kth]
-        tied = hits[hit_scores == kth][: k - len(above)]
-        hits = np.concatenate([above, tied])
-    return hits
+    return hits[np.argsort(-scores[hits], kind="stable")[:k]]
 
 
 def _lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:

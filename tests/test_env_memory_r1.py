@@ -224,6 +224,35 @@ def test_view_ranking_equals_the_per_sentence_reference_through_an_episode(task)
     assert compared > 50
 
 
+@pytest.mark.parametrize("similar_k", [1, 3, 8])
+def test_view_ranking_equals_the_reference_on_random_banks_with_ties(similar_k: int):
+    # Facts over a 12-word vocabulary (many equal overlaps and equal BM25 scores, so age decides),
+    # changed by ADD / UPDATE / DELETE between views; chunks that repeat sentences and lines.
+    rng = random.Random(similar_k)
+    words = [f"w{i}" for i in range(12)]
+    env = fresh(similar_k=similar_k)
+
+    def sentence() -> str:
+        return " ".join(rng.choices(words, k=rng.randint(1, 6))) + "."
+
+    compared = 0
+    for _ in range(12):
+        shown = [e.id for e in env.unwrapped.memory.entries("semantic")]
+        operations = [{"event": "ADD", "text": sentence()} for _ in range(rng.randint(3, 10))]
+        for entry_id in rng.sample(shown, min(len(shown), 3)):
+            operations.append({"event": rng.choice(["UPDATE", "DELETE"]), "id": entry_id, "text": sentence()})
+        env.unwrapped.step(ops(*operations))
+        if env.unwrapped._step >= len(env.unwrapped.episode.chunks):
+            env.reset(seed=0)
+        for _ in range(5):
+            lines = [" ".join(sentence() for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(1, 3))]
+            chunk = "\n".join(lines + rng.sample(lines, 1))  # a repeated line
+            got = [e.id for e in env.unwrapped.similar_entries(chunk)]
+            assert got == reference_similar_entries(env, chunk)
+            compared += len(got)
+    assert compared > 30 * similar_k
+
+
 def test_answer_agent_gets_the_top_60_facts():
     reader = RecordingReader()
     env = fresh(reader=reader)

@@ -263,3 +263,51 @@ def test_search_with_exclude_equals_ranking_the_other_documents(k: int):
             (i for i in range(len(corpus)) if scores[i] > 0 and f"d{i}" not in excluded), key=lambda i: (-scores[i], i)
         )[:k]
         assert index.search(query, k, exclude=excluded) == [(f"d{i}", float(scores[i])) for i in expected]
+
+
+def plain_top_k(index: BM25Index, tokens: list[str], k: int) -> list[tuple[int, float, int]]:
+    """The straightforward top k: every document's full score, sorted by (-score, position); with the
+    number of distinct query terms each hit holds, counted with Python sets."""
+    scores = index.scores(" ".join(tokens))
+    ranked = sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: (-scores[i], i))[:k]
+    words = set(tokens)
+    docs = list(index._docs)
+    vocab = {term: word for word, term in index._vocab.items()}
+    return [(i, float(scores[i]), len(words & {vocab[t] for t in index._docs[docs[i]][0]})) for i in ranked]
+
+
+@pytest.mark.parametrize("k", [1, 4, 10, 30])
+def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, monkeypatch: pytest.MonkeyPatch):
+    # Random corpora with exact duplicates (ties), queries with repeated, unknown and shared terms, and
+    # an index changed in every way between batches: hits, order, scores and matched-term counts must
+    # equal scoring each query alone over all documents, in one batch or in several.
+    rng = np.random.default_rng(100 + k)
+    corpus = random_corpus(rng, 400, 35)
+    live = dict(enumerate(corpus[:300]))
+    index = BM25Index.from_texts(list(live.values()))
+    for round_ in range(4):
+        queries = [tokenize(q) for q in random_queries(rng, 35, 30)] + [[], ["unseen"], ["w1"] * 5]
+        expected = [plain_top_k(index, tokens, k) for tokens in queries]
+        for cells in (retrieval._BATCH_CELLS, 3 * len(index)):  # one batch, then batches of three queries
+            monkeypatch.setattr(retrieval, "_BATCH_CELLS", cells)
+            hits = index.top_k_many(queries, k)
+            got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
+            for row, position, score, matched in zip(
+                hits.query.tolist(), hits.position.tolist(), hits.score.tolist(), hits.matched.tolist(), strict=True
+            ):
+                got[row].append((position, score, matched))
+            assert got == expected
+            assert hits.keys == list(live)
+        assert index.search_many(queries, k) == [index.search_tokens(tokens, k) for tokens in queries]
+        assert index.distinct_terms().tolist() == [len(set(tokenize(text))) for text in live.values()]
+        # Change the index: additions, a rewrite, removals.
+        for key in range(300 + 20 * round_, 310 + 20 * round_):
+            index.add(key, corpus[key])
+            live[key] = corpus[key]
+        index.replace(5 + round_, corpus[399 - round_])
+        live[5 + round_] = corpus[399 - round_]
+        for key in (20 + round_, 305 + 20 * round_):
+            index.remove(key)
+            del live[key]
+    assert BM25Index().top_k_many([["w1"]], 3).position.tolist() == []
+    assert index.top_k_many([["w1"]], 0).position.tolist() == []

@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
+
 from memenv.envs.base import MemoryEnv
 from memenv.envs.options import check_int
 from memenv.limits import MAX_CALLS_PER_STEP, MAX_ENTRY_CHARS, MAX_REPLY_CHARS
@@ -302,22 +304,17 @@ class MemoryR1Env(MemoryEnv):
     # agent's retrieval here, since only the bank tier holds entries.
 
     def _new_memory(self, seed: int) -> Memory:
-        # The view needs BM25 scores per sentence (Memory.related gives ranks only), so the env keeps
-        # its own index of the bank, updated by every executed operation, and each entry's word set
-        # and insertion rank (the bank's order) for the overlap ranking.
+        # The view needs BM25 scores per sentence and word overlaps (Memory.related gives ranks
+        # only), so the env keeps its own index of the bank, updated by every executed operation.
         self._index = BM25Index()
-        self._entry_words: dict[str, frozenset[str]] = {}
-        self._entry_rank: dict[str, int] = {}
         return super()._new_memory(seed)
 
     def _indexed(self, entry: MemoryEntry, new: bool) -> None:
         """Record an added (``new``) or rewritten bank entry in the env's index."""
         if new:
             self._index.add(entry.id, entry.text)
-            self._entry_rank[entry.id] = len(self._entry_rank)
         else:
             self._index.replace(entry.id, entry.text)
-        self._entry_words[entry.id] = frozenset(tokenize(entry.text))
 
     def _parse(self, text: str) -> list[ToolCall]:
         return parse_operations(text)
@@ -354,7 +351,6 @@ class MemoryR1Env(MemoryEnv):
             old = self.memory.delete(BANK, memory_id)
             assert old is not None
             self._index.remove(memory_id)
-            del self._entry_words[old.id], self._entry_rank[old.id]
             return ToolResult(call, True, memory_id=memory_id), Write("memory_delete", BANK, "", old.text)
         except MemoryOpError as exc:
             return ToolResult(call, False, exc.kind, exc.message), None
@@ -376,23 +372,26 @@ class MemoryR1Env(MemoryEnv):
         """
         if not chunk or not self.similar_k or not len(self._index):
             return []
-        queries = [tokenize(sentence) for line in chunk.splitlines() for sentence in split_sentences(line)]
-        best: dict[str, tuple[float, float]] = {}
-        entry_words = self._entry_words
-        for tokens, hits in zip(queries, self._index.search_many(queries, self.similar_k), strict=True):
-            if not hits:
-                continue
-            words = set(tokens)
-            for key, score in hits:
-                theirs = entry_words[key]  # type: ignore[index]
-                shared = len(words & theirs)
-                found = (shared / (len(words) + len(theirs) - shared), score)  # Jaccard overlap, then BM25
-                current = best.get(key)  # type: ignore[call-overload]
-                if current is None or found > current:
-                    best[key] = found  # type: ignore[index]
-        rank = self._entry_rank  # same relative order as the bank's entries
-        ranked = sorted(best, key=lambda key: (-best[key][0], -best[key][1], rank[key]))[: self.similar_k]
-        return [entry for key in ranked if (entry := self.memory.get(BANK, key)) is not None]
+        # A repeated sentence adds the same hits with the same overlaps and scores again, which changes no
+        # entry's best (overlap, score): each distinct token sequence is searched once.
+        queries = list(dict.fromkeys(tuple(tokenize(s)) for line in chunk.splitlines() for s in split_sentences(line)))
+        hits = self._index.top_k_many(queries, self.similar_k)
+        if not len(hits.position):
+            return []
+        # Jaccard overlap of each hit with its sentence: shared words / (sentence words + entry words
+        # - shared words); the index knows how many distinct words each entry has and how many of the
+        # sentence's it contains. Exact integers in float64, so the division rounds as Python's int / int.
+        sentence_words = np.array([len(set(tokens)) for tokens in queries])[hits.query]
+        shared = hits.matched
+        overlap = shared / (sentence_words + self._index.distinct_terms()[hits.position] - shared)
+        # Each entry's best (overlap, score), then entries by it, then by age: the index keeps the
+        # bank's insertion order (an UPDATE keeps its place), so the earlier position is the older.
+        order = np.lexsort((hits.position, -hits.score, -overlap))
+        positions = hits.position[order]
+        _, first = np.unique(positions, return_index=True)
+        ranked = positions[np.sort(first)][: self.similar_k]
+        keys = hits.keys
+        return [entry for i in ranked.tolist() if (entry := self.memory.get(BANK, keys[i])) is not None]  # type: ignore[arg-type]
 
     def _messages(self, chunk: str, view: str, feedback: str) -> list[dict[str, str]]:
         assert self.episode is not None
