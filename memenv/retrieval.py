@@ -295,6 +295,7 @@ class Hits:
 
 
 _BLOCK = 256
+_SMALLEST_POSITIVE = np.nextafter(0.0, 1.0)
 _BATCH_CELLS = 1 << 22
 # Up to this many query terms, one slice per term is cheapest; above it, one gather over computed
 # positions (a chunk-long query of ~500 terms: ~6x faster). Both give the same arrays.
@@ -370,9 +371,10 @@ def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
     """:func:`_top_k` for every row of a (queries x documents) score matrix, vectorised: rows,
     positions and scores of the hits, by row, then best first (ties: earliest positions first)."""
     n_rows, n_docs = scores.shape
-    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1] if k < n_docs else np.zeros(n_rows)
+    kth = np.partition(scores, n_docs - k, axis=1)[:, n_docs - k] if k < n_docs else np.zeros(n_rows)
     # Candidates: positive and at least the row's k-th best score; (row, position) in row-major order.
-    rows, docs = np.nonzero((scores >= kth[:, None]) & (scores > 0))
+    # (Scores are never negative, so "positive" is "at least the smallest positive float".)
+    rows, docs = np.nonzero(scores >= np.maximum(kth, _SMALLEST_POSITIVE)[:, None])
     values = scores[rows, docs]
     tied = values == kth[rows]
     # Of a row's documents tied with its k-th score, keep the earliest k - (documents above it).
