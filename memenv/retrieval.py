@@ -26,6 +26,7 @@ insertion order, earlier documents first.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -53,6 +54,13 @@ class _Compiled:
     keys: list[Hashable]
     df: np.ndarray  # documents per term (len(indptr) - 1)
     distinct: np.ndarray  # per document, its number of distinct terms
+
+    @functools.cached_property
+    def bounds(self) -> list[int]:
+        """``indptr`` as Python ints: slicing with them is about twice as fast as with NumPy integers
+        (a single search of a short query; made on first use, so indexes that change every step and
+        only search in batches never pay for it)."""
+        return self.indptr.tolist()
 
 
 class BM25Index:
@@ -304,13 +312,14 @@ _FEW_TERMS = 12
 
 def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Documents and weights of the given terms' postings, term after term (repeats included)."""
-    indptr = compiled.indptr
+    bounds = compiled.bounds
     if len(terms) == 1:
-        lo, hi = indptr[terms[0]], indptr[terms[0] + 1]
+        lo, hi = bounds[terms[0]], bounds[terms[0] + 1]
         return compiled.indices[lo:hi], compiled.data[lo:hi]
     if len(terms) <= _FEW_TERMS:
-        spans = [slice(indptr[t], indptr[t + 1]) for t in terms]
+        spans = [slice(bounds[t], bounds[t + 1]) for t in terms]
         return np.concatenate([compiled.indices[s] for s in spans]), np.concatenate([compiled.data[s] for s in spans])
+    indptr = compiled.indptr
     ids = np.array(terms)
     starts = indptr[ids]
     sizes = indptr[ids + 1] - starts
