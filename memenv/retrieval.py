@@ -9,7 +9,9 @@ document) pair is compiled lazily, on the first query after a change, into compr
 (``indptr``, ``indices``, ``data``) held as plain NumPy arrays. A query adds up the columns of its
 terms with one ``np.bincount`` and selects the top-k among the non-zero scores with
 ``np.partition`` (when most scores are zero, sorting the whole score vector is what makes
-off-the-shelf BM25 libraries slow).
+off-the-shelf BM25 libraries slow). Many queries at once (:meth:`BM25Index.top_k_many`, e.g. every
+sentence of a chunk) share one bincount over a (queries x documents) score matrix and one row-wise
+top-k selection.
 
 Scores are **exactly** bm25s' (``bm25s.BM25(method="lucene", k1=1.5, b=0.75, dtype="float64")``;
 equal to its default float32 scores to float32 precision), computed with the same floating-point
