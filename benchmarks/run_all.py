@@ -95,8 +95,38 @@ def typical_writer(obs: dict[str, str], info: dict[str, Any], state: dict[str, s
     return render_tool_calls(calls)
 
 
+def clear_memenv_caches() -> list[str]:
+    """Empty every ``functools`` cache of the imported memenv modules that is keyed on its arguments
+    (token counts, word sets, evidence units, stems of texts); return their qualified names.
+
+    A measurement that first records its actions by running them, then times their replay in the same
+    process, would otherwise time warm caches: every text of the replay was already counted, split
+    and stemmed. Caches without arguments (the loaded tokenizer, NLTK's stemmer) hold fixed resources
+    that any process loads once, so they stay. Found by walking the modules, so a cache added later is
+    cleared too, here and in a ``--reference`` checkout."""
+    import inspect
+
+    cleared = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "memenv" or name.startswith("memenv.")):
+            continue
+        for attribute, value in list(vars(module).items()):
+            if not (callable(getattr(value, "cache_clear", None)) and hasattr(value, "__wrapped__")):
+                continue
+            if getattr(value, "__module__", None) != name:  # imported from elsewhere: cleared there
+                continue
+            if not inspect.signature(value.__wrapped__).parameters:
+                continue
+            value.cache_clear()
+            cleared.append(f"{name}.{attribute}")
+    return sorted(cleared)
+
+
 def measure_env_step(steps: int) -> dict[str, Any]:
-    """Replay a recorded typical-writer trace; time every step, and the same calls on a bare Memory."""
+    """Replay a recorded typical-writer trace; time every step, and the same calls on a bare Memory.
+
+    Both timed loops start with memenv's text-keyed caches emptied (:func:`clear_memenv_caches`), as
+    in a fresh process: recording the trace, and the env's own replay, would otherwise warm them."""
     import gymnasium as gym
 
     import memenv  # noqa: F401  (registers the environments)
@@ -122,6 +152,7 @@ def measure_env_step(steps: int) -> dict[str, Any]:
     env.reset(seed=0)
     memory = copy.deepcopy(env.unwrapped.memory)  # empty, with the env's id seed: the bare peer's memory
     times, rewards = [], []
+    clear_memenv_caches()
     for action in actions:
         start = time.process_time()
         _, reward, _, _, _ = env.step(action)
@@ -129,6 +160,7 @@ def measure_env_step(steps: int) -> dict[str, Any]:
         rewards.append(reward)
     env.close()
     bare = []
+    clear_memenv_caches()
     for action in actions:
         start = time.process_time()
         for call in parse_tool_calls(action):

@@ -33,3 +33,47 @@ def test_quick_run_reports_ratios_against_peers_and_a_reference(tmp_path: Path) 
         "top-20 query, 1,000 texts",
         "index 6,000 texts",
     }
+
+
+def test_clear_memenv_caches_empties_every_text_keyed_cache_and_keeps_loaded_resources() -> None:
+    import functools
+    import sys
+
+    import memenv.metrics
+    import memenv.readers.evidence
+    import memenv.reward
+    import memenv.tokenizer
+
+    run_all = load_run_all()
+    memenv.tokenizer.count_tokens_cached("Alice met Bob.\nThey talked.")
+    memenv.tokenizer.encoding()
+    memenv.reward._word_set("Alice met Bob.\nThey talked.")
+    memenv.reward._chunk_words("Alice met Bob.")
+    memenv.metrics.porter_stem("talked")
+    memenv.metrics._content_words("Alice met Bob.")
+    memenv.readers.evidence._stemmed("Alice talked")
+    # Every lru_cache'd function of the memenv modules, found independently of the helper.
+    caches = {
+        f"{name}.{attr}": value
+        for name, module in list(sys.modules.items())
+        if module is not None and (name == "memenv" or name.startswith("memenv."))
+        for attr, value in vars(module).items()
+        if isinstance(value, functools._lru_cache_wrapper) and value.__module__ == name
+    }
+    warm = {name for name, cache in caches.items() if cache.cache_info().currsize}
+    assert {
+        "memenv.tokenizer._segment_tokens",
+        "memenv.reward._word_set",
+        "memenv.reward._line_words",
+        "memenv.reward._chunk_words",
+        "memenv.metrics.porter_stem",
+        "memenv.metrics._content_words",
+        "memenv.readers.evidence._stemmed",
+    } <= warm
+    cleared = run_all.clear_memenv_caches()
+    assert set(cleared) >= warm - {"memenv.tokenizer.encoding", "memenv.metrics._stemmer"}
+    assert "memenv.tokenizer.encoding" not in cleared  # the loaded tokenizer (no arguments) stays
+    assert memenv.tokenizer.encoding.cache_info().currsize == 1
+    still_warm = {name for name, cache in caches.items() if cache.cache_info().currsize}
+    assert all(name not in still_warm for name in cleared)
+    assert still_warm <= {"memenv.tokenizer.encoding", "memenv.metrics._stemmer", "memenv.metrics._word_tokenizers"}
