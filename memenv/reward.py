@@ -19,6 +19,7 @@ replaces, i.e. the memory is built from what the agent read rather than invented
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,6 +57,11 @@ class GroundingJudge:
     def __call__(self, write: Write, chunk: str) -> float:
         if write.tool == "memory_delete":
             return self.delete_score
+        source = _chunk_words(chunk)
+        if source.quotes(write.content):
+            # Every word of a quote is a word of the chunk: all of its words are sourced (share 1.0),
+            # and no word set is built. The quote is ASCII, so it has a word exactly when \w finds one.
+            return 1.0 if _ASCII_WORD_CHAR.search(write.content) and self.min_overlap <= 1.0 else 0.0
         words = _word_set(write.content)
         if not words:
             return 0.0
@@ -64,8 +70,11 @@ class GroundingJudge:
         # the chunk, which every write of the step shares (see _ChunkWords).
         unsourced = words - _word_set(write.previous) if write.previous else words
         if unsourced:
-            unsourced = _chunk_words(chunk).missing(unsourced, write.content)
+            unsourced = source.missing(unsourced)
         return 1.0 if (len(words) - len(unsourced)) / len(words) >= self.min_overlap else 0.0
+
+
+_ASCII_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 
 
 @functools.lru_cache(maxsize=32)
@@ -109,7 +118,7 @@ class _ChunkWords:
     [A-Za-z0-9_]):
 
     * a write that quotes the chunk (its text occurs in it, not inside a longer word) holds only words
-      of the chunk: nothing is looked up;
+      of the chunk: nothing is looked up (:meth:`quotes`, asked first by the judge for every write);
     * a few words are looked up by substring search: in the chunk made lowercase with every non-word
       character a space, and a space added at each end, a word occurs exactly when ``" word "`` does.
 
@@ -128,11 +137,9 @@ class _ChunkWords:
             self.spaced = f" {chunk.encode('ascii').translate(_ASCII_WORD_BYTES).decode('ascii')} "
         self.budget = self.SEARCH_PASSES * len(self.spaced)  # characters the searches may still scan
 
-    def missing(self, words: frozenset[str], content: str) -> frozenset[str] | set[str]:
-        """The words of ``words`` (words of ``content``, a write's text) that the chunk does not hold."""
+    def missing(self, words: frozenset[str]) -> frozenset[str] | set[str]:
+        """The words of ``words`` (a write's words) that the chunk does not hold."""
         if self.words is None and self.spaced:
-            if self._quotes(content):
-                return frozenset()
             missing = set()
             for word in words:
                 at = self.spaced.find(f" {word} ")
@@ -147,8 +154,11 @@ class _ChunkWords:
             self.words = _word_set(self.chunk)
         return words - self.words
 
-    def _quotes(self, content: str) -> bool:
-        """Whether ``content`` occurs in the (ASCII) chunk with no word character joined to either end."""
+    def quotes(self, content: str) -> bool:
+        """Whether ``content`` (not empty) occurs in the chunk, which is ASCII, with no word character
+        joined to either end (False for a non-ASCII chunk: its words are not read letter by letter)."""
+        if not self.spaced or not content:
+            return False
         start = self.chunk.find(content)
         if start < 0:
             return False

@@ -99,7 +99,7 @@ def test_grounding_judge_short_cuts_equal_the_rule(monkeypatch, passes):
             )
             previous = _random_text(rng, rng.randint(0, 5), ascii_only=True) if rng.random() < 0.5 else ""
             write = Write(rng.choice(["new_memory_insert", "memory_update"]), "semantic", content, previous)
-            min_overlap = rng.choice([0.0, 0.3, 0.5, 1.0])
+            min_overlap = rng.choice([0.0, 0.3, 0.5, 1.0, 1.5])  # 1.5: no write is grounded, quotes neither
             expected = naive_grounding(write, chunk, min_overlap)
             assert GroundingJudge(min_overlap=min_overlap)(write, chunk) == expected, (write, chunk)
             outcomes.add(expected)
@@ -112,3 +112,19 @@ def test_a_quote_inside_a_longer_word_is_not_taken_for_the_word():
     assert GroundingJudge()(Write("new_memory_insert", "semantic", "road", ""), chunk) == 0.0
     assert GroundingJudge()(Write("new_memory_insert", "semantic", "Snow fell", ""), chunk) == 1.0
     assert GroundingJudge()(Write("new_memory_insert", "semantic", "ailroads", ""), chunk) == 0.0
+
+
+def test_a_quote_is_grounded_without_building_its_word_set(monkeypatch):
+    """The judge asks first whether a write quotes the chunk; a quote's score needs no word set."""
+    from memenv import reward
+
+    built = []
+    monkeypatch.setattr(reward, "_word_set", lambda text: built.append(text) or frozenset(tokenize(text)))
+    chunk = "Mira guards the Copper Gate. The code is 4821."
+    assert GroundingJudge()(Write("memory_update", "semantic", "the Copper Gate", "old text"), chunk) == 1.0
+    assert GroundingJudge()(Write("new_memory_insert", "semantic", ". ", ""), chunk) == 0.0  # a quote, no word
+    assert GroundingJudge(min_overlap=1.5)(Write("new_memory_insert", "semantic", "Mira", ""), chunk) == 0.0
+    assert built == []
+    # Cut inside a word: not a quote, its words are looked up ("copper" is sourced, "gat" is not: 1 of 2).
+    assert GroundingJudge()(Write("new_memory_insert", "semantic", "Copper Gat", ""), chunk) == 1.0
+    assert built == ["Copper Gat"]
