@@ -123,7 +123,16 @@ def decode(tokens: Sequence[int]) -> str:
 
 
 def count_tokens(text: str) -> int:
-    return len(encode(text)) if text else 0
+    """How many o200k_base tokens ``text`` has.
+
+    A text of up to :data:`_CACHED_SEGMENT_CHARS` characters is counted through the cache of
+    :func:`count_tokens_cached`'s segments (keyed on the text, all that a count depends on): a short
+    text is often counted again in the same process, e.g. a writer budgets its core lines with
+    ``count_tokens(line + "\n")`` and the memory then counts the core made of those very segments.
+    """
+    if not text:
+        return 0
+    return _segment_tokens(text) if len(text) <= _CACHED_SEGMENT_CHARS else len(encode(text))
 
 
 # Where a text may be cut into segments that are counted apart: after a line break and before a

@@ -75,6 +75,11 @@ def test_text_without_long_runs_encodes_exactly_as_tiktoken():
 
 # Issue 19: count_tokens_cached sums cached counts of a text's segments (cut after line breaks that are
 # followed by neither whitespace nor "/"); it must equal count_tokens on every text.
+def fresh_count(text: str) -> int:
+    """The plain count, with no cache: what count_tokens and count_tokens_cached must both give."""
+    return len(tokenizer.encode(text))
+
+
 _ALPHABET = [
     *"ab Z9 \n\n\n\r\t/.'s,-_",
     *["\u00a0", "\x1c", "\x1f", "\u2028", "\u3000", "é", "中", "😀", "\u0301", "\x0b", "\x0c", "\x85", "Σ"],
@@ -88,11 +93,11 @@ def test_cached_counts_equal_fresh_counts_on_random_text():
     rng = random.Random(0)
     for _ in range(5000):
         text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 40)))
-        assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text), repr(text)
+        assert tokenizer.count_tokens_cached(text) == fresh_count(text), repr(text)
     lines = [f"[chunk {i}] The road to Calder Heights was muddy ({i})." for i in range(40)]
     for start in range(0, 30, 3):  # a core rewritten step after step: mostly cached lines
         text = "Most mentioned: Calder (3)\n" + "\n".join(lines[start : start + 12])
-        assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text)
+        assert tokenizer.count_tokens_cached(text) == fresh_count(text)
 
 
 def test_the_cuts_skip_exactly_the_line_breaks_a_token_may_cross():
@@ -100,15 +105,36 @@ def test_the_cuts_skip_exactly_the_line_breaks_a_token_may_cross():
     # ".\n/" or "\n\n" together); the cached count is right.
     for text in ("x.\n/", "end\n\n b", "Done.\n\nNext", "a.\n\n\nb"):
         naive = sum(tokenizer.count_tokens(line) for line in text.splitlines(keepends=True))
-        assert naive != tokenizer.count_tokens(text), text
-        assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text)
+        assert naive != fresh_count(text), text
+        assert tokenizer.count_tokens_cached(text) == fresh_count(text)
     assert tokenizer._segments("a\nb\n c\n/d\n\ne") == ["a\n", "b\n c\n/d\n\n", "e"]
 
 
 def test_cached_counts_of_long_segments_and_long_whitespace_runs():
     long_line = "Mira Okafor lives in Port Senna. " * 200  # one segment over the cached length
     text = f"{long_line}\n{long_line}\nshort"
-    assert tokenizer.count_tokens_cached(text) == tokenizer.count_tokens(text)
+    assert tokenizer.count_tokens_cached(text) == fresh_count(text)
     run = "a" + " " * (tokenizer.MAX_WHITESPACE_RUN + 10) + "\nb"  # counted whole, in pieces, as encode does
-    assert tokenizer.count_tokens_cached(run) == tokenizer.count_tokens(run)
+    assert tokenizer.count_tokens_cached(run) == fresh_count(run)
     assert tokenizer.count_tokens_cached("") == 0
+
+
+def test_count_tokens_shares_the_segment_cache_and_equals_the_plain_count():
+    import random
+
+    rng = random.Random(2)
+    texts = ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 60))) for _ in range(2000)]
+    texts += ["Mira Okafor lives in Port Senna. " * 100]  # over the cached length: counted, not kept
+    tokenizer._segment_tokens.cache_clear()
+    for text in texts + texts[::-1]:  # each text counted cold, then from the cache
+        assert tokenizer.count_tokens(text) == fresh_count(text), repr(text)
+    assert tokenizer._segment_tokens.cache_info().hits >= len(set(texts[:-1]))
+    assert tokenizer._segment_tokens.cache_info().currsize == len(set(texts[:-1]))
+    # A writer's counted core lines are the memory's core segments: counting the core then hits.
+    lines = [f"[chunk {i}] The road to Calder Heights was muddy ({i})." for i in range(12)]
+    counted = [tokenizer.count_tokens(line + "\n") for line in lines[:-1]]
+    before = tokenizer._segment_tokens.cache_info()
+    core = "\n".join(lines)
+    assert tokenizer.count_tokens_cached(core) == fresh_count(core) == sum(counted) + fresh_count(lines[-1])
+    after = tokenizer._segment_tokens.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (11, 1)
