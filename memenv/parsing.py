@@ -157,15 +157,27 @@ def render_tool_calls(calls: Iterable[ToolCall | Mapping[str, Any]], style: str 
     """
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}: expected one of {', '.join(map(repr, STYLES))}")
-    items = [_name_and_arguments(call, index) for index, call in enumerate(calls)]
     if style == "json":
+        items = [_checked_name_and_arguments(call, index) for index, call in enumerate(calls)]
         return dump_json([{"name": name, "arguments": arguments} for name, arguments in items])
-    if style == "hermes":
-        return "\n".join(
-            f"{TOOL_CALL_OPEN}\n{dump_json({'name': name, 'arguments': arguments})}\n{TOOL_CALL_CLOSE}"
-            for name, arguments in items
-        )
-    return "\n".join(f"{FN_NAME}: {name}\n{FN_ARGS}: {dump_json(arguments)}" for name, arguments in items)
+    # Each call is checked and written in turn (the first bad call raises, as when all were checked
+    # first), its JSON written once: writing it is the check that it can be written.
+    pieces = []
+    for index, call in enumerate(calls):
+        name, arguments = _name_and_arguments(call, index)
+        try:
+            if style == "hermes":
+                body = dump_json({"name": name, "arguments": arguments})
+                pieces.append(f"{TOOL_CALL_OPEN}\n{body}\n{TOOL_CALL_CLOSE}")
+            else:
+                pieces.append(f"{FN_NAME}: {name}\n{FN_ARGS}: {dump_json(arguments)}")
+        except (TypeError, ValueError) as exc:
+            raise _unwritable(index, name, exc) from exc
+    return "\n".join(pieces)
+
+
+def _unwritable(index: int, name: str, exc: Exception) -> ValueError:
+    return ValueError(f"call {index} ({name}): arguments cannot be written as JSON: {exc}")
 
 
 # --- the three formats ---------------------------------------------------------------------------------
@@ -497,11 +509,16 @@ def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple
         )
     if not isinstance(arguments, Mapping) or not all(isinstance(key, str) for key in arguments):
         raise ValueError(f"call {index} ({name}): arguments must be a mapping with string keys, got {arguments!r}")
-    arguments = dict(arguments)
+    return name, dict(arguments)
+
+
+def _checked_name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple[str, dict[str, Any]]:
+    """:func:`_name_and_arguments`, and the arguments can be written as JSON."""
+    name, arguments = _name_and_arguments(call, index)
     try:
         json.dumps(arguments)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"call {index} ({name}): arguments cannot be written as JSON: {exc}") from exc
+        raise _unwritable(index, name, exc) from exc
     return name, arguments
 
 

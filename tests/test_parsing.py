@@ -479,3 +479,65 @@ def test_parse_never_raises(text):
 def test_parse_rejects_non_str():
     with pytest.raises(TypeError, match="expects the reply as a str, got bytes"):
         parse_tool_calls(b"<tool_call>")  # type: ignore[arg-type]
+
+
+def _reference_render(calls, style="hermes"):
+    """render_tool_calls as first written: every call checked (its arguments dumped once to see that
+    they can be) before any is written."""
+    import json
+
+    from memenv.parsing import FN_ARGS, FN_NAME, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, dump_json
+
+    items = []
+    for index, call in enumerate(calls):
+        name, arguments = call.get("name"), call.get("arguments", {})
+        if not isinstance(name, str) or not name or name != name.strip() or any(c in name for c in "\n\r✿<"):
+            raise ValueError(f"call {index}: bad name")
+        if not isinstance(arguments, dict) or not all(isinstance(key, str) for key in arguments):
+            raise ValueError(f"call {index} ({name}): bad arguments")
+        try:
+            json.dumps(arguments)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"call {index} ({name}): arguments cannot be written as JSON: {exc}") from exc
+        items.append((name, dict(arguments)))
+    if style == "json":
+        return dump_json([{"name": name, "arguments": arguments} for name, arguments in items])
+    if style == "hermes":
+        return "\n".join(
+            f"{TOOL_CALL_OPEN}\n{dump_json({'name': n, 'arguments': a})}\n{TOOL_CALL_CLOSE}" for n, a in items
+        )
+    return "\n".join(f"{FN_NAME}: {n}\n{FN_ARGS}: {dump_json(a)}" for n, a in items)
+
+
+def test_render_writes_each_call_once_and_fails_like_checking_all_first():
+    import random
+
+    rng = random.Random(0)
+    circular: dict = {}
+    circular["self"] = circular
+    values = ["text <tool_call> ✿", "", 3, 2.5, float("nan"), None, True, [1, "a"], {"k": "v"}, {1, 2}, object()]
+    values.append(circular)
+    names = ["memory_update", "new_memory_insert", "", " pad", "two\nlines", "a<b", "x✿"]
+    for _ in range(3000):
+        calls = [
+            {
+                "name": rng.choice(names[:2]) if rng.random() < 0.85 else rng.choice(names),
+                "arguments": {
+                    f"k{i}": rng.choice(values[:9]) if rng.random() < 0.9 else rng.choice(values)
+                    for i in range(rng.randint(0, 3))
+                },
+            }
+            for _ in range(rng.randint(0, 4))
+        ]
+        for style in ("hermes", "qwen", "json"):
+            try:
+                expected = _reference_render(calls, style)
+            except ValueError as exc:
+                with pytest.raises(ValueError) as raised:
+                    render_tool_calls(calls, style)
+                # The same call fails first; for JSON failures, with the same message.
+                assert str(raised.value).split(":")[0] == str(exc).split(":")[0]
+                if "cannot be written" in str(exc):
+                    assert str(raised.value) == str(exc)
+            else:
+                assert render_tool_calls(calls, style) == expected
