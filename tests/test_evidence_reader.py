@@ -440,3 +440,20 @@ def test_the_label_pre_check_never_skips_a_text_with_a_label():
             assert evidence._may_hold_a_label(text), text
     assert found > 1000
     assert not evidence._may_hold_a_label("The road was muddy again after the rain. 12 > 3")
+
+
+def test_label_matches_equal_finditer_on_random_text():
+    import random
+
+    from memenv.readers import evidence
+
+    rng = random.Random(3)
+    pieces = ["Label", "label", "LaBeL", "labels", "xlabel", "_label", "is", ":", "=", " ", "\n", "-", ">", "→", "=>"]
+    pieces += ["->", "-->", "=->", "7", "12", "3x", "ſ", "K", "İ", "Input: a b", "é", "l", "abel", "\t"]
+    found = 0
+    for _ in range(5000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        expected = [(m.span(), m.groups()) for m in evidence._LABEL.finditer(text)]
+        assert [(m.span(), m.groups()) for m in evidence._label_matches(text)] == expected, text
+        found += bool(expected)
+    assert found > 150  # texts with a label; in the others, neither finds one

@@ -394,7 +394,7 @@ def labelled_examples(context: ReaderContext) -> list[tuple[str, str]]:
         if not _may_hold_a_label(text):
             continue
         start = 0
-        for match in _LABEL.finditer(text):
+        for match in _label_matches(text):
             stretch = text[start : match.start()]
             start = match.end()
             prefixes = list(_SAMPLE_PREFIX.finditer(stretch))
@@ -407,6 +407,27 @@ def labelled_examples(context: ReaderContext) -> list[tuple[str, str]]:
             if sample:
                 pairs.append((sample, match.group(1)))
     return pairs
+
+
+# Where a match of _LABEL can start: "label" in any ASCII case (its only cases under IGNORECASE, see
+# _may_hold_a_label) or an arrow. No flags and literal first characters: the engine skips to them.
+_LABEL_START = re.compile(r"[lL][aA][bB][eE][lL]|->|→|=>")
+
+
+def _label_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_LABEL.finditer(text)``, ~2x faster on a chunk of labelled examples: ``_LABEL`` begins with a
+    group of alternatives (and ``\b``), for which the engine tries every position in turn, so the scan
+    jumps from one possible start to the next with :data:`_LABEL_START` and matches only there. A
+    match at ``start`` reads the text before it (``\b``) as ``finditer`` does; matches cannot be empty.
+    """
+    pos = 0
+    while (candidate := _LABEL_START.search(text, pos)) is not None:
+        match = _LABEL.match(text, candidate.start())
+        if match is None:
+            pos = candidate.start() + 1
+        else:
+            yield match
+            pos = match.end()
 
 
 def _may_hold_a_label(text: str) -> bool:
