@@ -14,8 +14,9 @@ peer's time and ``ratio = peer time / memenv time`` (above 1: memenv is faster).
 benchmark       peer
 ==============  ===============================================================================
 env_step        a typical writer (10 calls per step: 8 inserts, 1 entry update, 1 core rewrite)
-                replayed in ``MemAlpha-v0`` for 1,000 steps; peers: the same calls parsed and
-                applied to a bare :class:`memenv.memory.Memory` (what the step cannot avoid), and
+                replayed in ``MemAlpha-v0`` for 1,000 steps, memenv's text caches emptied first
+                (cold, as in a fresh process); peers: the same calls parsed and applied to a bare
+                :class:`memenv.memory.Memory` (what the step cannot avoid; caches emptied too), and
                 ``--reference``; plus the step time's last 10% / first 10% (flatness).
 store_all       one 1M-token episode stored chunk by chunk (steps/s, flatness, the final step that
                 indexes the memory and answers); peer: ``--reference``.
