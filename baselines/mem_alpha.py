@@ -190,15 +190,18 @@ class MemAlphaHeuristic:
 
         gist_candidates: list[tuple[float, str, str | None]] = []
         for line in chunk.splitlines():
-            if not line.strip() or BARE_LABEL_LINE.match(line) or any(s in line for s in samples):
+            if not line.strip() or BARE_LABEL_LINE.match(line) or (samples and any(s in line for s in samples)):
                 continue
             time = find_time(line)
             if time is not None:
                 self._time = time
                 if len(words(line)) <= 12:  # a header line, not a statement
                     continue
-            line = LEADING_TAG.sub("", line)  # a turn id such as "[D1:3]" is not content
-            speaker = SPEAKER.match(line)
+            # A turn id such as "[D1:3]" is not content. Both patterns need a character most lines lack:
+            # testing for it first skips the regex.
+            if "[" in line:
+                line = LEADING_TAG.sub("", line)
+            speaker = SPEAKER.match(line) if ":" in line else None
             for sentence in split_sentences(line):
                 if speaker and not SPEAKER.match(sentence):
                     sentence = f"{speaker.group(1)}: {sentence}"  # keep who said it
@@ -380,11 +383,10 @@ class MemAlphaHeuristic:
         (``spread``: in how many labels' examples each word occurs)."""
         counts = self._label_words[label]
         labels = len(self._label_words)
-
-        def weight(word: str) -> float:
-            return counts[word] * (1.0 + labels - spread[word]) / labels
-
-        return heapq.nsmallest(k, counts, key=lambda w: (-weight(w), w))
+        # A word's weight is counts[w] * (1 + labels - spread[w]) / labels. Ranked by the integer numerator
+        # instead: dividing small integers by the same positive ``labels`` keeps their order and their ties
+        # exactly (floats tell apart integers below 2**52 divided alike), and plain tuples compare in C.
+        return [w for _, w in heapq.nsmallest(k, [(-c * (1 + labels - spread[w]), w) for w, c in counts.items()])]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -396,7 +398,9 @@ def _clause(sentence: str, name: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def _line_tokens(line: str) -> int:
     # Core lines repeat from step to step: count each once (with the newline that joins it).
-    return tokenizer.count_tokens(line + "\n")
+    # count_tokens_cached gives count_tokens' count; the env counts the core line by line through the
+    # same cache (its line + newline segments), so a line counted here is not encoded there again.
+    return tokenizer.count_tokens_cached(line + "\n")
 
 
 policy = MemAlphaHeuristic()

@@ -7,6 +7,7 @@ whole systems' outputs; these tests pin the pieces, on inputs built to hit the e
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import random
@@ -19,6 +20,7 @@ import pytest
 from baselines import facts
 from baselines.facts import (
     FIRST_PERSON,
+    LEADING_TAG,
     SPEAKER,
     STATE_VERBS,
     STOPWORDS,
@@ -37,8 +39,9 @@ from baselines.facts import (
     words,
 )
 from baselines.mem1 import _unit_signals, _unit_tokens, merge_units, select_units, unit_scores
-from baselines.mem_alpha import MemAlphaHeuristic
+from baselines.mem_alpha import MemAlphaHeuristic, _line_tokens
 from baselines.memory_r1 import MemoryR1Manager, shown_entries
+from memenv import tokenizer
 from memenv.parsing import dump_json
 from memenv.readers.base import ReaderContext
 from memenv.readers.evidence import labelled_examples
@@ -526,3 +529,40 @@ def test_update_overlap_takes_any_min_shared_as_before(min_shared: float):
     if not math.isfinite(min_shared):
         with pytest.raises(ValueError, match="min_shared"):
             UpdateIndex(4, min_shared)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mem_alpha_distinctive_words_equal_the_float_weight_ranking(seed: int):
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(30)]
+    writer = MemAlphaHeuristic()
+    for _ in range(rng.randint(1, 60)):  # few words and small counts: many equal weights (ties by word)
+        sample = " ".join(rng.choices(vocab, k=rng.randint(1, 8)))
+        writer._example(sample, str(rng.randint(0, 6)))
+    labels, spread = len(writer._label_words), writer._spread
+
+    def weight(counts: Counter[str], word: str) -> float:  # the weight as mem-alpha defines it
+        return counts[word] * (1.0 + labels - spread[word]) / labels
+
+    for label, counts in writer._label_words.items():
+        for k in (0, 1, 3, 8, 40):
+            expected = heapq.nsmallest(k, counts, key=lambda w, c=counts: (-weight(c, w), w))
+            assert writer._distinctive(label, k, spread) == expected
+
+
+def test_mem_alpha_line_tokens_equal_count_tokens():
+    rng = random.Random(5)
+    pieces = ["Most mentioned:", " ", "  ", "/", "\t", "Mira Okafor (3)", "[chunk 12]", "->", "label", "é", "42"]
+    lines = ["", " ", "/x", " lead", "x" * 3000, " " * 5000 + "y"]
+    lines += ["".join(rng.choices(pieces, k=rng.randint(1, 12))) for _ in range(400)]
+    for line in lines:
+        assert _line_tokens(line) == tokenizer.count_tokens(line + "\n"), repr(line)
+
+
+def test_mem_alpha_line_prechecks_skip_only_lines_the_patterns_cannot_change():
+    # _write skips LEADING_TAG without a "[" in the line and SPEAKER without a ":".
+    for line in [*SENTENCES, *random_sentences(random.Random(6), 2000)]:
+        if "[" not in line:
+            assert LEADING_TAG.sub("", line) == line
+        if ":" not in line:
+            assert SPEAKER.match(line) is None
