@@ -85,6 +85,7 @@ class _Mention:
     count: int = 0
     recurring: bool = False  # mentioned in two or more chunks
     latest_sentence: str = ""  # its clause about the name is cut only when the core shows it
+    rank: tuple[int, int, str] = (0, 0, "")  # (-count, first, name): smaller ranks first; set on each mention
 
 
 def _call(name: str, **arguments: str) -> dict[str, Any]:
@@ -312,7 +313,8 @@ class MemAlphaHeuristic:
                 self._recurring.append(name)
             old = (-mention.count, mention.first, name)
             mention.count += 1
-            self._rerank(old, (-mention.count, mention.first, name))
+            mention.rank = (-mention.count, mention.first, name)
+            self._rerank(old, mention.rank)
             mention.latest_chunk = self._chunk
             mention.latest_sentence = sentence
 
@@ -362,7 +364,7 @@ class MemAlphaHeuristic:
         chosen: dict[str, int] = {}
         # The recurring names in rank order; only the first few are read, so a heap, not a sort.
         mentions = self._mentions
-        recurring = [(-mentions[name].count, mentions[name].first, name) for name in self._recurring]
+        recurring = [mentions[name].rank for name in self._recurring]
         heapq.heapify(recurring)
         while recurring:
             name = heapq.heappop(recurring)[2]

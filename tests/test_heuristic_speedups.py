@@ -503,6 +503,7 @@ def test_mem_alpha_top_names_and_recurring_names_equal_a_full_ranking(core_entit
                 chunks.setdefault(name, set()).add(chunk)
         full = sorted((-m.count, m.first, name) for name, m in writer._mentions.items())
         assert writer._top == full[:core_entities]
+        assert all(m.rank == (-m.count, m.first, name) for name, m in writer._mentions.items())
         assert sorted(writer._recurring) == sorted(name for name, seen in chunks.items() if len(seen) >= 2)
 
 
