@@ -155,7 +155,11 @@ class BM25Index:
         tokens = tokenize(text)
         counts = Counter(tokens)
         vocab = self._vocab
-        ids = tuple(vocab.setdefault(t, len(vocab)) for t in counts)
+        ids = tuple(map(vocab.get, counts))  # C-level lookups; most words are known
+        if None in ids:  # new words get the next ids, in order of first occurrence
+            for t in counts:
+                vocab.setdefault(t, len(vocab))
+            ids = tuple(map(vocab.__getitem__, counts))
         return ids, tuple(counts.values()), len(tokens)
 
     def _compile(self) -> _Compiled:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import memenv  # noqa: F401  (registers the environments)
 from memenv.envs.memory_r1 import _operation_id, parse_operations
+from memenv.qa import memory_context
 from memenv.readers import Reader, ReaderContext
 from memenv.retrieval import tokenize
 from memenv.tasks.chunking import split_sentences
@@ -251,6 +252,34 @@ def test_view_ranking_equals_the_reference_on_random_banks_with_ties(similar_k: 
             assert got == reference_similar_entries(env, chunk)
             compared += len(got)
     assert compared > 30 * similar_k
+
+
+@pytest.mark.parametrize("top_k", [1, 5, 60])
+def test_reader_context_equals_indexing_the_final_bank_again(top_k: int):
+    # The answer agent searches the env's own index of the bank (kept through ADD / UPDATE / DELETE);
+    # it must give what memory_context (a fresh index of the final bank) gives: passages, order, ties.
+    rng = random.Random(top_k)
+    words = [f"w{i}" for i in range(10)]
+    env = fresh(reader_top_k=top_k)
+    base = env.unwrapped
+    for _ in range(6):
+        shown = [e.id for e in base.memory.entries("semantic")]
+        texts = [" ".join(rng.choices(words, k=rng.randint(1, 6))) for _ in range(rng.randint(5, 15))]
+        operations = [{"event": "ADD", "text": text} for text in texts]
+        for entry_id in rng.sample(shown, min(len(shown), 4)):
+            text = " ".join(rng.choices(words, k=rng.randint(1, 6)))
+            operations.append({"event": rng.choice(["UPDATE", "DELETE"]), "id": entry_id, "text": text})
+        base._step = 0  # keep the episode going
+        env.step(ops(*operations))
+        expected, got = memory_context(base.memory, top_k), base._reader_context()
+        for _ in range(20):
+            question = Question(" ".join(rng.choices([*words, "unseen"], k=rng.randint(1, 5))), ("x",), "subem")
+            assert got(question) == expected(question)
+    # A bank next to another written list tier: the base's context, unchanged.
+    base.memory.insert("episodic", "w1 w2")
+    assert base._reader_context()(Question("w1", ("x",), "subem")) == memory_context(base.memory, top_k)(
+        Question("w1", ("x",), "subem")
+    )
 
 
 def test_answer_agent_gets_the_top_60_facts():

@@ -11,7 +11,15 @@ import numpy as np
 from memenv.envs.base import MemoryEnv
 from memenv.envs.options import check_int
 from memenv.limits import MAX_CALLS_PER_STEP, MAX_ENTRY_CHARS, MAX_REPLY_CHARS
-from memenv.memory import INVALID_ARGUMENT, MISSING_ARGUMENT, Memory, MemoryEntry, MemoryOpError, normalize_id
+from memenv.memory import (
+    INVALID_ARGUMENT,
+    LIST_TIERS,
+    MISSING_ARGUMENT,
+    Memory,
+    MemoryEntry,
+    MemoryOpError,
+    normalize_id,
+)
 
 # The tolerant JSON decoding (C decoder, then json_repair under a character-count budget) and the
 # fence/marker handling are the tool-call parser's; reusing them keeps one set of repair limits.
@@ -28,11 +36,13 @@ from memenv.parsing import (
     strip_thinking,
     unfence,
 )
-from memenv.readers import Reader
+from memenv.qa import ContextFn
+from memenv.readers import Passage, Reader, ReaderContext
 from memenv.retrieval import BM25Index, tokenize
 from memenv.reward import BETA, GAMMA, ContentJudge, Write
 from memenv.tasks import Episode
 from memenv.tasks.chunking import split_sentences
+from memenv.tasks.records import Question
 from memenv.tools import PARSE_ERROR, ToolCall, ToolResult
 
 BANK = "semantic"  # the Memory tier that holds the fact bank
@@ -300,8 +310,21 @@ class MemoryR1Env(MemoryEnv):
             max_entry_chars=max_entry_chars,
         )
 
-    # The base's reader context (core + BM25 top-``reader_top_k`` per list tier) is exactly the answer
-    # agent's retrieval here, since only the bank tier holds entries.
+    def _reader_context(self) -> ContextFn:
+        """The base's reader context (core + BM25 top-``reader_top_k`` per list tier), which is exactly
+        the answer agent's retrieval here since only the bank tier holds entries, searched in the env's
+        own index of the bank instead of a new one: it holds the bank's texts in the bank's order, so
+        the hits, scores and ties are the same (terms of rewritten or deleted entries stay in its
+        vocabulary with no postings, which changes no score)."""
+        if any(self.memory.size(tier) for tier in LIST_TIERS if tier != BANK):
+            return super()._reader_context()  # not written by this env's operations; kept general
+        memory, index, top_k = self.memory, self._index, self.reader_top_k
+
+        def context(question: Question) -> ReaderContext:
+            hits = [memory.get(BANK, key) for key, _ in index.search(question.question, top_k)]  # type: ignore[arg-type]
+            return ReaderContext(memory.core, tuple(Passage(e.text, BANK, e.id) for e in hits if e is not None))
+
+        return context
 
     def _new_memory(self, seed: int) -> Memory:
         # The view needs BM25 scores per sentence and word overlaps (Memory.related gives ranks
