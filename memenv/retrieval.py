@@ -99,6 +99,10 @@ class BM25Index:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._docs
 
+    def keys(self) -> list[Hashable]:
+        """The indexed keys, in insertion order (the tie-break order)."""
+        return list(self._docs)
+
     def add(self, key: Hashable, text: str) -> None:
         if key in self._docs:
             raise KeyError(f"key {key!r} is already indexed; remove it first")

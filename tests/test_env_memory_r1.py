@@ -255,7 +255,7 @@ def test_view_ranking_equals_the_reference_on_random_banks_with_ties(similar_k: 
 
 
 @pytest.mark.parametrize("top_k", [1, 5, 60])
-def test_reader_context_equals_indexing_the_final_bank_again(top_k: int):
+def test_reader_context_equals_indexing_the_final_bank_again(top_k: int, monkeypatch: pytest.MonkeyPatch):
     # The answer agent searches the env's own index of the bank (kept through ADD / UPDATE / DELETE);
     # it must give what memory_context (a fresh index of the final bank) gives: passages, order, ties.
     rng = random.Random(top_k)
@@ -271,11 +271,19 @@ def test_reader_context_equals_indexing_the_final_bank_again(top_k: int):
             operations.append({"event": rng.choice(["UPDATE", "DELETE"]), "id": entry_id, "text": text})
         base._step = 0  # keep the episode going
         env.step(ops(*operations))
-        expected, got = memory_context(base.memory, top_k), base._reader_context()
+        with monkeypatch.context() as patch:  # the env's own index is searched, no other index is built
+            patch.setattr("memenv.envs.base.memory_context", None)
+            got = base._reader_context()
+        expected = memory_context(base.memory, top_k)
         for _ in range(20):
             question = Question(" ".join(rng.choices([*words, "unseen"], k=rng.randint(1, 5))), ("x",), "subem")
             assert got(question) == expected(question)
-    # A bank next to another written list tier: the base's context, unchanged.
+    # A bank changed outside the env's operations, or next to another written list tier: the base's
+    # context, unchanged.
+    base.memory.insert("semantic", "w3 w4 w5 direct")
+    assert base._reader_context()(Question("w3", ("x",), "subem")) == memory_context(base.memory, top_k)(
+        Question("w3", ("x",), "subem")
+    )
     base.memory.insert("episodic", "w1 w2")
     assert base._reader_context()(Question("w1", ("x",), "subem")) == memory_context(base.memory, top_k)(
         Question("w1", ("x",), "subem")

@@ -297,7 +297,7 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
             ):
                 got[row].append((position, score, matched))
             assert got == expected
-            assert hits.keys == list(live)
+            assert hits.keys == list(live) == index.keys()
         assert index.search_many(queries, k) == [index.search_tokens(tokens, k) for tokens in queries]
         assert index.distinct_terms().tolist() == [len(set(tokenize(text))) for text in live.values()]
         # Change the index: additions, a rewrite, removals.

@@ -316,9 +316,11 @@ class MemoryR1Env(MemoryEnv):
         own index of the bank instead of a new one: it holds the bank's texts in the bank's order, so
         the hits, scores and ties are the same (terms of rewritten or deleted entries stay in its
         vocabulary with no postings, which changes no score)."""
-        if any(self.memory.size(tier) for tier in LIST_TIERS if tier != BANK):
-            return super()._reader_context()  # not written by this env's operations; kept general
         memory, index, top_k = self.memory, self._index, self.reader_top_k
+        bank = [entry.id for entry in memory.entries(BANK)]
+        if any(memory.size(tier) for tier in LIST_TIERS if tier != BANK) or index.keys() != bank:
+            # Not written by this env's operations alone (another tier, or a bank changed directly).
+            return super()._reader_context()
 
         def context(question: Question) -> ReaderContext:
             hits = [memory.get(BANK, key) for key, _ in index.search(question.question, top_k)]  # type: ignore[arg-type]
