@@ -311,3 +311,12 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
             del live[key]
     assert BM25Index().top_k_many([["w1"]], 3).position.tolist() == []
     assert index.top_k_many([["w1"]], 0).position.tolist() == []
+
+
+def test_vectorize_numbers_new_words_in_order_of_first_occurrence():
+    index = BM25Index.from_texts(["b a b", "c A d", "d e", ""])
+    assert index._vocab == {"b": 0, "a": 1, "c": 2, "d": 3, "e": 4}
+    docs = [((0, 1), (2, 1), 3), ((2, 1, 3), (1, 1, 1), 3), ((3, 4), (1, 1), 2), ((), (), 0)]
+    assert list(index._docs.values()) == docs  # (term ids, term frequencies, length)
+    index.replace(1, "e f a f")  # known and new words mixed
+    assert index._vocab["f"] == 5 and index._docs[1] == ((4, 5, 1), (1, 2, 1), 4)
