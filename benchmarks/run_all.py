@@ -65,6 +65,10 @@ BENCHMARKS = ("env_step", "store_all", "bm25", "systems", "eval", "llm_batch", "
 # one: they use only APIs that memenv has had since its first releases.
 
 
+# The short id: a --reference checkout from before the "memenv/" namespace registers only that one.
+ENV_ID = "MemAlpha-v0"
+
+
 def typical_writer(obs: dict[str, str], info: dict[str, Any], state: dict[str, str]) -> str:
     """10 calls per step: 8 inserts (sentences of the chunk), 1 update of an older entry, 1 core rewrite."""
     from memenv.parsing import render_tool_calls
@@ -135,9 +139,7 @@ def measure_env_step(steps: int) -> dict[str, Any]:
     from memenv.tools import execute
 
     def make() -> Any:
-        return gym.make(
-            "memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=512 * (steps + 1), chunk_tokens=512
-        )
+        return gym.make(ENV_ID, task="accurate_retrieval", context_tokens=512 * (steps + 1), chunk_tokens=512)
 
     env = make()
     obs, info = env.reset(seed=0)
@@ -185,7 +187,7 @@ def measure_store_all(context_tokens: int) -> dict[str, Any]:
     import memenv  # noqa: F401
     from memenv.parsing import render_tool_calls
 
-    env = gym.make("memenv/MemAlpha-v0", task="accurate_retrieval", context_tokens=context_tokens, chunk_tokens=512)
+    env = gym.make(ENV_ID, task="accurate_retrieval", context_tokens=context_tokens, chunk_tokens=512)
     start = time.process_time()
     obs, info = env.reset(seed=0)
     reset_s = time.process_time() - start
