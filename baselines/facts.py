@@ -112,7 +112,7 @@ def entities(sentence: str) -> list[str]:
     label (``Nadia: ...``) is. ``I``, month and weekday names are never entities (they are time
     words, or the speaker talking).
     """
-    return list(_entities(sentence))
+    return list(salience(sentence).entities)
 
 
 # The writers ask about the same sentence several times (mem-alpha: mentions, then salience; mem1:
@@ -123,10 +123,6 @@ _CACHE_SIZE = 8192
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text))
-
-
-def _entities(sentence: str) -> tuple[str, ...]:
-    return salience(sentence).entities
 
 
 def _name_runs(tokens: Sequence[str], kinds: Sequence[int]) -> list[str]:
