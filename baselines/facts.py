@@ -406,7 +406,7 @@ def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_
     prefix = 0
     while prefix < limit and old[prefix] == new[prefix]:
         prefix += 1
-    need = max(3, n_old - max_diff_words, n_new - max_diff_words, math.ceil(share) if share > 0 else 0)
+    need = _words_to_share(max(n_old, n_new), max_diff_words, min_shared)
     tail = need - prefix
     if tail > limit - prefix or (tail > 0 and old[n_old - tail :] != new[n_new - tail :]):
         return None
@@ -417,6 +417,15 @@ def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_
     if not (1 <= old_span <= max_diff_words and 1 <= new_span <= max_diff_words):
         return None
     return shared if shared >= 3 and shared >= min_shared * max(n_old, n_new) else None
+
+
+def _words_to_share(n: int, max_diff_words: int, min_shared: float) -> int:
+    """The fewest words an update shares with the statement it changes, ``n`` being the longer one's
+    length (see :func:`update_overlap`): at least 3, at least ``min_shared`` of ``n`` (an int is >= x
+    exactly when it is >= ceil(x); a share <= 0 asks nothing, and -inf must not reach ceil), and all
+    but a changed run of at most ``max_diff_words``."""
+    share = min_shared * n
+    return max(3, n - max_diff_words, math.ceil(share) if share > 0 else 0)
 
 
 Probe = tuple[int, tuple[str, ...], tuple[str, ...]]  # see UpdateIndex.probe
@@ -460,8 +469,7 @@ class UpdateIndex:
         """How many first (and last) words a lookup of an ``n``-word statement compares."""
         width = self._width.get(n)
         if width is None:
-            need = max(3, n - self.max_diff_words, math.ceil(self.min_shared * n))  # as in update_overlap
-            width = self._width[n] = (need + 1) // 2
+            width = self._width[n] = (_words_to_share(n, self.max_diff_words, self.min_shared) + 1) // 2
         return width
 
     def _filed_widths(self, m: int) -> tuple[int, ...]:
