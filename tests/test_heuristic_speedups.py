@@ -541,6 +541,9 @@ def test_mem_alpha_distinctive_words_equal_the_float_weight_ranking(seed: int):
         sample = " ".join(rng.choices(vocab, k=rng.randint(1, 8)))
         writer._example(sample, str(rng.randint(0, 6)))
     labels, spread = len(writer._label_words), writer._spread
+    # The running tallies equal what _render_core once recomputed from _label_words at every step.
+    assert spread == Counter(word for counts in writer._label_words.values() for word in counts)
+    assert writer._label_sizes == {label: sum(c.values()) for label, c in writer._label_words.items()}
 
     def weight(counts: Counter[str], word: str) -> float:  # the weight as mem-alpha defines it
         return counts[word] * (1.0 + labels - spread[word]) / labels
