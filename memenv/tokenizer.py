@@ -183,11 +183,7 @@ def count_tokens_cached(text: str) -> int:
         return 0
     if len(text) > MAX_WHITESPACE_RUN and _LONG_WHITESPACE_RUN.search(text) is not None:
         return len(encode(text))
-    segments = _segments(text) if "\n" in text else (text,)
-    return sum(
-        _segment_tokens(segment) if len(segment) <= _CACHED_SEGMENT_CHARS else len(encode(segment))
-        for segment in segments
-    )
+    return sum(map(count_tokens, _segments(text))) if "\n" in text else count_tokens(text)
 
 
 def count_tokens_batch(texts: Sequence[str]) -> list[int]:
