@@ -378,14 +378,6 @@ def _ranked(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[tuple[Hash
     return list(zip([keys[i] for i in hits.tolist()], scores[hits].tolist(), strict=True))
 
 
-def _ranked_rows(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[list[tuple[Hashable, float]]]:
-    """:func:`_ranked` for every row of a (queries x documents) score matrix."""
-    out: list[list[tuple[Hashable, float]]] = [[] for _ in range(len(scores))]
-    for row, doc, value in zip(*(column.tolist() for column in _top_k_rows(scores, k)), strict=True):
-        out[row].append((keys[doc], value))
-    return out
-
-
 def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_top_k` for every row of a (queries x documents) score matrix, vectorised: rows,
     positions and scores of the hits, by row, then best first (ties: earliest positions first)."""

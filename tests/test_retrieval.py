@@ -212,7 +212,10 @@ def test_top_k_selection_equals_a_full_stable_sort(n: int, k: int):
     if n:  # the row-wise version on a matrix of such rows
         matrix = rng.integers(0, 6, (9, n)) / 4.0 * (rng.random((9, n)) < rng.random((9, 1)))
         keys = [f"d{i}" for i in range(n)]
-        assert retrieval._ranked_rows(matrix, k, keys) == [retrieval._ranked(row, k, keys) for row in matrix]
+        rows = [[] for _ in matrix]
+        for row, doc, value in zip(*(column.tolist() for column in retrieval._top_k_rows(matrix, k)), strict=True):
+            rows[row].append((keys[doc], value))
+        assert rows == [retrieval._ranked(row, k, keys) for row in matrix]
 
 
 def test_search_returns_positive_hits_best_first_with_ties_to_earlier_docs():
