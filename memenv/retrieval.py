@@ -300,7 +300,7 @@ class BM25Index:
         return self._compile().distinct
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # fields are arrays: == would be ambiguous
 class Hits:
     """The hits of :meth:`BM25Index.top_k_many`, one element per hit, ordered by query, then best first
     (ties: earlier documents first)."""
