@@ -365,23 +365,19 @@ def test_rows_sharing_a_prompt_prefix_keep_it_once_with_the_same_replies(tiny_pa
     conversations = [[LONG_SYSTEM, {"role": "user", "content": text}] for text in ("Alice moved.", "Bob " * 30, "Hi")]
     for cache_tokens in (4096, 0):  # with and without the prefix cache
         model = HFChatModel(tiny_path, device="cpu", prefix_cache_tokens=cache_tokens)
-        prompts = [model.tokenizer(model.render_prompt(c))["input_ids"] for c in conversations]
+        prompts = [
+            model.tokenizer(model.render_prompt(c), add_special_tokens=False)["input_ids"] for c in conversations
+        ]
         alone = [model.generate(c, max_new_tokens=12) for c in conversations]
         assert model.usage["prompt_tokens_shared"] == 0  # one row: nothing to share
         together = model.generate_batch(conversations, max_new_tokens=12)
         assert together == alone
         if cache_tokens:  # the system prompt's whole blocks are kept once instead of three times
-            prompts = [
-                model.tokenizer(model.render_prompt(c), add_special_tokens=False)["input_ids"] for c in conversations
-            ]
             common = next(i for i, column in enumerate(zip(*prompts, strict=False)) if len(set(column)) > 1)
             assert common >= PREFIX_BLOCK
             assert model.usage["prompt_tokens_shared"] == 2 * (common // PREFIX_BLOCK * PREFIX_BLOCK)
         assert model.model.config._attn_implementation == "sdpa"  # switched back after the loop
         # rows leave the batch (per-row budgets) while the others keep decoding over the shared prefix
-        prompts = [
-            model.tokenizer(model.render_prompt(c), add_special_tokens=False)["input_ids"] for c in conversations
-        ]
         full = model.generate_ids(prompts, max_new_tokens=12)
         cut = model.generate_ids(prompts, max_new_tokens=[2, 12, 5])
         assert cut == [f[:b] for f, b in zip(full, [2, 12, 5], strict=True)]
