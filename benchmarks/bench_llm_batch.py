@@ -222,7 +222,7 @@ def bench_rollout(
     system = EnvPolicy("mem-alpha-llm", LLMPolicy(model, max_new_tokens=max_new_tokens))
     reader = EvidenceReader()
     cached_before = model.usage["prompt_tokens_cached"], model.usage["prompt_tokens"]
-    shared_before = model.usage.get("prompt_tokens_shared", 0)
+    shared_before = model.usage["prompt_tokens_shared"]
     timing = compare(
         model,
         lambda: [system.run(e, reader) for e in episodes],
@@ -241,9 +241,7 @@ def bench_rollout(
         "prompt_tokens_from_prefix_cache": round(cached / prompt, 3) if prompt else 0.0,
         # of the lock-step runs' prompt tokens (half of all: both modes run the same prompts), those the
         # batches decoded over one copy shared by their rows
-        "prompt_tokens_shared_in_lockstep": round(
-            2 * (model.usage.get("prompt_tokens_shared", 0) - shared_before) / prompt, 3
-        )
+        "prompt_tokens_shared_in_lockstep": round(2 * (model.usage["prompt_tokens_shared"] - shared_before) / prompt, 3)
         if prompt
         else 0.0,
     }
