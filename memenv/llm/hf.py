@@ -13,7 +13,7 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -406,24 +406,18 @@ class HFChatModel(ChatModel):
                 live = [live[line] for line in keep]
             mask[:, width] = 1 if prefix is None else 0  # allocated in full up front: no copy per step
             width += 1
-            if prefix is None:
+            # With a shared prefix the cache holds only what follows it; the prefix's keys/values, stored
+            # once for all rows, go to the attention as an argument (see _shared_prefix_attention), which
+            # takes the mask in its 4-D form.
+            shared = {} if prefix is None else {"memenv_prefix": prefix}
+            with nullcontext() if prefix is None else _shared_prefix_attention_in(self.model):
                 logits, cache = self._forward(
                     input_ids=tokens[:, None],
-                    attention_mask=mask[:, :width],
+                    attention_mask=mask[:, :width] if prefix is None else mask[:, None, None, :width],
                     position_ids=positions[:, None],
                     cache=cache,
+                    **shared,
                 )
-            else:
-                # The cache holds only what follows the shared prefix; the prefix's keys/values, stored once
-                # for all rows, go to the attention as an argument (see _shared_prefix_attention).
-                with _shared_prefix_attention_in(self.model):
-                    logits, cache = self._forward(
-                        input_ids=tokens[:, None],
-                        attention_mask=mask[:, None, None, :width],
-                        position_ids=positions[:, None],
-                        cache=cache,
-                        memenv_prefix=prefix,
-                    )
             positions = positions + 1
 
     def _prefill(self, rows: list[list[int]], room: int) -> tuple[Any, Any, Any, int, Any] | None:
