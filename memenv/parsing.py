@@ -329,8 +329,37 @@ def _parse_hermes(text: str, budget: RepairBudget) -> list[ToolCall]:
         if not body:
             continue  # an empty block holds no call (Qwen-Agent skips it too)
         raw = TOOL_CALL_OPEN + content + (TOOL_CALL_CLOSE if close >= 0 else "")
-        calls.extend(_calls_from_json_text(unfence(body), raw, "the <tool_call> block", budget))
+        call = _plain_call(body, raw)
+        if call is not None:
+            calls.append(call)
+        else:
+            calls.extend(_calls_from_json_text(unfence(body), raw, "the <tool_call> block", budget))
     return calls
+
+
+def _plain_call(body: str, raw: str) -> ToolCall | None:
+    """The call in a block that is exactly one well-formed ``{"name": "...", "arguments": {...}}`` object,
+    or None for any other block.
+
+    Nearly every block models and :func:`render_tool_calls` write is such an object. The general path
+    (:func:`_calls_from_json_text`) reads it the same way, through five functions that look for what
+    such a block does not hold (a fence, JSON lines, repair, a ``tool_calls`` wrapper, OpenAI's nesting,
+    string or ``parameters`` arguments); a call here costs about half as much. Whatever this declines
+    goes to the general path, which also gives the error of a broken block.
+    """
+    if not body.startswith("{"):
+        return None
+    try:
+        obj, end = _DECODER.raw_decode(body)
+    except (ValueError, RecursionError):
+        return None
+    if end != len(body) or type(obj) is not dict or "tool_calls" in obj:
+        return None
+    name, arguments = obj.get("name"), obj.get("arguments")
+    if type(name) is not str or type(arguments) is not dict:
+        return None
+    name = name.strip()
+    return ToolCall(name=name, arguments=arguments, raw=raw) if name else None
 
 
 def _parse_bare(stripped: str, budget: RepairBudget) -> list[ToolCall]:

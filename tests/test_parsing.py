@@ -541,3 +541,63 @@ def test_render_writes_each_call_once_and_fails_like_checking_all_first():
                     assert str(raised.value) == str(exc)
             else:
                 assert render_tool_calls(calls, style) == expected
+
+
+def test_plain_call_fast_path_reads_every_block_as_the_general_path_does(monkeypatch):
+    # _plain_call reads the usual block ({"name": str, "arguments": {...}}) without the general path;
+    # with it turned off every reply must parse to the very same calls, errors and repairs included.
+    import random
+
+    from memenv import parsing
+
+    rng = random.Random(7)
+    bodies = [
+        '{"name": "new_memory_insert", "arguments": {"memory_type": "semantic_memory", "content": "A b."}}',
+        '{"name": "  memory_update ", "arguments": {"memory_type": "core", "new_content": "x\\ny"}}',
+        '{"name": "", "arguments": {}}',
+        '{"name": "   ", "arguments": {"a": 1}}',
+        '{"name": 3, "arguments": {}}',
+        '{"name": null, "arguments": {}}',
+        '{"arguments": {"a": "b"}}',
+        '{"name": "memory_delete"}',
+        '{"name": "memory_delete", "arguments": null}',
+        '{"name": "memory_delete", "arguments": "{\\"memory_type\\": \\"core\\"}"}',
+        '{"name": "memory_delete", "arguments": [1, 2]}',
+        '{"name": "memory_delete", "parameters": {"memory_type": "core"}}',
+        '{"name": "memory_delete", "arguments": {"memory_type": "core"}, "parameters": {"x": 1}}',
+        '{"type": "function", "function": {"name": "memory_delete", "arguments": "{}"}}',
+        '{"tool_calls": [{"name": "a", "arguments": {}}, {"name": "b", "arguments": {}}]}',
+        '{"tool_calls": "not a list", "name": "a", "arguments": {}}',
+        '{"name": "a", "arguments": {"deep": {"x": [1, {"y": "\\ud83d"}]}}}',
+        '{"name": "a", "arguments": {}} {"name": "b", "arguments": {}}',
+        '{"name": "a", "arguments": {}}, {"name": "b", "arguments": {}}',
+        '{"name": "a", "arguments": {}} trailing prose',
+        '[{"name": "a", "arguments": {}}]',
+        "{'name': 'a', 'arguments': {'k': 'v'}}",
+        '{"name": "a", "arguments": {"k": "v",}}',
+        '{"name": "a", "arguments": {"k": "v"}',
+        '{"name": "a", "arguments": {"k": "line\nbreak"}}',
+        '```json\n{"name": "a", "arguments": {}}\n```',
+        '{"name": "a\\u003c", "arguments": {"k": "\\u273f<tool_call>"}}',
+        '{"name": "é", "arguments": {"k": "😀"}}',
+        "{}",
+        "{",
+        "not json",
+    ]
+    replies = []
+    for _ in range(1500):
+        blocks = [rng.choice(bodies) for _ in range(rng.randint(0, 5))]
+        pads = ["", "\n", " ", "\n\n"]
+        reply = rng.choice(["", "Sure.\n", "<think>{}</think>"]) + "".join(
+            f"<tool_call>{rng.choice(pads)}{body}{rng.choice(pads)}</tool_call>{rng.choice(pads)}" for body in blocks
+        )
+        if rng.random() < 0.2:
+            reply = reply.rsplit("</tool_call>", 1)[0]  # the last block cut off
+        if rng.random() < 0.1:
+            reply += "<tool_response>{}</tool_response><tool_call>{}</tool_call>"
+        replies.append(reply)
+    fast = [parse_tool_calls(reply) for reply in replies]
+    assert sum(parsing._plain_call(body, "") is not None for body in bodies) >= 6  # the fast path is taken
+    monkeypatch.setattr(parsing, "_plain_call", lambda body, raw: None)
+    for reply, calls in zip(replies, fast, strict=True):
+        assert calls == parse_tool_calls(reply), reply
