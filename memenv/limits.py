@@ -62,6 +62,10 @@ def bounded_call(call: ToolCall, max_depth: int = MAX_ARGUMENT_DEPTH) -> ToolCal
     The arguments are copied (the parser's objects are never shared with ``info``); a call that fails
     is ``ToolCall(name, {}, error=...)``, which every env records as a failed ``parse_error`` call.
     """
+    arguments = call.arguments
+    if max_depth > 0 and call.name.isascii() and type(arguments) is dict and _flat_ascii(arguments):
+        # The usual call (string arguments, all ASCII): nothing to make well-formed, nothing nested.
+        return type(call)(name=call.name, arguments=dict(arguments), error=call.error, raw=call.raw)
     name = well_formed(call.name)
     # type(call)(...) rather than dataclasses.replace, which costs as much as the copy (every call, every step).
     try:
@@ -70,6 +74,14 @@ def bounded_call(call: ToolCall, max_depth: int = MAX_ARGUMENT_DEPTH) -> ToolCal
         error = f"the arguments are nested deeper than {max_depth} levels"
         return type(call)(name=name, arguments={}, error=error, raw=call.raw)
     return type(call)(name=name, arguments=arguments, error=call.error, raw=call.raw)
+
+
+def _flat_ascii(arguments: dict[Any, Any]) -> bool:
+    """Whether every key and value of ``arguments`` is a plain ``str`` of ASCII characters."""
+    for key, value in arguments.items():
+        if type(key) is not str or type(value) is not str or not key.isascii() or not value.isascii():
+            return False
+    return True
 
 
 def _copy(value: Any, depth: int) -> Any:

@@ -237,3 +237,40 @@ def test_bounded_call_copies_every_field_of_a_call():
         deep = {"a": deep}
     refused = bounded_call(ToolCall("n\ud800", deep, None, "r"))
     assert (refused.name, refused.arguments, refused.raw) == ("n\ufffd", {}, "r") and "nested deeper" in refused.error
+
+
+def test_bounded_call_fast_path_for_flat_ascii_arguments_equals_the_general_copy(monkeypatch):
+    # Flat ASCII string arguments skip the recursive copy; the result must be what the copy gives: an
+    # equal, fresh dict in the same order, the other fields kept; anything else takes the general path.
+    import random
+
+    from memenv import limits
+
+    class Text(str):
+        pass
+
+    rng = random.Random(3)
+    keys = ["memory_type", "content", "new_content", "memory_id", "é", "k\ud800", 1, None, Text("t")]
+    values = ["semantic", "", "A b.", "x\ny", "😀", "v\udfff", Text("s"), 3, None, ["a"], {"a": "b"}, ("t",)]
+    names = ["new_memory_insert", " memory_update", "é", "n\ud800", ""]
+    calls = []
+    for _ in range(3000):
+        arguments = {
+            rng.choice(keys) if rng.random() < 0.2 else rng.choice(keys[:4]): rng.choice(values)
+            if rng.random() < 0.3
+            else rng.choice(values[:4])
+            for _ in range(rng.randint(0, 4))
+        }
+        calls.append(ToolCall(rng.choice(names), arguments, rng.choice([None, "why"]), rng.choice(["", "raw"])))
+    calls.append(ToolCall("n", ["not", "a", "dict"]))
+    depths = [MAX_ARGUMENT_DEPTH, 1, 0]
+    fast = [[bounded_call(call, depth) for depth in depths] for call in calls]
+    assert sum(limits._flat_ascii(call.arguments) for call in calls[:-1]) > 1000  # the fast path is taken
+    monkeypatch.setattr(limits, "_flat_ascii", lambda arguments: False)
+    for call, results in zip(calls, fast, strict=True):
+        for depth, result in zip(depths, results, strict=True):
+            expected = bounded_call(call, depth)
+            assert result == expected, (call, depth)
+            assert list(result.arguments) == list(expected.arguments)  # the same order
+            assert type(result.arguments) is type(expected.arguments)
+            assert result.arguments is not call.arguments or result.error is not None
