@@ -24,6 +24,7 @@ equal :func:`count_tokens`'s for every text (see its docstring for why).
 
 from __future__ import annotations
 
+import collections
 import functools
 import gzip
 import hashlib
@@ -193,6 +194,41 @@ def count_tokens_batch(texts: Sequence[str]) -> list[int]:
     is ~15x slower for the many short sentences memenv counts.
     """
     return [len(encode(t)) if t else 0 for t in texts]
+
+
+# The streams count_stream_tokens remembers, least recently used first, and their characters in all.
+_STREAM_CACHE_CHARS = 1 << 24
+_stream_counts: collections.OrderedDict[tuple[str, ...], int] = collections.OrderedDict()
+_stream_chars = 0
+
+
+def count_stream_tokens(chunks: Sequence[str]) -> int:
+    """``sum(count_tokens_batch(chunks))``: the tokens of a whole stream, remembered for the last streams.
+
+    An environment counts its episode's stream at every reset, and training, evaluation and benchmarks
+    play the same episodes again (a fixed list of episodes, a dataset, several systems on one suite):
+    counting a stream of 65K tokens takes ~14 ms, finding it again a hash of its text (~0.1 ms).
+    Keyed on the chunks' text, all that the count depends on (chunks of a ``str`` subclass, whose
+    equality may be its own, are counted and not kept). The remembered streams hold at most
+    16,777,216 characters in all, the least recently used dropped first; a longer stream is not kept.
+    """
+    global _stream_chars
+    key = tuple(chunks)
+    if not all(type(chunk) is str for chunk in key):
+        return sum(count_tokens_batch(key))
+    total = _stream_counts.get(key)
+    if total is not None:
+        _stream_counts.move_to_end(key)
+        return total
+    total = sum(count_tokens_batch(key))
+    chars = sum(map(len, key))
+    if chars <= _STREAM_CACHE_CHARS:
+        _stream_counts[key] = total
+        _stream_chars += chars
+        while _stream_chars > _STREAM_CACHE_CHARS:
+            oldest, _ = _stream_counts.popitem(last=False)
+            _stream_chars -= sum(map(len, oldest))
+    return total
 
 
 def truncate(text: str, max_tokens: int, marker: str = "") -> tuple[str, bool]:

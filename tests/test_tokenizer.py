@@ -138,3 +138,42 @@ def test_count_tokens_shares_the_segment_cache_and_equals_the_plain_count():
     assert tokenizer.count_tokens_cached(core) == fresh_count(core) == sum(counted) + fresh_count(lines[-1])
     after = tokenizer._segment_tokens.cache_info()
     assert (after.hits - before.hits, after.misses - before.misses) == (11, 1)
+
+
+def test_stream_counts_equal_the_plain_sum_and_are_kept_by_text(monkeypatch):
+    import random
+
+    rng = random.Random(5)
+    streams = [
+        tuple("".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 80))) for _ in range(rng.randint(1, 6)))
+        for _ in range(300)
+    ]
+    streams += [("a", "bc"), ("ab", "c"), ("abc",), ("",), ("a", "b", "c")]  # same text, other chunks
+    monkeypatch.setattr(tokenizer, "_stream_counts", type(tokenizer._stream_counts)())
+    monkeypatch.setattr(tokenizer, "_stream_chars", 0)
+    for stream in streams + streams[::-1] + [list(s) for s in streams]:  # cold, then kept (a list reads as a tuple)
+        assert tokenizer.count_stream_tokens(stream) == sum(fresh_count(chunk) for chunk in stream), stream
+    assert len(tokenizer._stream_counts) == len(set(streams))
+    assert tokenizer._stream_chars == sum(len("".join(s)) for s in set(streams))
+
+    # Least recently used streams are dropped past the character bound; a longer stream is not kept.
+    monkeypatch.setattr(tokenizer, "_STREAM_CACHE_CHARS", 10)
+    tokenizer.count_stream_tokens(("abcd", "ef"))
+    assert list(tokenizer._stream_counts)[-1] == ("abcd", "ef") and tokenizer._stream_chars <= 10
+    tokenizer.count_stream_tokens(("ghij",))
+    assert list(tokenizer._stream_counts) == [("abcd", "ef"), ("ghij",)] and tokenizer._stream_chars == 10
+    assert tokenizer.count_stream_tokens(("abcd", "ef")) == fresh_count("abcd") + fresh_count("ef")
+    assert list(tokenizer._stream_counts) == [("ghij",), ("abcd", "ef")]  # used again: now the newest
+    tokenizer.count_stream_tokens(("klm",))
+    assert list(tokenizer._stream_counts) == [("abcd", "ef"), ("klm",)] and tokenizer._stream_chars == 9
+    assert tokenizer.count_stream_tokens(("x" * 11,)) == fresh_count("x" * 11)
+    assert ("x" * 11,) not in tokenizer._stream_counts
+
+    class Text(str):
+        pass
+
+    tokenizer.count_stream_tokens(("no",))
+    monkeypatch.setattr(Text, "__eq__", lambda self, other: True)  # equality of its own: never looked up
+    monkeypatch.setattr(Text, "__hash__", lambda self: hash("no"))
+    assert tokenizer.count_stream_tokens((Text("yes, longer"),)) == fresh_count("yes, longer")
+    assert all(type(c) is str for key in tokenizer._stream_counts for c in key)

@@ -263,7 +263,7 @@ class MemoryEnv(gym.Env[dict[str, str], str]):
             )
         self.memory = self._new_memory(episode_seed)
         self._step = 0
-        self._stream_tokens = sum(tokenizer.count_tokens_batch(self.episode.chunks))
+        self._stream_tokens = tokenizer.count_stream_tokens(self.episode.chunks)
         self._last_results = []
         obs = self._observation()
         return obs, self._info(obs)
