@@ -148,6 +148,8 @@ def count_tokens(text: str) -> int:
 def _segments(text: str) -> list[str]:
     """``text`` cut after each line break followed by a character other than whitespace or ``/``."""
     lines = text.split("\n")
+    if _UNCUT_LINE_BREAK.search(text) is None:  # the usual text (a core): every line break is a cut
+        return [line + "\n" for line in lines[:-1]] + [lines[-1]]
     segments: list[str] = []
     current = lines[0]
     for line in lines[1:]:
@@ -159,6 +161,10 @@ def _segments(text: str) -> list[str]:
     segments.append(current)
     return segments
 
+
+# A line break that is not a cut: followed by whitespace (another line break too) or "/", or ending the
+# text. Python's \s is str.isspace, character for character.
+_UNCUT_LINE_BREAK = re.compile(r"\n(?=[\s/]|\Z)")
 
 # Segments longer than this are counted without being kept (a whole stored chunk is rarely rewritten).
 _CACHED_SEGMENT_CHARS = 2048

@@ -177,3 +177,35 @@ def test_stream_counts_equal_the_plain_sum_and_are_kept_by_text(monkeypatch):
     monkeypatch.setattr(Text, "__hash__", lambda self: hash("no"))
     assert tokenizer.count_stream_tokens((Text("yes, longer"),)) == fresh_count("yes, longer")
     assert all(type(c) is str for key in tokenizer._stream_counts for c in key)
+
+
+def _reference_segments(text: str) -> list[str]:
+    """The cut rule of tokenizer._segments, line by line (its fast path must agree)."""
+    lines = text.split("\n")
+    segments, current = [], lines[0]
+    for line in lines[1:]:
+        if line and not line[0].isspace() and line[0] != "/":
+            segments.append(current + "\n")
+            current = line
+        else:
+            current += "\n" + line
+    return [*segments, current]
+
+
+def test_segments_fast_path_cuts_as_the_line_by_line_rule():
+    import random
+    import sys
+
+    # Python's \s (the fast path's test) is str.isspace on every code point.
+    assert all(
+        bool(tokenizer._UNCUT_LINE_BREAK.match("\n" + chr(c))) == (chr(c).isspace() or chr(c) == "/")
+        for c in range(sys.maxunicode + 1)
+    )
+    rng = random.Random(4)
+    lines = ["a", "", " b", "/c", "\td", "\u3000e", "\x1cf", "[chunk 1] The road.", "x/", "é"]
+    texts = ["", "\n", "a\n", "\na", "a\nb", "a\n\nb", "a\n/b", "a\n b"]
+    texts += ["\n".join(rng.choice(lines) for _ in range(rng.randint(1, 8))) for _ in range(3000)]
+    texts += ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        assert tokenizer._segments(text) == _reference_segments(text), repr(text)
+    assert sum(tokenizer._UNCUT_LINE_BREAK.search(t) is None and "\n" in t for t in texts) > 300  # fast path taken
