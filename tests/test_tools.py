@@ -110,3 +110,27 @@ def test_result_record_is_plain_data():
         "message": "semantic memory has no entry [0000]",
         "memory_id": None,
     }
+
+
+def test_successful_results_carry_their_fields_in_place():
+    # execute builds results positionally (call, ok, error_kind, message, memory_id): a reordered
+    # ToolResult would put an id in the message. Every kind of success, field by field:
+    import dataclasses
+
+    from memenv.tools import ToolResult
+
+    assert [f.name for f in dataclasses.fields(ToolResult)] == ["call", "ok", "error_kind", "message", "memory_id"]
+    memory = Memory(core_token_limit=8)
+    inserted = execute(memory, c := call("new_memory_insert", memory_type="semantic", content="Ada likes tea."))
+    assert (inserted.call, inserted.ok, inserted.error_kind, inserted.message) == (c, True, None, "")
+    assert inserted.memory_id == memory.entries("semantic")[0].id
+    update = call("memory_update", memory_type="semantic", new_content="Ada likes rum.", memory_id=inserted.memory_id)
+    assert execute(memory, update) == ToolResult(update, True, None, "", inserted.memory_id)
+    short, long = (call("memory_update", memory_type="core", new_content=text) for text in ("Ada.", "word " * 40))
+    assert execute(memory, short) == ToolResult(short, True, None, "", None)
+    assert execute(memory, long) == ToolResult(long, True, None, "core truncated to its token limit", None)
+    delete = call("memory_delete", memory_type="semantic", memory_id=f" [{inserted.memory_id}] ")
+    assert execute(memory, delete) == ToolResult(delete, True, None, "", inserted.memory_id)
+    missing = call("memory_delete", memory_type="semantic", memory_id="beef")
+    ignored = execute(memory, missing, unknown_id_delete="ignore")
+    assert ignored == ToolResult(missing, True, None, "no such entry; ignored", "beef")
