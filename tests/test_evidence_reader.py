@@ -457,3 +457,64 @@ def test_label_matches_equal_finditer_on_random_text():
         assert [(m.span(), m.groups()) for m in evidence._label_matches(text)] == expected, text
         found += bool(expected)
     assert found > 150  # texts with a label; in the others, neither finds one
+
+
+def test_rarity_from_document_frequencies_equals_the_idf_table():
+    # _rarity takes the idf of one word when asked; it must equal the table of every word's idf that it
+    # replaced (0.0 for a word the context does not hold), on random contexts.
+    import math
+    import random
+    from collections import Counter
+
+    from memenv.readers.answers import stem
+    from memenv.readers.evidence import _stemmed, evidence_units
+
+    words = ["Mira", "moved", "to", "Calder", "Heights", "bells", "rang", "running", "classes", "4821", "it’s", "a"]
+    rng = random.Random(1)
+    reader = EvidenceReader()
+    for _ in range(200):
+        texts = [" ".join(rng.choices(words, k=rng.randint(1, 9))) + "." for _ in range(rng.randint(1, 6))]
+        context = ReaderContext(rng.choice(["", *texts]), tuple(Passage(text) for text in texts))
+        reader._indexed(context)
+        units = evidence_units(context)
+        stemmed = [_stemmed(unit.match) for unit in units]
+        df = Counter(word for text in stemmed for word in set(text.split()))
+        table = {word: math.log((len(units) + 1) / (n + 0.5)) for word, n in df.items()}
+        for word in [*words, "absent", "Heights's", ""]:
+            assert reader._rarity(word) == table.get(stem(word), 0.0), (context, word)
+
+
+def test_labelled_examples_memoised_per_text_equal_the_one_pass_reference():
+    import random
+
+    from memenv.readers import evidence as ev
+
+    def reference(context: ReaderContext) -> list[tuple[str, str]]:  # the loop before memoisation
+        pairs = []
+        for text in (context.core, *(p.text for p in context.passages)):
+            start = 0
+            for match in ev._LABEL.finditer(text):
+                stretch = text[start : match.start()]
+                start = match.end()
+                prefixes = list(ev._SAMPLE_PREFIX.finditer(stretch))
+                if prefixes:
+                    stretch = stretch[prefixes[-1].end() :]
+                else:
+                    lines = [line for line in stretch.splitlines() if line.strip()]
+                    stretch = lines[-1] if lines else ""
+                sample = stretch.strip(ev._EDGE_PUNCTUATION)
+                if sample:
+                    pairs.append((sample, match.group(1)))
+        return pairs
+
+    pieces = ["Input: violin melody", "Label: 3", "-> 7", "tulip soil, label: 55", "Text:", "\n", "header", "x"]
+    rng = random.Random(2)
+    texts = [" ".join(rng.choices(pieces, k=rng.randint(0, 8))) for _ in range(60)]
+    found = 0
+    for _ in range(400):  # texts recur across contexts, as passages recur across questions
+        context = ReaderContext(rng.choice(texts), tuple(Passage(rng.choice(texts)) for _ in range(rng.randint(0, 6))))
+        pairs = labelled_examples(context)
+        assert pairs == reference(context), context
+        found += len(pairs)
+        pairs.append(("mutated", "0"))  # the caller's list: changing it changes no later answer
+    assert found > 500
