@@ -95,3 +95,34 @@ def test_year_boundaries_and_relative_words_need_a_date() -> None:
 def test_the_first_time_expression_wins() -> None:
     assert resolve_time("Yesterday we booked the trip for next month", MONDAY) == "7 May 2023"
     assert resolve_time("In 2019, and again last week", MONDAY) == "2019"
+
+
+def test_parse_date_skips_yearless_text_without_changing_any_answer():
+    # parse_date returns None at once for text without the digits of a year; the forms' full scan must
+    # agree on every text, with and without such digits.
+    import random
+
+    from memenv.readers import dates
+
+    def reference(text: str):  # parse_date without the pre-check
+        found = []
+        for form in dates._DATE_FORMS:
+            for match in form.finditer(text):
+                date = dates._date(match["year"], match["month"], match["day"])
+                if date is not None:
+                    found.append((match.start(), date))
+                    break
+        return min(found)[1] if found else None
+
+    pieces = ["8", "08", "31st", "May", "may,", "Sept.", "of", "2023", "1499", "1500", "2099", "2100", "1894"]
+    pieces += ["-", "/", "2023-05-08", "2023/5/8", "12345-", "٢٠٢٣", "[", "]", "on", "at", " ", ", ", "code 2212"]
+    rng = random.Random(0)
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(5000)]
+    texts += [" ".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(5000)]
+    dated = skipped = 0
+    for text in texts:
+        expected = reference(text)
+        assert dates.parse_date(text) == expected, text
+        dated += expected is not None
+        skipped += dates._YEAR_DIGITS.search(text) is None
+    assert dated > 1000 and skipped > 1000
