@@ -551,3 +551,24 @@ def test_evidence_recall_equals_the_plain_sum_on_random_items() -> None:
                 shares.append(sum(word in context for word in item_words) / len(item_words))
         expected = math.fsum(shares) / len(shares) if shares else None
         assert metrics.evidence_recall(items, context) == expected
+
+
+def test_normalize_answer_deletes_punctuation_as_squad_does_on_random_text() -> None:
+    # ASCII text has its punctuation deleted with bytes.translate; the result must be str.translate's
+    # (SQuAD's), on ASCII and non-ASCII text alike (lowercasing "K", the Kelvin sign, gives ASCII).
+    import random
+    import re
+    import string
+
+    def squad(text: str) -> str:
+        text = text.lower().translate(str.maketrans("", "", string.punctuation))
+        return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+    rng = random.Random(0)
+    alphabet = [*map(chr, range(128)), "é", "K", "İ", "’", "“", "\u00a0", "ẞ", "Ω"]
+    for _ in range(5000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        if rng.random() < 0.3:
+            text = text.encode("ascii", "ignore").decode()
+        assert metrics.normalize_answer(text) == squad(text), repr(text)
+    assert metrics.normalize_answer("The U.S., a K-9!") == "us k9"
