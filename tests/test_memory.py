@@ -251,3 +251,23 @@ def test_tier_of_reads_every_spelling_as_before():
     spellings += [" Core_Memory ", "SEMANTIC", "episodic_memory\n", "core_memory_memory", "memory", "", "lists"]
     for memory_type in [*spellings, None, 3, ["core"]]:
         assert tier_of(memory_type) == plain(memory_type), memory_type
+
+
+def test_ids_are_drawn_as_zero_padded_hex_of_the_seeded_generator():
+    # The ids are the seeded generator's bits written as 4 hex digits (8 once half of the 4-digit ids
+    # are used), skipping used ones: the same ids as the f-string that wrote them before.
+    import random
+
+    memory = Memory(seed=7)
+    rng, used = random.Random(7), set()
+    for digits, count in ((4, 3000), (8, 50)):
+        if digits == 8:  # fill the 4-digit ids up to the switch
+            filler = {f"x{i}" for i in range(0x8000 - len(used))}
+            memory._used_ids |= filler
+            used |= filler
+        for _ in range(count):
+            while (candidate := f"{rng.getrandbits(4 * digits):0{digits}x}") in used:
+                pass
+            used.add(candidate)
+            assert memory._new_id() == candidate
+            assert len(candidate) == digits
