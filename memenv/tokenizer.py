@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -202,10 +203,12 @@ def count_tokens_batch(texts: Sequence[str]) -> list[int]:
     return [len(encode(t)) if t else 0 for t in texts]
 
 
-# The streams count_stream_tokens remembers, least recently used first, and their characters in all.
+# The streams count_stream_tokens remembers, least recently used first, and their characters in all
+# (changed under the lock: envs may reset in several threads).
 _STREAM_CACHE_CHARS = 1 << 24
 _stream_counts: collections.OrderedDict[tuple[str, ...], int] = collections.OrderedDict()
 _stream_chars = 0
+_stream_lock = threading.Lock()
 
 
 def count_stream_tokens(chunks: Sequence[str]) -> int:
@@ -222,18 +225,21 @@ def count_stream_tokens(chunks: Sequence[str]) -> int:
     key = tuple(chunks)
     if not all(type(chunk) is str for chunk in key):
         return sum(count_tokens_batch(key))
-    total = _stream_counts.get(key)
-    if total is not None:
-        _stream_counts.move_to_end(key)
-        return total
-    total = sum(count_tokens_batch(key))
+    with _stream_lock:
+        total = _stream_counts.get(key)
+        if total is not None:
+            _stream_counts.move_to_end(key)
+            return total
+    total = sum(count_tokens_batch(key))  # counted outside the lock
     chars = sum(map(len, key))
     if chars <= _STREAM_CACHE_CHARS:
-        _stream_counts[key] = total
-        _stream_chars += chars
-        while _stream_chars > _STREAM_CACHE_CHARS:
-            oldest, _ = _stream_counts.popitem(last=False)
-            _stream_chars -= sum(map(len, oldest))
+        with _stream_lock:
+            if key not in _stream_counts:  # another thread may have counted it meanwhile
+                _stream_counts[key] = total
+                _stream_chars += chars
+                while _stream_chars > _STREAM_CACHE_CHARS:
+                    oldest, _ = _stream_counts.popitem(last=False)
+                    _stream_chars -= sum(map(len, oldest))
     return total
 
 

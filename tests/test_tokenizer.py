@@ -209,3 +209,17 @@ def test_segments_fast_path_cuts_as_the_line_by_line_rule():
     for text in texts:
         assert tokenizer._segments(text) == _reference_segments(text), repr(text)
     assert sum(tokenizer._UNCUT_LINE_BREAK.search(t) is None and "\n" in t for t in texts) > 300  # fast path taken
+
+
+def test_stream_counts_from_many_threads_keep_their_bound(monkeypatch):
+    # Envs may reset in threads: the kept streams and their character total stay consistent.
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(tokenizer, "_stream_counts", type(tokenizer._stream_counts)())
+    monkeypatch.setattr(tokenizer, "_stream_chars", 0)
+    monkeypatch.setattr(tokenizer, "_STREAM_CACHE_CHARS", 200)
+    streams = [(f"stream {i % 40} of words", "and a second chunk.") for i in range(400)]
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(tokenizer.count_stream_tokens, streams))
+    assert counts == [sum(fresh_count(c) for c in s) for s in streams]
+    assert tokenizer._stream_chars == sum(len("".join(s)) for s in tokenizer._stream_counts) <= 200
