@@ -344,8 +344,9 @@ def _plain_call(body: str, raw: str) -> ToolCall | None:
     Nearly every block models and :func:`render_tool_calls` write is such an object. The general path
     (:func:`_calls_from_json_text`) reads it the same way, through five functions that look for what
     such a block does not hold (a fence, JSON lines, repair, a ``tool_calls`` wrapper, OpenAI's nesting,
-    string or ``parameters`` arguments); a call here costs about half as much. Whatever this declines
-    goes to the general path, which also gives the error of a broken block.
+    string or ``parameters`` arguments); a call here costs ~40% less (measured on the mem-alpha writer's
+    replies; JSON decoding, the same either way, is most of what is left). Whatever this declines goes
+    to the general path, which also gives the error of a broken block.
     """
     if not body.startswith("{"):
         return None
