@@ -35,6 +35,21 @@ def test_quick_run_reports_ratios_against_peers_and_a_reference(tmp_path: Path) 
     }
 
 
+def test_systems_are_timed_each_in_its_own_processes_with_the_same_outputs_as_the_reference(tmp_path: Path) -> None:
+    out = tmp_path / "run_all.json"
+    argv = ["--quick", "--only", "systems", "--repeat", "1", "--reference", str(ROOT), "--out", str(out)]
+    report = load_run_all().main(argv)
+    rows = [r for r in report["rows"] if r["benchmark"] == "systems"]
+    assert [r["case"].split(",")[0] for r in rows] == ["mem-alpha", "mem1", "memory-r1"]
+    for r in rows:
+        assert r["note"].endswith("same output on 4/4 episodes")  # the reference is this checkout
+        assert r["memenv_s"] > 0 and r["ratio"] == r["peer_s"] / r["memenv_s"]
+    details = report["details"]["systems"]
+    for name in ("mem-alpha", "mem1", "memory-r1"):
+        # every child run timed this one system only: no other system warmed its caches first
+        assert [list(run) for run in details[name]["ours"] + details[name]["reference"]] == [[name], [name]]
+
+
 def test_clear_memenv_caches_empties_every_text_keyed_cache_and_keeps_loaded_resources() -> None:
     import functools
     import inspect
