@@ -428,7 +428,7 @@ def _words_to_share(n: int, max_diff_words: int, min_shared: float) -> int:
     return max(3, n - max_diff_words, math.ceil(share) if share > 0 else 0)
 
 
-Probe = tuple[int, tuple[str, ...], tuple[str, ...]]  # see UpdateIndex.probe
+Probe = tuple[int, tuple[str, ...], tuple[str, ...], int]  # see UpdateIndex.probe
 
 
 class UpdateIndex:
@@ -448,6 +448,12 @@ class UpdateIndex:
     of every width a lookup of a length near its own can use (a few widths). Long statements
     have long edges, which keeps look-alike sentences ("the access code of the X is N") out of each
     other's buckets.
+
+    Template look-alikes still share an edge ("few visitors stayed in Tarn Vale for more than 20
+    nights" / "... in Port Umber for more than 34 nights"), so each statement found is tested before it
+    is returned: it must share ``need(n)`` words at its two ends, ``p`` first words and ``need(n) - p``
+    last ones (or repeat the lookup), which :func:`update_overlap` checks first too. That drops nine in
+    ten of them, cheaper than the callers' full test.
     """
 
     def __init__(self, max_diff_words: int = 4, min_shared: float = 0.6) -> None:
@@ -458,10 +464,10 @@ class UpdateIndex:
         self.max_diff_words = max_diff_words
         self.min_shared = min_shared
         self._near = max(max_diff_words, 1)  # lengths of a statement and its update differ by less
-        # Edge words -> {key: length of the statement}; one table for the first words, one for the last.
+        # Edge words -> {key: the statement's words}; one table for the first words, one for the last.
         # An edge's width is its length, except that a 1-word statement's edges are the statement.
-        self._by_first: dict[tuple[str, ...], dict[Hashable, int]] = {}
-        self._by_last: dict[tuple[str, ...], dict[Hashable, int]] = {}
+        self._by_first: dict[tuple[str, ...], dict[Hashable, tuple[str, ...]]] = {}
+        self._by_last: dict[tuple[str, ...], dict[Hashable, tuple[str, ...]]] = {}
         self._width: dict[int, int] = {}  # statement length -> the edge width of its lookups
         self._widths: dict[int, tuple[int, ...]] = {}  # statement length -> the edge widths it is filed under
 
@@ -480,12 +486,13 @@ class UpdateIndex:
         return widths
 
     def add(self, key: Hashable, words: Sequence[str]) -> None:
+        words = tuple(words)
         m = len(words)
         if not m:  # a statement without words updates and repeats nothing
             return
         for k in self._filed_widths(m):
-            self._by_first.setdefault(tuple(words[:k]), {})[key] = m
-            self._by_last.setdefault(tuple(words[-k:]), {})[key] = m
+            self._by_first.setdefault(words[:k], {})[key] = words
+            self._by_last.setdefault(words[-k:], {})[key] = words
 
     def discard(self, key: Hashable, words: Sequence[str]) -> None:
         for k in self._filed_widths(len(words)) if words else ():
@@ -497,12 +504,15 @@ class UpdateIndex:
                         del table[edge]
 
     def probe(self, words: Sequence[str]) -> Probe:
-        """What :meth:`candidates` looks up for ``words``: its length and its first and last
-        :meth:`edge_width` words. It depends on ``words`` and the index's parameters alone, so a caller
-        that looks up the same statement often may keep it."""
+        """What :meth:`candidates` looks up for ``words``: its length, its first and last
+        :meth:`edge_width` words, and ``need(n)``, the fewest words an update of it shares at its ends.
+        It depends on ``words`` and the index's parameters alone, so a caller that looks up the same
+        statement often may keep it."""
         n = len(words)
-        k = self.edge_width(n) if n else 0
-        return n, tuple(words[:k]), tuple(words[-k:]) if k else ()
+        if not n:
+            return 0, (), (), 0
+        k = self.edge_width(n)
+        return n, tuple(words[:k]), tuple(words[-k:]), _words_to_share(n, self.max_diff_words, self.min_shared)
 
     def candidates(self, words: Sequence[str], probe: Probe | None = None) -> set[Hashable]:
         """A superset of the stored statements that ``words`` updates or repeats (see the class), found
@@ -511,7 +521,7 @@ class UpdateIndex:
         The test is symmetric — the edge width grows with either statement's length, and the length
         test is one of their difference — so it is also a superset of those that update or repeat
         ``words``."""
-        n, first_edge, last_edge = probe or self.probe(words)
+        n, first_edge, last_edge, need = probe or self.probe(words)
         if not n:
             return set()
         first = self._by_first.get(first_edge)
@@ -519,9 +529,26 @@ class UpdateIndex:
         if not (first or last):
             return set()
         near = self._near
-        found = {key for key, length in first.items() if -near < length - n < near} if first else set()
-        if last:
-            found.update(key for key, length in last.items() if -near < length - n < near)
+        words = tuple(words)
+        found: set[Hashable] = set()
+        for bucket in (first, last) if first and last else (first or last,):
+            for key, old in bucket.items():
+                m = len(old)
+                if not -near < m - n < near:
+                    continue
+                shared = 0  # first words shared
+                for a, b in zip(old, words, strict=False):
+                    if a != b:
+                        break
+                    shared += 1
+                # ... and the last need - shared words, without overlapping them (update_overlap's test)
+                tail = need - shared
+                if (
+                    tail <= 0
+                    or (tail <= min(m, n) - shared and old[m - tail :] == words[n - tail :])
+                    or shared == m == n  # a repeat shorter than need
+                ):
+                    found.add(key)
         return found
 
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -72,10 +73,11 @@ from memenv.tasks.chunking import split_sentences
 # The policy
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: the update index files facts themselves
 class _Fact:
     text: str  # the entry as stored (with its time stamp)
     key: list[str]  # the statement's diff words (without the time stamp)
+    memory_id: str | None = None  # None while its insert is pending
 
 
 @dataclass
@@ -135,7 +137,7 @@ class MemAlphaHeuristic:
         self._pending: dict[str, _Fact] = {}  # inserted by the last reply, id not known yet: text -> fact
         self._pending_calls: dict[str, dict[str, Any]] = {}  # text -> its insert call (this reply only)
         self._stored: set[str] = set()  # statement keys already in memory (or sent to it)
-        self._updatable = UpdateIndex(self.max_diff_words)  # stored facts' keys, by memory id
+        self._updatable = UpdateIndex(self.max_diff_words)  # the facts of _facts and _pending, by their keys
         self._label_vocab: dict[str, set[str]] = {}
         self._label_kept: Counter[str] = Counter()
         self._label_words: dict[str, Counter[str]] = {}
@@ -170,13 +172,16 @@ class MemAlphaHeuristic:
             if result.get("name") != "new_memory_insert" or not result.get("ok") or not result.get("memory_id"):
                 continue
             text = (result.get("arguments") or {}).get("content", "")
-            if text in self._pending:
-                self._index(result["memory_id"], self._pending[text])
+            fact = self._pending.get(text)
+            if fact is not None and text not in learned:
+                fact.memory_id = result["memory_id"]
+                self._facts[fact.memory_id] = fact
                 learned.add(text)
         # An insert that failed is forgotten: a later restatement may insert it again.
         for text, fact in self._pending.items():
             if text not in learned:
                 self._stored.discard(" ".join(fact.key))
+                self._updatable.discard(fact, fact.key)
         self._pending = {}
         self._pending_calls = {}
 
@@ -190,8 +195,10 @@ class MemAlphaHeuristic:
             calls.extend(self._example(sample, label))
 
         gist_candidates: list[tuple[float, str, str | None]] = []
+        names: list[str] = []  # every name mention of the chunk, in order
+        latest: dict[str, str] = {}  # name -> the chunk's last sentence that mentions it
         for line in chunk.splitlines():
-            if not line.strip() or BARE_LABEL_LINE.match(line) or (samples and any(s in line for s in samples)):
+            if not line.strip() or BARE_LABEL_LINE.match(line) or (samples and any(map(line.__contains__, samples))):
                 continue
             time = find_time(line)
             if time is not None:
@@ -206,13 +213,16 @@ class MemAlphaHeuristic:
             for sentence in split_sentences(line):
                 if speaker and not SPEAKER.match(sentence):
                     sentence = f"{speaker.group(1)}: {sentence}"  # keep who said it
-                signals = salience(sentence)
-                self._count_mentions(sentence, signals.entities)
-                if is_fact(sentence, signals=signals):
+                entities, fact, score = _reading(sentence)
+                if entities:
+                    names += entities
+                    latest.update(zip(entities, itertools.repeat(sentence)))
+                if fact:
                     calls.extend(self._fact(sentence))
-                elif len(words(sentence)) >= 4:
-                    gist_candidates.append((signals.score, sentence, self._time))
+                elif score is not None:
+                    gist_candidates.append((score, sentence, self._time))
 
+        self._count_mentions(names, latest)
         gist = self._gist(gist_candidates)
         if gist:
             calls.append(_call("new_memory_insert", memory_type="episodic_memory", content=gist))
@@ -252,43 +262,39 @@ class MemAlphaHeuristic:
             call = _call("new_memory_insert", memory_type="semantic_memory", content=text)
             self._pending[text] = fact
             self._pending_calls[text] = call
+            self._updatable.add(fact, key)
             return [call]
-        if target in self._pending:
+        self._stored.discard(" ".join(target.key))
+        self._updatable.discard(target, target.key)
+        self._updatable.add(fact, key)
+        if target.memory_id is None:
             # The fact it changes was inserted by this same reply: rewrite that insert instead.
-            old = self._pending.pop(target)
-            call = self._pending_calls.pop(target)
+            del self._pending[target.text]
+            call = self._pending_calls.pop(target.text)
             call["arguments"]["content"] = text
-            self._stored.discard(" ".join(old.key))
             self._pending[text] = fact
             self._pending_calls[text] = call
             return []
-        old = self._facts[target]
-        self._stored.discard(" ".join(old.key))
-        self._unindex(target, old)
-        self._index(target, fact)
-        return [_call("memory_update", memory_type="semantic_memory", new_content=text, memory_id=target)]
+        fact.memory_id = target.memory_id
+        self._facts[fact.memory_id] = fact
+        return [_call("memory_update", memory_type="semantic_memory", new_content=text, memory_id=fact.memory_id)]
 
-    def _update_target(self, key: list[str]) -> str | None:
-        """The stored fact (memory id) or pending insert (its text) that this statement changes, if any:
-        of those it updates (:func:`is_update_of`), the one sharing the most words (ties: the first by id).
-        Stored facts are found through :class:`~baselines.facts.UpdateIndex` (which misses none)."""
-        ids: set[str] = self._updatable.candidates(key)  # type: ignore[assignment]
-        candidates = [(memory_id, self._facts[memory_id]) for memory_id in sorted(ids)]
-        candidates += list(self._pending.items())
-        best: tuple[int, str] | None = None
-        for name, old in candidates:
-            shared = update_overlap(old.key, key, self.max_diff_words)
-            if shared is not None and (best is None or shared > best[0]):
-                best = (shared, name)
-        return best[1] if best else None
-
-    def _index(self, memory_id: str, fact: _Fact) -> None:
-        self._facts[memory_id] = fact
-        self._updatable.add(memory_id, fact.key)
-
-    def _unindex(self, memory_id: str, fact: _Fact) -> None:
-        self._facts.pop(memory_id, None)
-        self._updatable.discard(memory_id, fact.key)
+    def _update_target(self, key: list[str]) -> _Fact | None:
+        """The stored fact or pending insert that this statement changes, if any: of those it updates
+        (:func:`is_update_of`), the one sharing the most words (ties: the first by memory id, then the
+        first pending). They are found through :class:`~baselines.facts.UpdateIndex` (which misses none)."""
+        found: set[_Fact] = self._updatable.candidates(key)  # type: ignore[assignment]
+        hits = [
+            (shared, old) for old in found if (shared := update_overlap(old.key, key, self.max_diff_words)) is not None
+        ]
+        if len(hits) <= 1:
+            return hits[0][1] if hits else None
+        most = max(shared for shared, _ in hits)
+        tied = [old for shared, old in hits if shared == most]
+        stored = [old for old in tied if old.memory_id is not None]
+        if stored:
+            return min(stored, key=_memory_id)
+        return next(old for old in self._pending.values() if old in tied)
 
     # -- episodic and core -----------------------------------------------------------------------
 
@@ -300,11 +306,14 @@ class MemAlphaHeuristic:
         if score <= 0:
             return ""
         where = f"chunk {self._chunk + 1}" + (f", {time}" if time else "")
-        names = salience(sentence).entities
+        names = _reading(sentence)[0]
         return f"[{where}] {clause_with(sentence, names[0] if names else '', self.episodic_words)}"
 
-    def _count_mentions(self, sentence: str, names: Iterable[str]) -> None:
-        for name in names:
+    def _count_mentions(self, names: list[str], latest: dict[str, str]) -> None:
+        """Count a chunk's name mentions (``names``, in order) at once; ``latest`` holds each name's last
+        sentence in the chunk. The same as counting them one by one: names are first mentioned in the same
+        order, each count ends the same, and _rerank keeps the best ranks after any single improvement."""
+        for name, count in Counter(names).items():  # in order of first mention
             mention = self._mentions.get(name)
             if mention is None:
                 mention = self._mentions[name] = _Mention(first=len(self._mentions), latest_chunk=self._chunk)
@@ -312,11 +321,11 @@ class MemAlphaHeuristic:
                 mention.recurring = True  # chunks only move forward: this is a second one
                 self._recurring.append(name)
             old = (-mention.count, mention.first, name)
-            mention.count += 1
+            mention.count += count
             mention.rank = (-mention.count, mention.first, name)
             self._rerank(old, mention.rank)
             mention.latest_chunk = self._chunk
-            mention.latest_sentence = sentence
+            mention.latest_sentence = latest[name]
 
     def _rerank(self, old: tuple[int, int, str], new: tuple[int, int, str]) -> None:
         """Keep ``_top`` the ``core_entities`` best (smallest) rank keys of all names, after one name's key
@@ -389,6 +398,22 @@ class MemAlphaHeuristic:
         # instead: dividing small integers by the same positive ``labels`` keeps their order and their ties
         # exactly (floats tell apart integers below 2**52 divided alike), and plain tuples compare in C.
         return [w for _, w in heapq.nsmallest(k, [(-c * (1 + labels - spread[w]), w) for w, c in counts.items()])]
+
+
+@functools.lru_cache(maxsize=8192)
+def _reading(sentence: str) -> tuple[tuple[str, ...], bool, float | None]:
+    """What the writer reads from one sentence: its names (:func:`~baselines.facts.entities`), whether it
+    is a fact (:func:`~baselines.facts.is_fact`), and, for a sentence of four words or more that is not
+    one, its gist score (``Salience.score``; None otherwise). Streams repeat sentences, and a chunk's
+    chosen gist is read again: memoised, keyed by the text alone."""
+    signals = salience(sentence)
+    if is_fact(sentence, signals=signals):
+        return signals.entities, True, None
+    return signals.entities, False, signals.score if len(words(sentence)) >= 4 else None
+
+
+def _memory_id(fact: _Fact) -> str:
+    return fact.memory_id  # type: ignore[return-value]
 
 
 @functools.lru_cache(maxsize=8192)

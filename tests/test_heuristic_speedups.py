@@ -488,23 +488,48 @@ def test_memory_r1_manager_equals_the_scanning_reference(add_only: bool):
     assert add_only or changed >= 20  # updates and repeats do happen: that path is compared too
 
 
+def reference_count_mentions(mentions: dict[str, dict[str, Any]], chunk: int, sentence: str, names: list[str]) -> None:
+    """mem-alpha's mention counting before it counted a chunk at once: one sentence's names, one by one."""
+    for name in names:
+        mention = mentions.setdefault(name, {"first": len(mentions), "chunk": chunk, "count": 0, "recurring": False})
+        if mention["chunk"] != chunk:
+            mention["recurring"] = True
+        mention["count"] += 1
+        mention["chunk"] = chunk
+        mention["sentence"] = sentence
+
+
 @pytest.mark.parametrize("core_entities", [0, 1, 3, 12])
 def test_mem_alpha_top_names_and_recurring_names_equal_a_full_ranking(core_entities: int):
     rng = random.Random(core_entities)
     writer = MemAlphaHeuristic(core_entities=core_entities)
     names = [f"Name{i}" for i in range(40)]
-    chunks: dict[str, set[int]] = {}
+    reference: dict[str, dict[str, Any]] = {}
     for chunk in range(60):
         writer._chunk = chunk
-        for _ in range(rng.randint(0, 6)):
+        in_chunk: list[str] = []
+        latest: dict[str, str] = {}
+        for i in range(rng.randint(0, 6)):
             mentioned = rng.choices(names, k=rng.randint(0, 4))  # repeats within a sentence count twice
-            writer._count_mentions("a sentence", mentioned)
-            for name in mentioned:
-                chunks.setdefault(name, set()).add(chunk)
+            reference_count_mentions(reference, chunk, f"sentence {chunk}.{i}", mentioned)
+            in_chunk += mentioned
+            latest.update((name, f"sentence {chunk}.{i}") for name in mentioned)
+        writer._count_mentions(in_chunk, latest)  # the whole chunk at once
+        got = {
+            name: {
+                "first": m.first,
+                "chunk": m.latest_chunk,
+                "count": m.count,
+                "recurring": m.recurring,
+                "sentence": m.latest_sentence,
+            }
+            for name, m in writer._mentions.items()
+        }
+        assert got == reference
         full = sorted((-m.count, m.first, name) for name, m in writer._mentions.items())
         assert writer._top == full[:core_entities]
         assert all(m.rank == (-m.count, m.first, name) for name, m in writer._mentions.items())
-        assert sorted(writer._recurring) == sorted(name for name, seen in chunks.items() if len(seen) >= 2)
+        assert sorted(writer._recurring) == sorted(name for name, m in reference.items() if m["recurring"])
 
 
 def test_find_time_equals_the_reference_on_random_date_pieces():
@@ -570,3 +595,141 @@ def test_mem_alpha_line_prechecks_skip_only_lines_the_patterns_cannot_change():
             assert LEADING_TAG.sub("", line) == line
         if ":" not in line:
             assert SPEAKER.match(line) is None
+
+
+# -- round four (issue 19): mem-alpha's writer ------------------------------------------------------
+
+
+def look_alike_statements(rng: random.Random, n: int) -> list[list[str]]:
+    """Template sentences that differ in one or two places (the generated streams' look-alikes)."""
+    places = ["tarn vale", "port umber", "juniper reach", "kestrel", "senna crossing"]
+    templates = [
+        "few visitors stayed in {} for more than {} nights",
+        "the access code of the {} is {}",
+        "the road between {} and {} was muddy again",
+        "{} lives in {}",
+    ]
+    return [
+        rng.choice(templates).format(rng.choice(places), rng.choice([*places, "3", "17", "2212"])).split()
+        for _ in range(n)
+    ]
+
+
+def shares_enough_edge_words(old: list[str], new: list[str], max_diff_words: int, min_shared: float) -> bool:
+    """What UpdateIndex.candidates keeps, written plainly: a repeat, or a statement of a near length whose
+    common first words plus common last words (not overlapping them) reach the fewest an update shares."""
+    if abs(len(old) - len(new)) >= max(max_diff_words, 1):
+        return False
+    if old == new:
+        return True
+    limit = min(len(old), len(new))
+    prefix = 0
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    share = min_shared * len(new)
+    need = max(3, len(new) - max_diff_words, math.ceil(share) if share > 0 else 0)
+    return prefix + suffix >= need
+
+
+@pytest.mark.parametrize(("max_diff_words", "min_shared"), [(0, 0.6), (1, 0.6), (4, 0.0), (4, 0.6), (6, 0.9)])
+def test_update_index_returns_exactly_the_statements_sharing_enough_edge_words(max_diff_words: int, min_shared: float):
+    # The index tests what it finds: it drops the template look-alikes that share an edge but differ in
+    # two places, and keeps every statement that may still be an update (or a repeat).
+    rng = random.Random(40 + max_diff_words)
+    statements = random_statements(rng, 200, max_diff_words) + look_alike_statements(rng, 200)
+    statements += [["w1"], ["w1", "w2"], ["w1"], ["w1", "w2"]]  # repeats shorter than any update
+    index = UpdateIndex(max_diff_words, min_shared)
+    for i, w in enumerate(statements):
+        index.add(i, w)
+    removed = set(rng.sample(range(len(statements)), 30))
+    for i in removed:
+        index.discard(i, statements[i])
+    dropped = 0
+    for new in statements:
+        if not new:
+            assert index.candidates(new) == set()
+            continue
+        expected = {
+            i
+            for i, old in enumerate(statements)
+            if i not in removed and old and shares_enough_edge_words(old, new, max_diff_words, min_shared)
+        }
+        assert index.candidates(new) == expected, new
+        dropped += sum(old[:2] == new[:2] for old in statements) - len(expected)
+    assert dropped > 1000  # many look-alikes share the first words: the test drops them
+
+
+def reference_update_target(writer: MemAlphaHeuristic, key: list[str]) -> Any:
+    """mem-alpha's update search before round four: every stored fact by memory id, then every pending
+    insert in order; the first that shares the most words wins."""
+    candidates = [writer._facts[memory_id] for memory_id in sorted(writer._facts)]
+    candidates += list(writer._pending.values())
+    best = None
+    for old in candidates:
+        shared = reference_update_overlap(old.key, key, writer.max_diff_words)
+        if shared is not None and (best is None or shared > best[0]):
+            best = (shared, old)
+    return best[1] if best else None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mem_alpha_update_target_equals_a_scan_of_every_fact(seed: int):
+    from baselines.mem_alpha import _Fact
+
+    rng = random.Random(seed)
+    writer = MemAlphaHeuristic()
+    statements = random_statements(rng, 200, 4) + look_alike_statements(rng, 100)
+    # Variants of one statement at one place: each updates the others, sharing as many words (ties).
+    for _ in range(20):
+        base = rng.choices([f"w{i}" for i in range(40)], k=rng.randint(4, 12))
+        at = rng.randrange(len(base))
+        statements += [[*base[:at], f"v{v}", *base[at + 1 :]] for v in range(rng.randint(2, 5))]
+    rng.shuffle(statements)
+    for i, words_ in enumerate(statements[:300]):
+        fact = _Fact(f"text {i}", words_)
+        if rng.random() < 0.7:
+            fact.memory_id = f"{rng.randrange(16**4):04x}{i}"
+            writer._facts[fact.memory_id] = fact
+        else:
+            writer._pending[fact.text] = fact
+        writer._updatable.add(fact, words_)
+    found = ties = 0
+    for key in statements:
+        target = writer._update_target(key)
+        assert target is reference_update_target(writer, key), key
+        found += target is not None
+        shared = [
+            reference_update_overlap(old.key, key) for old in [*writer._facts.values(), *writer._pending.values()]
+        ]
+        ties += shared.count(max((s for s in shared if s is not None), default=-1)) > 1
+    assert found > 50 and ties > 5
+
+
+def test_render_tool_calls_writes_the_json_that_dump_json_writes():
+    from memenv.parsing import _dump_object, render_tool_calls
+
+    rng = random.Random(3)
+    pieces = ["a", "Ünïcödé", "<tool_call>", "✿", '"', "\\", "\n", "\t", "\x00", "\ud800", "😀", " ", "{}", "[1]", "é"]
+    values: list[Any] = [1, 2.5, None, True, [1, "x"], {"k": "v"}, {"k": 1}, {"a": {"b": "c"}}, {}, ""]
+    for _ in range(2000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 6)))
+        arguments: dict[Any, Any] = {
+            "".join(rng.choices(pieces, k=rng.randint(0, 2))): text for _ in range(rng.randint(0, 3))
+        }
+        if rng.random() < 0.3:
+            arguments[rng.choice(["memory_id", "n", 3])] = rng.choice(values)
+        value = {"name": "new_memory_insert", "arguments": arguments}
+        try:
+            expected = dump_json(value)
+        except (TypeError, ValueError):
+            continue
+        assert _dump_object(value) == expected, value
+        assert _dump_object(arguments) == dump_json(arguments), arguments
+    calls = [{"name": "memory_update", "arguments": {"memory_type": "core_memory", "new_content": 'a <b> ✿ "c"'}}]
+    body = '{"memory_type": "core_memory", "new_content": "a \\u003cb> \\u273f \\"c\\""}'
+    assert render_tool_calls(calls) == f'<tool_call>\n{{"name": "memory_update", "arguments": {body}}}\n</tool_call>'
+    with pytest.raises(ValueError, match="call 0"):
+        render_tool_calls([{"name": "x", "arguments": {"a": object()}}])
