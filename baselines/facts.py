@@ -231,9 +231,21 @@ def salience(sentence: str) -> Salience:
 
     Its names are :func:`entities`; both come from one table lookup per word (see ``_kinds``).
     """
+    return _analyse(sentence)[0]
+
+
+def read_fact(sentence: str, max_words: int = 40) -> tuple[Salience, bool, int]:
+    """``(salience(sentence), is_fact(sentence, max_words), len(words(sentence)))``, worked out together
+    and not memoised: for a writer that memoises what it derives from them (one cache, not three)."""
+    signals, n, speaker = _analyse(sentence)
+    return signals, _is_fact_counted(signals, n, speaker, max_words), n
+
+
+def _analyse(sentence: str) -> tuple[Salience, int, bool]:
+    """The sentence's :func:`salience`, its number of words, and whether it opens with a speaker label."""
     tokens = _words(sentence)
     kinds = _kinds(tokens)
-    speaker = _speaker(sentence)
+    speaker = SPEAKER.match(sentence) if ":" in sentence else None  # (SPEAKER needs a colon)
     if speaker is None:
         names = _name_runs(tokens, kinds)
     else:
@@ -248,7 +260,7 @@ def salience(sentence: str) -> Salience:
             occurrences = tokens.count(word)
             if occurrences and (_KINDS.get(word) or _new_kind(word)) >> _CONTENT & 1:
                 specific += occurrences
-    return Salience(
+    signals = Salience(
         content_words=(total >> _CONTENT) & _MASK,
         specific_words=specific,
         entities=tuple(names),
@@ -257,6 +269,7 @@ def salience(sentence: str) -> Salience:
         first_person=(total >> _FIRST_PERSON) & _MASK > 0,
         time_words=(total >> _TIME_WORD) & _MASK,
     )
+    return signals, len(tokens), speaker is not None
 
 
 def states_something(sentence: str) -> bool:
@@ -293,11 +306,15 @@ def _is_fact(sentence: str, max_words: int) -> bool:
 
 
 def _is_fact_with(sentence: str, max_words: int, s: Salience) -> bool:
-    n = len(_words(sentence))
+    return _is_fact_counted(s, len(_words(sentence)), _speaker(sentence) is not None, max_words)
+
+
+def _is_fact_counted(s: Salience, n: int, speaker: bool, max_words: int) -> bool:
+    """:func:`is_fact` of a sentence of ``n`` words with signals ``s`` (``speaker``: it opens with a label)."""
     if not 3 <= n <= max_words:
         return False
     # A speaker label alone does not make a line specific.
-    named_in_body = len(s.entities) > (1 if _speaker(sentence) else 0)
+    named_in_body = len(s.entities) > (1 if speaker else 0)
     if s.density >= 0.5 and (named_in_body or s.numbers):
         return True
     if s.state_verb and s.density >= 1 / 3 and s.content_words <= 8 and (named_in_body or s.numbers):
@@ -531,25 +548,28 @@ class UpdateIndex:
         near = self._near
         words = tuple(words)
         found: set[Hashable] = set()
-        for bucket in (first, last) if first and last else (first or last,):
-            for key, old in bucket.items():
-                m = len(old)
-                if not -near < m - n < near:
-                    continue
-                shared = 0  # first words shared
-                for a, b in zip(old, words, strict=False):
-                    if a != b:
-                        break
-                    shared += 1
-                # ... and the last need - shared words, without overlapping them (update_overlap's test)
-                tail = need - shared
-                if (
-                    tail <= 0
-                    or (tail <= min(m, n) - shared and old[m - tail :] == words[n - tail :])
-                    or shared == m == n  # a repeat shorter than need
-                ):
-                    found.add(key)
+        # The first bucket's statements open with first_edge, so their shared first words are counted on
+        # from there; the last bucket's are counted from the start.
+        for bucket, start in ((first, len(first_edge)), (last, 0)):
+            if bucket:
+                for key, old in bucket.items():
+                    # A repeat (common: writers look up what they keep), or an update's shared ends.
+                    if -near < len(old) - n < near and (old == words or _shares_ends(old, words, need, start)):
+                        found.add(key)
         return found
+
+
+def _shares_ends(old: tuple[str, ...], new: tuple[str, ...], need: int, start: int) -> bool:
+    """Whether ``old`` and ``new`` share ``need`` words at their two ends: their common first words (at
+    least ``start`` of them, known to agree), and enough common last words that do not overlap those
+    (:func:`update_overlap`'s first test)."""
+    m, n = len(old), len(new)
+    limit = min(m, n)
+    shared = start
+    while shared < limit and old[shared] == new[shared]:
+        shared += 1
+    tail = need - shared
+    return tail <= 0 or (tail <= limit - shared and old[m - tail :] == new[n - tail :])
 
 
 def split_units(text: str) -> list[str]:

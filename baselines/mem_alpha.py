@@ -59,9 +59,8 @@ from baselines.facts import (
     clause_with,
     diff_words,
     find_time,
-    is_fact,
     labelled_pairs,
-    salience,
+    read_fact,
     update_overlap,
     words,
 )
@@ -147,9 +146,9 @@ class MemAlphaHeuristic:
         self._label_sizes: dict[str, int] = {}
         self._mentions: dict[str, _Mention] = {}
         # The core_entities names ranked first, (-count, first mention, name), kept sorted as counts grow
-        # (see _count_mentions), and the names mentioned in two or more chunks (ranked when rendering).
+        # (see _count_mentions), and the ranks of all names mentioned in two or more chunks, kept sorted.
         self._top: list[tuple[int, int, str]] = []
-        self._recurring: list[str] = []
+        self._recurring: list[tuple[int, int, str]] = []
         self._core = ""
 
     # -- the policy ------------------------------------------------------------------------------
@@ -317,13 +316,16 @@ class MemAlphaHeuristic:
             mention = self._mentions.get(name)
             if mention is None:
                 mention = self._mentions[name] = _Mention(first=len(self._mentions), latest_chunk=self._chunk)
-            elif mention.latest_chunk != self._chunk and not mention.recurring:
-                mention.recurring = True  # chunks only move forward: this is a second one
-                self._recurring.append(name)
             old = (-mention.count, mention.first, name)
             mention.count += count
             mention.rank = (-mention.count, mention.first, name)
             self._rerank(old, mention.rank)
+            if mention.recurring:
+                del self._recurring[bisect.bisect_left(self._recurring, old)]
+                bisect.insort(self._recurring, mention.rank)
+            elif mention.latest_chunk != self._chunk:
+                mention.recurring = True  # chunks only move forward: this is a second one
+                bisect.insort(self._recurring, mention.rank)
             mention.latest_chunk = self._chunk
             mention.latest_sentence = latest[name]
 
@@ -371,12 +373,7 @@ class MemAlphaHeuristic:
             if fits(line):
                 lines.append(line)
         chosen: dict[str, int] = {}
-        # The recurring names in rank order; only the first few are read, so a heap, not a sort.
-        mentions = self._mentions
-        recurring = [mentions[name].rank for name in self._recurring]
-        heapq.heapify(recurring)
-        while recurring:
-            name = heapq.heappop(recurring)[2]
+        for _, _, name in self._recurring:  # in rank order
             m = self._mentions[name]
             line = f"[chunk {m.latest_chunk + 1}] {_clause(m.latest_sentence, name)}"
             if line in chosen:
@@ -406,10 +403,10 @@ def _reading(sentence: str) -> tuple[tuple[str, ...], bool, float | None]:
     is a fact (:func:`~baselines.facts.is_fact`), and, for a sentence of four words or more that is not
     one, its gist score (``Salience.score``; None otherwise). Streams repeat sentences, and a chunk's
     chosen gist is read again: memoised, keyed by the text alone."""
-    signals = salience(sentence)
-    if is_fact(sentence, signals=signals):
+    signals, fact, n = read_fact(sentence)
+    if fact:
         return signals.entities, True, None
-    return signals.entities, False, signals.score if len(words(sentence)) >= 4 else None
+    return signals.entities, False, signals.score if n >= 4 else None
 
 
 def _memory_id(fact: _Fact) -> str:

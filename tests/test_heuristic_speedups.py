@@ -529,7 +529,7 @@ def test_mem_alpha_top_names_and_recurring_names_equal_a_full_ranking(core_entit
         full = sorted((-m.count, m.first, name) for name, m in writer._mentions.items())
         assert writer._top == full[:core_entities]
         assert all(m.rank == (-m.count, m.first, name) for name, m in writer._mentions.items())
-        assert sorted(writer._recurring) == sorted(name for name, m in reference.items() if m["recurring"])
+        assert writer._recurring == [rank for rank in full if reference[rank[2]]["recurring"]]
 
 
 def test_find_time_equals_the_reference_on_random_date_pieces():
