@@ -74,8 +74,11 @@ _DATE = re.compile(
 _FOUR_DIGITS = re.compile(r"\d{4}")
 _DIGIT = re.compile(r"\d")
 _SLASH_DATE = re.compile(r"\d{4}[/-]\d|/\d{4}")
-# These two run on the lowercased (ASCII) line; every month name starts with one of the stems.
-_NUMBERED_DAY = re.compile(r"(?:session|day)\s+\d")
+# These run on the lowercased (ASCII) line; every month name starts with one of the stems. "session N"
+# and "day N" are two patterns, not one alternation: a pattern that opens with a literal is searched
+# for that literal first (the engine jumps between its occurrences), ~5x faster on a long line.
+_SESSION_NUMBER = re.compile(r"session\s+\d")
+_DAY_NUMBER = re.compile(r"day\s+\d")
 _MONTH_THEN_NUMBER = re.compile(rf"\b(?:{'|'.join(sorted({m[:3] for m in MONTHS}))})\w*,?\s+\d")
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?", re.IGNORECASE)
 LEADING_TAG = re.compile(r"^\s*\[[^\]]*\]\s*")
@@ -94,6 +97,10 @@ def words(text: str) -> list[str]:
 
 def diff_words(text: str) -> list[str]:
     """Lowercased words, the unit of the update diff (punctuation and case never make a difference)."""
+    if text.isascii():
+        # Lowercasing ASCII text changes no character's class (A-Z -> a-z, both letters and word
+        # characters), so its words are the lowercased words: one C-level pass instead of a loop.
+        return _WORD.findall(text.lower())
     return [w.lower() for w in _words(text)]
 
 
@@ -355,7 +362,7 @@ def _may_hold_date(line: str) -> bool:
     if not line.isascii():
         return True  # case folding beyond ASCII: let _DATE decide
     lowered = line.lower()  # ASCII: lowercasing is exactly re.IGNORECASE's folding
-    if ("session" in lowered or "day" in lowered) and _NUMBERED_DAY.search(lowered):
+    if _DAY_NUMBER.search(lowered) or _SESSION_NUMBER.search(lowered):
         return True
     # Every other form has four digits in a row, and a slash/dash date or a month name followed by a
     # number ("3 March, 2023": "march, 2"; "March 3, 2023": "march 3").

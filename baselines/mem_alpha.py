@@ -87,6 +87,10 @@ class _Mention:
     recurring: bool = False  # mentioned in two or more chunks
     latest_sentence: str = ""  # its clause about the name is cut only when the core shows it
     rank: tuple[int, int, str] = (0, 0, "")  # (-count, first, name): smaller ranks first; set on each mention
+    # Its core line ("[chunk N] <clause>") and that line's token count, made when the core first shows it
+    # after the name's latest mention ("": not made yet); each new mention clears them.
+    line: str = ""
+    line_tokens: int = 0
 
 
 def _call(name: str, **arguments: str) -> dict[str, Any]:
@@ -328,6 +332,7 @@ class MemAlphaHeuristic:
                 bisect.insort(self._recurring, mention.rank)
             mention.latest_chunk = self._chunk
             mention.latest_sentence = latest[name]
+            mention.line = ""
 
     def _rerank(self, old: tuple[int, int, str], new: tuple[int, int, str]) -> None:
         """Keep ``_top`` the ``core_entities`` best (smallest) rank keys of all names, after one name's key
@@ -375,12 +380,15 @@ class MemAlphaHeuristic:
         chosen: dict[str, int] = {}
         for _, _, name in self._recurring:  # in rank order
             m = self._mentions[name]
-            line = f"[chunk {m.latest_chunk + 1}] {_clause(m.latest_sentence, name)}"
-            if line in chosen:
+            if not m.line:
+                m.line = f"[chunk {m.latest_chunk + 1}] {_clause(m.latest_sentence, name)}"
+                m.line_tokens = _line_tokens(m.line)
+            if m.line in chosen:
                 continue
-            if not fits(line):
+            if m.line_tokens > budget:  # (fits(m.line), its count kept with it)
                 break
-            chosen[line] = m.latest_chunk
+            budget -= m.line_tokens
+            chosen[m.line] = m.latest_chunk
         if chosen:
             lines.append("Latest about recurring names, in order:")
             lines.extend(sorted(chosen, key=lambda line: chosen[line]))

@@ -57,6 +57,7 @@ same names and arguments back:
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -558,6 +559,9 @@ def unfence(text: str) -> str:
 # --- rendering -----------------------------------------------------------------------------------------
 
 
+_BAD_NAME = frozenset("\n\r✿<")  # characters a call's name may not hold
+
+
 def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple[str, dict[str, Any]]:
     if isinstance(call, ToolCall):
         name, arguments = call.name, call.arguments
@@ -565,12 +569,12 @@ def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple
         name, arguments = call.get("name"), call.get("arguments", {})
     else:
         raise ValueError(f"call {index}: expected a ToolCall or a mapping, got {type(call).__name__}")
-    if not isinstance(name, str) or not name or name != name.strip() or any(char in name for char in "\n\r✿<"):
+    if not isinstance(name, str) or not name or name != name.strip() or not _BAD_NAME.isdisjoint(name):
         raise ValueError(
             f"call {index}: name {name!r} must be a non-empty one-line string without surrounding "
             "whitespace, '✿' or '<'"
         )
-    if not isinstance(arguments, Mapping) or not all(isinstance(key, str) for key in arguments):
+    if not isinstance(arguments, Mapping) or not all(map(isinstance, arguments, itertools.repeat(str))):
         raise ValueError(f"call {index} ({name}): arguments must be a mapping with string keys, got {arguments!r}")
     return name, dict(arguments)
 
