@@ -797,3 +797,14 @@ def test_mem_alpha_core_equals_a_fresh_render_after_every_chunk(task: str):
         assert writer._render_core() == reference_render_core(writer), step
         recurring = max(recurring, writer._core.count("\n[chunk "))
     assert task == "test_time_learning" or recurring >= 3  # names recur: their cached lines are compared
+
+
+def test_split_sentences_equals_stripping_each_piece_twice():
+    from memenv.tasks.chunking import _SENTENCE_END, split_sentences
+
+    rng = random.Random(9)
+    pieces = ["Mira left", ".", "!", "?", " ", "  ", "\n", "\n\n", "\t", '"', ")", "]", "'", "x", "\u00a0", "\u2003"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(5000)] + SENTENCES
+    for text in texts:
+        plain = [piece.strip() for piece in _SENTENCE_END.split(text) if piece and piece.strip()]
+        assert split_sentences(text) == plain, text

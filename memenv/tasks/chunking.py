@@ -16,7 +16,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\"')\]])(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s
 
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences, dropping empty pieces; whitespace inside a sentence is kept."""
-    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece and piece.strip()]
+    return [piece for piece in map(str.strip, _SENTENCE_END.split(text)) if piece]
 
 
 def pack(pieces: Iterable[str], max_tokens: int, separator: str = " ") -> list[str]:
