@@ -238,19 +238,20 @@ def salience(sentence: str) -> Salience:
 
     Its names are :func:`entities`; both come from one table lookup per word (see ``_kinds``).
     """
-    return _analyse(sentence)[0]
+    return _analyse(sentence, _words(sentence))[0]
 
 
 def read_fact(sentence: str, max_words: int = 40) -> tuple[Salience, bool, int]:
     """``(salience(sentence), is_fact(sentence, max_words), len(words(sentence)))``, worked out together
     and not memoised: for a writer that memoises what it derives from them (one cache, not three)."""
-    signals, n, speaker = _analyse(sentence)
+    # Its words straight from the regex: the caller memoises the result, so _words' cache would not be read.
+    signals, n, speaker = _analyse(sentence, _WORD.findall(sentence))
     return signals, _is_fact_counted(signals, n, speaker, max_words), n
 
 
-def _analyse(sentence: str) -> tuple[Salience, int, bool]:
-    """The sentence's :func:`salience`, its number of words, and whether it opens with a speaker label."""
-    tokens = _words(sentence)
+def _analyse(sentence: str, tokens: Sequence[str]) -> tuple[Salience, int, bool]:
+    """The sentence's :func:`salience`, its number of words, and whether it opens with a speaker label
+    (``tokens``: its :func:`words`)."""
     kinds = _kinds(tokens)
     speaker = SPEAKER.match(sentence) if ":" in sentence else None  # (SPEAKER needs a colon)
     if speaker is None:
@@ -556,13 +557,22 @@ class UpdateIndex:
         words = tuple(words)
         found: set[Hashable] = set()
         # The first bucket's statements open with first_edge, so their shared first words are counted on
-        # from there; the last bucket's are counted from the start.
+        # from there; the last bucket's are counted from the start. A statement whose next word differs
+        # shares exactly those, and then only its last words are left to compare (one slice each).
         for bucket, start in ((first, len(first_edge)), (last, 0)):
-            if bucket:
-                for key, old in bucket.items():
-                    # A repeat (common: writers look up what they keep), or an update's shared ends.
-                    if -near < len(old) - n < near and (old == words or _shares_ends(old, words, need, start)):
+            if not bucket:
+                continue
+            after, t = words[start : start + 1], need - start
+            tail = words[n - t :] if t <= n - start else None  # (t >= 1: start is at most half of need)
+            for key, old in bucket.items():
+                m = len(old)
+                if not -near < m - n < near:
+                    continue
+                if old[start : start + 1] != after:
+                    if tail is not None and t <= m - start and old[m - t :] == tail:
                         found.add(key)
+                elif old == words or _shares_ends(old, words, need, start):  # (a repeat, common: writers
+                    found.add(key)  # look up what they keep)
         return found
 
 
