@@ -264,7 +264,7 @@ def _analyse(sentence: str, tokens: Sequence[str]) -> tuple[Salience, int, bool]
     # so they are never numbers: count each one's occurrences once.
     specific = (total >> _CONTENT_NUMBER) & _MASK
     if names:
-        for word in {w for name in names for w in name.split()}:
+        for word in set(" ".join(names).split()):
             occurrences = tokens.count(word)
             if occurrences and (_KINDS.get(word) or _new_kind(word)) >> _CONTENT & 1:
                 specific += occurrences
