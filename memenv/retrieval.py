@@ -5,13 +5,14 @@
   entries every step and query the index a few times per step.
 
 Documents are stored as per-document term-frequency vectors; the BM25 weight of every (term,
-document) pair is compiled lazily, on the first query after a change, into compressed-column arrays
-(``indptr``, ``indices``, ``data``) held as plain NumPy arrays. A query adds up the columns of its
-terms with one ``np.bincount`` and selects the top-k among the non-zero scores with
-``np.partition`` (when most scores are zero, sorting the whole score vector is what makes
-off-the-shelf BM25 libraries slow). Many queries at once (:meth:`BM25Index.top_k_many`, e.g. every
-sentence of a chunk) share one bincount over a (queries x documents) score matrix and one row-wise
-top-k selection.
+document) pair is computed lazily, on the first query after a change, as flat NumPy arrays in
+document order, and for single queries grouped into compressed columns (``indptr``, ``indices``,
+``data``). A query adds up the columns of its terms with one ``np.bincount`` and selects the top-k
+among the non-zero scores with ``np.partition`` (when most scores are zero, sorting the whole score
+vector is what makes off-the-shelf BM25 libraries slow). Many queries at once
+(:meth:`BM25Index.top_k_many`, e.g. every sentence of a chunk) are scored as a (queries x documents)
+matrix, one dense row of weights per distinct term added per token, with one row-wise top-k
+selection.
 
 Scores are **exactly** bm25s' (``bm25s.BM25(method="lucene", k1=1.5, b=0.75, dtype="float64")``;
 equal to its default float32 scores to float32 precision), computed with the same floating-point
@@ -44,6 +45,19 @@ _TOKEN = re.compile(r"\w+")
 def tokenize(text: str) -> list[str]:
     """Lowercase ``\\w+`` tokens."""
     return _TOKEN.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class _Weighted:
+    """The BM25 weight of every posting of the current documents, document after document (the
+    flattened documents' order), with their keys."""
+
+    terms: np.ndarray  # term id of each posting
+    docs: np.ndarray  # document position (insertion order) of each posting, nondecreasing
+    data: np.ndarray  # BM25 weights, float64
+    keys: list[Hashable]
+    df: np.ndarray  # documents per term (the vocabulary's size)
+    distinct: np.ndarray  # per document, its number of distinct terms
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ class BM25Index:
         # key -> (term ids, term frequencies, length); dict order is insertion order. Plain tuples: they
         # are cheaper to build than small arrays, and _compile turns them into arrays in one pass.
         self._docs: dict[Hashable, tuple[tuple[int, ...], tuple[int, ...], int]] = {}
+        self._weighted: _Weighted | None = None
         self._compiled: _Compiled | None = None
         # The documents flattened for _compile, a prefix of _docs in order (None: none, or stale).
         self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -127,6 +142,7 @@ class BM25Index:
 
     def _changed(self) -> None:
         """Drop what the change made stale (the flattened documents are kept valid by the change itself)."""
+        self._weighted = None
         self._compiled = None
 
     def _splice(self, position: int, doc: tuple[tuple[int, ...], tuple[int, ...], int] | None) -> None:
@@ -166,9 +182,10 @@ class BM25Index:
             ids = tuple(map(vocab.__getitem__, counts))
         return ids, tuple(counts.values()), len(tokens)
 
-    def _compile(self) -> _Compiled:
-        if self._compiled is not None:
-            return self._compiled
+    def _weigh(self) -> _Weighted:
+        """The weight of every posting, in document order (what batched queries read)."""
+        if self._weighted is not None:
+            return self._weighted
         keys = list(self._docs)
         n_docs, n_terms = len(keys), len(self._vocab)
         cols, tfs, sizes, lengths = self._flat_documents()
@@ -178,13 +195,22 @@ class BM25Index:
         idf = self._idf(df, n_docs)
         avgdl = lengths.mean() if len(cols) else 1.0  # without any token there is nothing to weigh
         norm = self.k1 * ((1 - self.b) + self.b * lengths / avgdl)
-        weights = self._weights(idf[cols], tfs, norm[rows])
+        self._weighted = _Weighted(cols, rows, self._weights(idf[cols], tfs, norm[rows]), keys, df, sizes)
+        return self._weighted
+
+    def _compile(self) -> _Compiled:
+        """The weights grouped by term (what single queries read)."""
+        if self._compiled is not None:
+            return self._compiled
+        weighted = self._weigh()
+        cols, df = weighted.terms, weighted.df
         # Compressed columns: postings grouped by term, documents ascending within a term (stable sort;
         # NumPy radix-sorts 16-bit keys in linear time).
-        order = np.argsort(cols.astype(np.uint16) if n_terms <= 1 << 16 else cols, kind="stable")
-        indptr = np.zeros(n_terms + 1, np.int64)
+        order = np.argsort(cols.astype(np.uint16) if len(df) <= 1 << 16 else cols, kind="stable")
+        indptr = np.zeros(len(df) + 1, np.int64)
         np.cumsum(df, out=indptr[1:])
-        self._compiled = _Compiled(indptr, rows[order], weights[order], keys, df, sizes)
+        indices, data = weighted.docs[order], weighted.data[order]
+        self._compiled = _Compiled(indptr, indices, data, weighted.keys, df, weighted.distinct)
         return self._compiled
 
     def _flat_documents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -276,28 +302,35 @@ class BM25Index:
         The queries are token lists (:func:`tokenize`). Each query's hits, scores and order are
         exactly :meth:`search_tokens`' (by score, ties to earlier documents); :attr:`Hits.matched`
         adds how many distinct query terms each hit contains. The queries are scored together (see
-        :func:`_top_k_batch`).
+        :func:`_top_k_dense`: built for short queries over up to a few thousand short documents, the
+        similar-facts view's case).
         """
-        compiled = self._compile()
-        n_docs = len(compiled.keys)
+        weighted = self._weigh()
+        n_docs = len(weighted.keys)
         parts: list[tuple[np.ndarray, ...]] = []
         if k > 0 and n_docs and queries:
-            per_batch = max(1, _BATCH_CELLS // n_docs)  # bounds the (queries x documents) score matrix
-            for start in range(0, len(queries), per_batch):
-                batch = [self._term_ids(tokens) for tokens in queries[start : start + per_batch]]
-                terms = np.fromiter(itertools.chain.from_iterable(batch), np.int64)
-                rows = np.repeat(np.arange(len(batch)), [len(ids) for ids in batch])
-                hits = _top_k_batch(compiled, rows, terms, len(batch), k)
+            terms = [self._term_ids(tokens) for tokens in queries]
+            # A batch holds a (queries x documents) score matrix and a (terms x documents) weight matrix
+            # (at most one row per token): at most _BATCH_CELLS cells of the two together, or one query.
+            rows_per_batch = _BATCH_CELLS // n_docs
+            start = 0
+            while start < len(terms):
+                end, rows = start + 1, 1 + len(terms[start])
+                while end < len(terms) and rows + 1 + len(terms[end]) <= rows_per_batch:
+                    rows += 1 + len(terms[end])
+                    end += 1
+                hits = _top_k_dense(weighted, terms[start:end], k)
                 parts.append((hits[0] + start, *hits[1:]))
+                start = end
         if not parts:
             empty = np.zeros(0, np.int64)
-            return Hits(empty, empty, np.zeros(0), empty, compiled.keys)
+            return Hits(empty, empty, np.zeros(0), empty, weighted.keys)
         query, position, score, matched = (np.concatenate(column) for column in zip(*parts, strict=True))
-        return Hits(query, position, score, matched, compiled.keys)
+        return Hits(query, position, score, matched, weighted.keys)
 
     def distinct_terms(self) -> np.ndarray:
         """The number of distinct terms of each document, in insertion order."""
-        return self._compile().distinct
+        return self._weigh().distinct
 
 
 @dataclass(frozen=True, eq=False)  # fields are arrays: == would be ambiguous
@@ -338,38 +371,57 @@ def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.nda
     return compiled.indices[where], compiled.data[where]
 
 
-def _first_occurrences(rows: np.ndarray, terms: np.ndarray) -> np.ndarray:
-    """1.0 where a token is the first of its term in its query, else 0.0."""
-    first = np.zeros(len(terms))
-    first[np.unique(rows * (int(terms.max(initial=0)) + 1) + terms, return_index=True)[1]] = 1.0
-    return first
-
-
-def _top_k_batch(
-    compiled: _Compiled, rows: np.ndarray, terms: np.ndarray, n_rows: int, k: int
+def _top_k_dense(
+    weighted: _Weighted, batch: list[list[int]], k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The hits of queries given as known tokens in query order (``rows[i]``: the query of token i,
-    nondecreasing; ``terms[i]``: its term id): the query, position, score and matched arrays of
-    :class:`Hits`.
+    """The hits of queries given as their known term ids in query order (at least one query): the
+    query, position, score and matched arrays of :class:`Hits`.
 
-    Every query's score of every document comes from one bincount over the postings of all tokens,
-    laid out token after token (bincount adds each bin's weights in input order, so each document's
-    sum runs over its query's tokens in order, as in bm25s); a second bincount counts the distinct
-    query terms each document holds.
+    The batch's distinct terms get one dense row of weights each (a weight per document, 0.0 where
+    the document lacks the term), and each query's scores are the sum of its tokens' rows, added
+    token after token: for every document the same additions in the same order as bm25s' one
+    ``np.add.at`` per token, plus additions of 0.0, which change no sum. (Not ``np.add.reduce``
+    over the tokens: NumPy may sum a reduction pairwise, in another order.) Short queries over a bank
+    share their frequent words ("the", "is", ...), whose postings cover most documents: adding a row
+    per token then costs less than gathering every token's postings.
     """
-    n_docs = len(compiled.keys)
-    starts = compiled.indptr[terms]
-    sizes = compiled.df[terms]
-    ends = np.cumsum(sizes)
-    # Posting i of the concatenation sits at its term's start + (i - the number of postings before it).
-    where = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
-    flat = compiled.indices[where] + np.repeat(rows * n_docs, sizes)  # bin: query * n_docs + document
-    size = n_rows * n_docs
-    # astype: np.bincount of no postings is an int array.
-    scores = np.bincount(flat, compiled.data[where], minlength=size).astype(np.float64, copy=False)
-    matched = np.bincount(flat, np.repeat(_first_occurrences(rows, terms), sizes), minlength=size)
-    hit_rows, hit_docs, hit_scores = _top_k_rows(scores.reshape(n_rows, n_docs), k)
-    return hit_rows, hit_docs, hit_scores, matched[hit_rows * n_docs + hit_docs].astype(np.int64)
+    n_docs, n_rows, n_terms = len(weighted.keys), len(batch), len(weighted.df)
+    lengths = [len(ids) for ids in batch]
+    # Queries longest first (table row i is query by_length[i]), so that the queries with a j-th token
+    # are the first rows; shorter ones are padded with term n_terms, which is never read.
+    by_length = sorted(range(n_rows), key=lengths.__getitem__, reverse=True)
+    width = lengths[by_length[0]]
+    padding = [n_terms] * width
+    table = np.fromiter(
+        itertools.chain.from_iterable((batch[q] + padding)[:width] for q in by_length), np.int64, n_rows * width
+    ).reshape(n_rows, width)
+    # The batch's distinct terms become rows 0 .. n_used - 1 of the weights; row n_used collects the
+    # postings of every other term (and the padding) and is never read.
+    used = np.flatnonzero(np.bincount(table.ravel(), minlength=n_terms + 1)[:n_terms])
+    n_used = len(used)
+    slot = np.full(n_terms + 1, n_used)
+    slot[used] = np.arange(n_used)
+    picked = slot[weighted.terms]
+    weights = np.zeros((n_used + 1, n_docs))
+    weights[picked, weighted.docs] = weighted.data
+    table = slot[table]
+    scores = np.zeros((n_rows, n_docs))
+    n = n_rows
+    for j in range(width):
+        while lengths[by_length[n - 1]] <= j:
+            n -= 1
+        scores[:n] += weights[table[:n, j]]
+    rank = np.empty(n_rows, np.int64)  # rank[q]: query q's row in the table
+    rank[by_length] = np.arange(n_rows)
+    hit_rows, hit_docs, hit_scores = _top_k_rows(scores[rank], k)
+    # How many distinct terms of its query each hit's document holds.
+    holds = np.zeros((n_docs, n_used + 1), bool)
+    holds[weighted.docs, picked] = True
+    asks = np.zeros((n_rows, n_used + 1), bool)
+    asks[np.arange(n_rows)[:, None], table] = True
+    asks[:, n_used] = False
+    matched = np.count_nonzero(asks[rank[hit_rows]] & holds[hit_docs], axis=1)
+    return hit_rows, hit_docs, hit_scores, matched.astype(np.int64)
 
 
 def _ranked(scores: np.ndarray, k: int, keys: list[Hashable]) -> list[tuple[Hashable, float]]:
@@ -383,20 +435,17 @@ def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
     positions and scores of the hits, by row, then best first (ties: earliest positions first)."""
     n_rows, n_docs = scores.shape
     kth = np.partition(scores, n_docs - k, axis=1)[:, n_docs - k] if k < n_docs else np.zeros(n_rows)
-    # Candidates: positive and at least the row's k-th best score; (row, position) in row-major order.
+    # Candidates: positive and at least the row's k-th best score (so a row's hits and every document
+    # tied with its k-th are among them). Flat indices: a 1-D nonzero is several times faster than a 2-D one.
     # (Scores are never negative, so "positive" is "at least the smallest positive float".)
-    rows, docs = np.nonzero(scores >= np.maximum(kth, _SMALLEST_POSITIVE)[:, None])
-    values = scores[rows, docs]
-    tied = values == kth[rows]
-    # Of a row's documents tied with its k-th score, keep the earliest k - (documents above it).
-    row_starts = np.searchsorted(rows, np.arange(n_rows))
-    tied_rank = np.cumsum(tied) - 1
-    tied_before_row = np.concatenate([[0], np.cumsum(tied)])[row_starts]
-    above = np.bincount(rows[~tied], minlength=n_rows)
-    keep = ~tied | (tied_rank - tied_before_row[rows] < k - above[rows])
-    rows, docs, values = rows[keep], docs[keep], values[keep]
-    order = np.lexsort((docs, -values, rows))
-    return rows[order], docs[order], values[order]
+    flat = np.flatnonzero(scores >= np.maximum(kth, _SMALLEST_POSITIVE)[:, None])
+    values = scores.ravel()[flat]
+    rows = flat // n_docs
+    order = np.lexsort((flat, -values, rows))  # by row, best first, then earliest document
+    flat, rows, values = flat[order], rows[order], values[order]
+    keep = np.arange(len(flat)) - np.searchsorted(rows, rows) < k  # each row's first k
+    rows = rows[keep]
+    return rows, flat[keep] - rows * n_docs, values[keep]
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:

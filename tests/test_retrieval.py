@@ -316,6 +316,39 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
     assert index.top_k_many([["w1"]], 0).position.tolist() == []
 
 
+@pytest.mark.parametrize("k", [1, 10, 500])
+def test_top_k_many_adds_each_query_token_in_order_like_bm25s(k: int):
+    # The similar-facts view's case: every document holds most of a few frequent words, and queries
+    # are long (past the 8 terms after which NumPy's reductions sum pairwise) with many repeats, of
+    # every length from 0 to 60 tokens, so the rows are added over differing numbers of positions.
+    # The batched hits and scores must be bm25s' float64 scores bit for bit, ranked by (-score,
+    # position), and the matched counts Python's set intersections.
+    rng = np.random.default_rng(k)
+    frequent, rare = [f"f{i}" for i in range(6)], [f"r{i}" for i in range(300)]
+    corpus = [
+        " ".join(
+            rng.choice(frequent, size=rng.integers(3, 12)).tolist() + rng.choice(rare, size=rng.integers(0, 4)).tolist()
+        )
+        for _ in range(700)
+    ]
+    corpus[3] = ""
+    queries = [
+        rng.choice(frequent + rare[:20] + ["unseen"], size=size).tolist() for size in rng.permutation(np.arange(61))
+    ] + [["unseen"]]
+    reference, index = bm25s_index(corpus, "float64"), BM25Index.from_texts(corpus)
+    hits = index.top_k_many(queries, k)
+    got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
+    for row, position, score, matched in zip(
+        hits.query.tolist(), hits.position.tolist(), hits.score.tolist(), hits.matched.tolist(), strict=True
+    ):
+        got[row].append((position, score, matched))
+    for tokens, row in zip(queries, got, strict=True):
+        scores = reference.get_scores(tokens) if tokens else np.zeros(len(corpus))
+        ranked = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], i))[:k]
+        words = set(tokens)
+        assert row == [(i, float(scores[i]), len(words & set(tokenize(corpus[i])))) for i in ranked]
+
+
 def test_vectorize_numbers_new_words_in_order_of_first_occurrence():
     index = BM25Index.from_texts(["b a b", "c A d", "d e", ""])
     assert index._vocab == {"b": 0, "a": 1, "c": 2, "d": 3, "e": 4}
