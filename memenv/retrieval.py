@@ -57,7 +57,8 @@ class _Weighted:
     data: np.ndarray  # BM25 weights, float64
     keys: list[Hashable]
     df: np.ndarray  # documents per term (the vocabulary's size)
-    distinct: np.ndarray  # per document, its number of distinct terms
+    distinct: np.ndarray  # per document, its number of distinct terms (= of postings)
+    starts: np.ndarray  # per document, the index of its first posting
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ class BM25Index:
         idf = self._idf(df, n_docs)
         avgdl = lengths.mean() if len(cols) else 1.0  # without any token there is nothing to weigh
         norm = self.k1 * ((1 - self.b) + self.b * lengths / avgdl)
-        self._weighted = _Weighted(cols, rows, self._weights(idf[cols], tfs, norm[rows]), keys, df, sizes)
+        weights = self._weights(idf[cols], tfs, norm[rows])
+        self._weighted = _Weighted(cols, rows, weights, keys, df, sizes, np.cumsum(sizes) - sizes)
         return self._weighted
 
     def _compile(self) -> _Compiled:
@@ -403,7 +405,7 @@ def _top_k_dense(
     slot[used] = np.arange(n_used)
     picked = slot[weighted.terms]
     weights = np.zeros((n_used + 1, n_docs))
-    weights[picked, weighted.docs] = weighted.data
+    weights.ravel()[picked * n_docs + weighted.docs] = weighted.data  # flat indices: ~2x faster than (row, column)
     table = slot[table]
     scores = np.zeros((n_rows, n_docs))
     n = n_rows
@@ -414,13 +416,18 @@ def _top_k_dense(
     rank = np.empty(n_rows, np.int64)  # rank[q]: query q's row in the table
     rank[by_length] = np.arange(n_rows)
     hit_rows, hit_docs, hit_scores = _top_k_rows(scores[rank], k)
-    # How many distinct terms of its query each hit's document holds.
-    holds = np.zeros((n_docs, n_used + 1), bool)
-    holds[weighted.docs, picked] = True
+    # How many distinct terms of its query each hit's document holds: look its document's postings up
+    # in a (query x term) table of the terms each query asks for.
     asks = np.zeros((n_rows, n_used + 1), bool)
     asks[np.arange(n_rows)[:, None], table] = True
-    asks[:, n_used] = False
-    matched = np.count_nonzero(asks[rank[hit_rows]] & holds[hit_docs], axis=1)
+    asks[:, n_used] = False  # the padding, and the terms of no query
+    sizes = weighted.distinct[hit_docs]
+    ends = np.cumsum(sizes)
+    # Posting i of the hits' documents, one after the other, sits at its document's start + (i - the
+    # number of postings of the hits before it).
+    where = np.arange(ends[-1] if len(ends) else 0) + np.repeat(weighted.starts[hit_docs] - (ends - sizes), sizes)
+    hit_of = np.repeat(np.arange(len(hit_docs)), sizes)
+    matched = np.bincount(hit_of, asks[rank[hit_rows]][hit_of, picked[where]], minlength=len(hit_docs))
     return hit_rows, hit_docs, hit_scores, matched.astype(np.int64)
 
 
