@@ -353,6 +353,8 @@ _BATCH_CELLS = 1 << 22
 # Up to this many query terms, one slice per term is cheapest; above it, one gather over computed
 # positions (a chunk-long query of ~500 terms: ~6x faster). Both give the same arrays.
 _FEW_TERMS = 12
+# Up to this many (token position x query x document) cells, _top_k_dense gathers all its weight rows at once.
+_GATHER_CELLS = 1 << 17
 
 
 def _postings(compiled: _Compiled, terms: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -390,44 +392,52 @@ def _top_k_dense(
     n_docs, n_rows, n_terms = len(weighted.keys), len(batch), len(weighted.df)
     lengths = [len(ids) for ids in batch]
     # Queries longest first (table row i is query by_length[i]), so that the queries with a j-th token
-    # are the first rows; shorter ones are padded with term n_terms, which is never read.
+    # are the first rows; shorter ones are padded with term n_terms.
     by_length = sorted(range(n_rows), key=lengths.__getitem__, reverse=True)
     width = lengths[by_length[0]]
     padding = [n_terms] * width
     table = np.fromiter(
         itertools.chain.from_iterable((batch[q] + padding)[:width] for q in by_length), np.int64, n_rows * width
     ).reshape(n_rows, width)
-    # The batch's distinct terms become rows 0 .. n_used - 1 of the weights; row n_used collects the
-    # postings of every other term (and the padding) and is never read.
+    # The batch's distinct terms become rows 0 .. n_used - 1 of the weights, the padding row n_used
+    # (all zeros); row n_used + 1 collects the postings of every other term and is never read.
     used = np.flatnonzero(np.bincount(table.ravel(), minlength=n_terms + 1)[:n_terms])
     n_used = len(used)
-    slot = np.full(n_terms + 1, n_used)
+    slot = np.full(n_terms + 1, n_used + 1)
     slot[used] = np.arange(n_used)
+    slot[n_terms] = n_used
     picked = slot[weighted.terms]
-    weights = np.zeros((n_used + 1, n_docs))
+    weights = np.zeros((n_used + 2, n_docs))
     weights.ravel()[picked * n_docs + weighted.docs] = weighted.data  # flat indices: ~2x faster than (row, column)
     table = slot[table]
     scores = np.zeros((n_rows, n_docs))
-    n = n_rows
-    for j in range(width):
-        while lengths[by_length[n - 1]] <= j:
-            n -= 1
-        scores[:n] += weights[table[:n, j]]
+    if n_rows * width * n_docs <= _GATHER_CELLS:
+        # Few documents: gather every token's row at once (padding included), then one addition per
+        # position. Fewer NumPy calls; past a few hundred documents the padding makes it slower.
+        for rows in weights[table.T]:
+            scores += rows
+    else:
+        n = n_rows
+        for j in range(width):
+            while lengths[by_length[n - 1]] <= j:
+                n -= 1
+            scores[:n] += weights[table[:n, j]]
     rank = np.empty(n_rows, np.int64)  # rank[q]: query q's row in the table
     rank[by_length] = np.arange(n_rows)
     hit_rows, hit_docs, hit_scores = _top_k_rows(scores[rank], k)
     # How many distinct terms of its query each hit's document holds: look its document's postings up
     # in a (query x term) table of the terms each query asks for.
-    asks = np.zeros((n_rows, n_used + 1), bool)
+    asks = np.zeros((n_rows, n_used + 2), bool)
     asks[np.arange(n_rows)[:, None], table] = True
-    asks[:, n_used] = False  # the padding, and the terms of no query
+    asks[:, n_used] = False  # the padding
     sizes = weighted.distinct[hit_docs]
     ends = np.cumsum(sizes)
     # Posting i of the hits' documents, one after the other, sits at its document's start + (i - the
     # number of postings of the hits before it).
     where = np.arange(ends[-1] if len(ends) else 0) + np.repeat(weighted.starts[hit_docs] - (ends - sizes), sizes)
     hit_of = np.repeat(np.arange(len(hit_docs)), sizes)
-    matched = np.bincount(hit_of, asks[rank[hit_rows]][hit_of, picked[where]], minlength=len(hit_docs))
+    asked = asks.ravel()[(rank[hit_rows] * (n_used + 2))[hit_of] + picked[where]]
+    matched = np.bincount(hit_of, asked, minlength=len(hit_docs))
     return hit_rows, hit_docs, hit_scores, matched.astype(np.int64)
 
 

@@ -291,7 +291,9 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
     for round_ in range(4):
         queries = [tokenize(q) for q in random_queries(rng, 35, 30)] + [[], ["unseen"], ["w1"] * 5]
         expected = [plain_top_k(index, tokens, k) for tokens in queries]
-        for cells in (retrieval._BATCH_CELLS, 3 * len(index)):  # one batch, then batches of three queries
+        # One batch (weight rows added position by position), then batches of a few queries (a query
+        # holds 1 + its length rows; small enough that the rows are gathered at once).
+        for cells in (retrieval._BATCH_CELLS, 20 * len(index)):
             monkeypatch.setattr(retrieval, "_BATCH_CELLS", cells)
             hits = index.top_k_many(queries, k)
             got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
@@ -316,8 +318,11 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
     assert index.top_k_many([["w1"]], 0).position.tolist() == []
 
 
+@pytest.mark.parametrize("gather_cells", [0, 1 << 40])  # add row by row, or gather all rows first
 @pytest.mark.parametrize("k", [1, 10, 500])
-def test_top_k_many_adds_each_query_token_in_order_like_bm25s(k: int):
+def test_top_k_many_adds_each_query_token_in_order_like_bm25s(
+    k: int, gather_cells: int, monkeypatch: pytest.MonkeyPatch
+):
     # The similar-facts view's case: every document holds most of a few frequent words, and queries
     # are long (past the 8 terms after which NumPy's reductions sum pairwise) with many repeats, of
     # every length from 0 to 60 tokens, so the rows are added over differing numbers of positions.
@@ -336,6 +341,7 @@ def test_top_k_many_adds_each_query_token_in_order_like_bm25s(k: int):
         rng.choice(frequent + rare[:20] + ["unseen"], size=size).tolist() for size in rng.permutation(np.arange(61))
     ] + [["unseen"]]
     reference, index = bm25s_index(corpus, "float64"), BM25Index.from_texts(corpus)
+    monkeypatch.setattr(retrieval, "_GATHER_CELLS", gather_cells)
     hits = index.top_k_many(queries, k)
     got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
     for row, position, score, matched in zip(
