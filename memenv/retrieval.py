@@ -353,6 +353,8 @@ _BATCH_CELLS = 1 << 22
 # Up to this many query terms, one slice per term is cheapest; above it, one gather over computed
 # positions (a chunk-long query of ~500 terms: ~6x faster). Both give the same arrays.
 _FEW_TERMS = 12
+# _top_k_rows finds its floors from block maxima when the blocks hold at least this many documents.
+_MIN_ROW_BLOCK = 16
 # Up to this many (token position x query x document) cells, _top_k_dense gathers all its weight rows at once.
 _GATHER_CELLS = 1 << 17
 
@@ -451,11 +453,20 @@ def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
     """:func:`_top_k` for every row of a (queries x documents) score matrix, vectorised: rows,
     positions and scores of the hits, by row, then best first (ties: earliest positions first)."""
     n_rows, n_docs = scores.shape
-    kth = np.partition(scores, n_docs - k, axis=1)[:, n_docs - k] if k < n_docs else np.zeros(n_rows)
-    # Candidates: positive and at least the row's k-th best score (so a row's hits and every document
-    # tied with its k-th are among them). Flat indices: a 1-D nonzero is several times faster than a 2-D one.
-    # (Scores are never negative, so "positive" is "at least the smallest positive float".)
-    flat = np.flatnonzero(scores >= np.maximum(kth, _SMALLEST_POSITIVE)[:, None])
+    # Each row's floor: a score that at least k of its documents reach, so that its hits and every
+    # document tied with its k-th best are at or above it. Wide rows: the k-th largest of the row's
+    # block maxima (at least 2k blocks), cheaper than partitioning the whole row (as in _top_k).
+    block = n_docs // (2 * k)
+    if block >= _MIN_ROW_BLOCK:
+        maxima = np.maximum.reduceat(scores, np.arange(0, n_docs, block), axis=1)
+        floor = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    elif k < n_docs:
+        floor = np.partition(scores, n_docs - k, axis=1)[:, n_docs - k]
+    else:
+        floor = np.zeros(n_rows)
+    # Candidates: positive and at least the floor. Flat indices: a 1-D nonzero is several times faster
+    # than a 2-D one. (Scores are never negative, so "positive" is "at least the smallest positive float".)
+    flat = np.flatnonzero(scores >= np.maximum(floor, _SMALLEST_POSITIVE)[:, None])
     values = scores.ravel()[flat]
     rows = flat // n_docs
     order = np.lexsort((flat, -values, rows))  # by row, best first, then earliest document
