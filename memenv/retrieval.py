@@ -194,7 +194,9 @@ class BM25Index:
         # bm25s' arithmetic, operation for operation (see the module docstring).
         df = np.bincount(cols, minlength=n_terms)
         idf = self._idf(df, n_docs)
-        avgdl = lengths.mean() if len(cols) else 1.0  # without any token there is nothing to weigh
+        # Without any token there is nothing to weigh. (sum / n is what ndarray.mean computes, without its
+        # Python-level checks.)
+        avgdl = lengths.sum() / n_docs if len(cols) else 1.0
         norm = self.k1 * ((1 - self.b) + self.b * lengths / avgdl)
         weights = self._weights(idf[cols], tfs, norm[rows])
         self._weighted = _Weighted(cols, rows, weights, keys, df, sizes, np.cumsum(sizes) - sizes)
@@ -223,13 +225,13 @@ class BM25Index:
         """
         done = 0 if self._flat is None else len(self._flat[2])
         new = list(itertools.islice(reversed(self._docs.values()), len(self._docs) - done))[::-1]
-        sizes = np.fromiter((len(d[0]) for d in new), np.int64, len(new))
-        nnz = int(sizes.sum())
+        sizes = [len(d[0]) for d in new]
+        nnz = sum(sizes)  # Python lists and sums: a few new documents per step, where NumPy's call costs dominate
         parts = (
             np.fromiter(itertools.chain.from_iterable(d[0] for d in new), np.int64, nnz),
             np.fromiter(itertools.chain.from_iterable(d[1] for d in new), np.float64, nnz),
-            sizes,
-            np.fromiter((d[2] for d in new), np.float64, len(new)),
+            np.array(sizes, np.int64),
+            np.array([d[2] for d in new], np.float64),
         )
         if self._flat is not None:
             parts = tuple(np.concatenate([old, part]) for old, part in zip(self._flat, parts, strict=True))
@@ -501,8 +503,8 @@ def _lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     vectorised log may round differently); evaluated once per distinct document frequency."""
     if not len(df):
         return np.zeros(0)
-    present = np.flatnonzero(np.bincount(df))
-    ratio = 1 + (n_docs - present + 0.5) / (present + 0.5)
-    by_df = np.zeros(int(present[-1]) + 1)
-    by_df[present] = [math.log(x) for x in ratio.tolist()]
+    present = np.flatnonzero(np.bincount(df)).tolist()
+    by_df = np.zeros(present[-1] + 1)
+    # Python floats: the same IEEE operations as NumPy's float64 ones, without a call per operation.
+    by_df[present] = [math.log(1 + (n_docs - n + 0.5) / (n + 0.5)) for n in present]
     return by_df[df]
