@@ -402,7 +402,7 @@ def _top_k_dense(
     # Queries longest first (table row i is query by_length[i]), so that the queries with a j-th token
     # are the first rows; shorter ones are padded with term n_terms.
     by_length = sorted(range(n_rows), key=lengths.__getitem__, reverse=True)
-    width = lengths[by_length[0]]
+    width = max(lengths[by_length[0]], 1)
     padding = [n_terms] * width
     table = np.fromiter(
         itertools.chain.from_iterable((batch[q] + padding)[:width] for q in by_length), np.int64, n_rows * width
@@ -418,23 +418,27 @@ def _top_k_dense(
     weights = np.zeros((n_used + 2, n_docs))
     weights.ravel()[picked * n_docs + weighted.docs] = weighted.data  # flat indices: ~2x faster than (row, column)
     table = slot[table]
-    scores = np.zeros((n_rows, n_docs))
+    # Scores start as the first tokens' rows (0.0 + w is w) and take the other positions' rows in order.
     if n_rows * width * n_docs <= _GATHER_CELLS:
         # Few documents: gather every token's row at once (padding included), then one addition per
         # position. Fewer NumPy calls; past a few hundred documents the padding makes it slower.
-        for rows in weights[table.T]:
+        scores, *later = weights[table.T]
+        for rows in later:
             scores += rows
     else:
+        scores = weights[table[:, 0]]
         n = n_rows
-        for j in range(width):
+        for j in range(1, width):
             while lengths[by_length[n - 1]] <= j:
                 n -= 1
             scores[:n] += weights[table[:n, j]]
-    rank = np.empty(n_rows, np.int64)  # rank[q]: query q's row in the table
-    rank[by_length] = np.arange(n_rows)
-    hit_rows, hit_docs, hit_scores = _top_k_rows(scores[rank], k)
+    # The hits by table row, then by query (a stable sort keeps each query's hits best first).
+    table_rows, hit_docs, hit_scores = _top_k_rows(scores, k)
+    hit_rows = np.array(by_length)[table_rows]
+    order = np.argsort(hit_rows, kind="stable")
+    hit_rows, table_rows, hit_docs, hit_scores = hit_rows[order], table_rows[order], hit_docs[order], hit_scores[order]
     # How many distinct terms of its query each hit's document holds: look its document's postings up
-    # in a (query x term) table of the terms each query asks for.
+    # in a (table row x term) table of the terms each query asks for.
     asks = np.zeros((n_rows, n_used + 2), bool)
     asks[np.arange(n_rows)[:, None], table] = True
     asks[:, n_used] = False  # the padding
@@ -444,7 +448,7 @@ def _top_k_dense(
     # number of postings of the hits before it).
     where = np.arange(ends[-1] if len(ends) else 0) + np.repeat(weighted.starts[hit_docs] - (ends - sizes), sizes)
     hit_of = np.repeat(np.arange(len(hit_docs)), sizes)
-    asked = asks.ravel()[(rank[hit_rows] * (n_used + 2))[hit_of] + picked[where]]
+    asked = asks.ravel()[(table_rows * (n_used + 2))[hit_of] + picked[where]]
     matched = np.bincount(hit_of, asked, minlength=len(hit_docs))
     return hit_rows, hit_docs, hit_scores, matched.astype(np.int64)
 
