@@ -479,7 +479,7 @@ def _top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.
     flat = np.flatnonzero(scores >= np.maximum(floor, _SMALLEST_POSITIVE)[:, None])
     values = scores.ravel()[flat]
     rows = flat // n_docs
-    order = np.lexsort((flat, -values, rows))  # by row, best first, then earliest document
+    order = np.lexsort((-values, rows))  # by row, best first, then earliest document (lexsort is stable)
     flat, rows, values = flat[order], rows[order], values[order]
     keep = np.arange(len(flat)) - np.searchsorted(rows, rows) < k  # each row's first k
     rows = rows[keep]
