@@ -34,9 +34,8 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -89,14 +88,11 @@ class BM25Index:
     [(0, ...)]
     """
 
-    def __init__(self, k1: float = 1.5, b: float = 0.75, tokenizer: Callable[[str], Sequence[str]] = tokenize) -> None:
-        """``tokenizer`` splits documents and query strings; anything but :func:`tokenize` itself or a
-        cached version of it (same tokens) gives scores that are no longer bm25s'."""
+    def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
         if k1 < 0 or not 0 <= b <= 1:
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
         self.k1 = k1
         self.b = b
-        self.tokenizer = tokenizer
         self._vocab: dict[str, int] = {}
         # key -> (term ids, term frequencies, length); dict order is insertion order. Plain tuples: they
         # are cheaper to build than small arrays, and _compile turns them into arrays in one pass.
@@ -107,7 +103,7 @@ class BM25Index:
         self._flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str], keys: Sequence[Hashable] | None = None, **kwargs: Any) -> BM25Index:
+    def from_texts(cls, texts: Sequence[str], keys: Sequence[Hashable] | None = None, **kwargs: float) -> BM25Index:
         index = cls(**kwargs)
         for key, text in zip(range(len(texts)) if keys is None else keys, texts, strict=True):
             index.add(key, text)
@@ -177,7 +173,7 @@ class BM25Index:
         )
 
     def _vectorize(self, text: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
-        tokens = self.tokenizer(text)
+        tokens = tokenize(text)
         counts = Counter(tokens)
         vocab = self._vocab
         ids = tuple(map(vocab.get, counts))  # C-level lookups; most words are known
@@ -260,7 +256,7 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document (in insertion order) for ``query``."""
-        return self._scores(self.tokenizer(query))
+        return self._scores(tokenize(query))
 
     def _scores(self, tokens: Sequence[str]) -> np.ndarray:
         compiled = self._compile()
@@ -276,7 +272,7 @@ class BM25Index:
 
     def search(self, query: str, k: int, exclude: Iterable[Hashable] = ()) -> list[tuple[Hashable, float]]:
         """The up to ``k`` best ``(key, score)`` pairs with a positive score, best first."""
-        return self.search_tokens(self.tokenizer(query), k, exclude)
+        return self.search_tokens(tokenize(query), k, exclude)
 
     def search_tokens(
         self, tokens: Sequence[str], k: int, exclude: Iterable[Hashable] = ()

@@ -9,8 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import memenv  # noqa: F401  (registers the environments)
-from memenv.envs import memory_r1
-from memenv.envs.memory_r1 import _operation_id, parse_operations, sentence_tokens
+from memenv.envs.memory_r1 import _operation_id, parse_operations
 from memenv.qa import memory_context
 from memenv.readers import Reader, ReaderContext
 from memenv.retrieval import tokenize
@@ -366,19 +365,3 @@ def test_random_operation_lists_keep_every_invariant(fuzz_env, actions, seed):
 @given(text=st.text(max_size=1000))
 def test_operation_parser_never_raises(text):
     parse_operations(text)
-
-
-def test_sentence_tokens_are_tokenize_cached_by_exact_text():
-    # Every kind of text the view and the bank see (cases that lowercase to several characters,
-    # punctuation, digits, empty, and one too long to cache) gives tokenize's tokens, from the cache
-    # or not; a text past the length limit is not kept.
-    texts = ["The North gate code is 4821.", "the north gate code is 4821.", "ÉCOLE İstanbul ΟΔΟΣ x_y 4,821", "", "!?"]
-    long_text = "Word " * (memory_r1._CACHED_CHARS // 5) + "END"
-    for text in [*texts, *texts, long_text]:
-        assert sentence_tokens(text) == tuple(tokenize(text))
-    before = memory_r1._cached_tokens.cache_info().currsize
-    assert sentence_tokens(long_text + " again") == tuple(tokenize(long_text + " again"))
-    assert memory_r1._cached_tokens.cache_info().currsize == before
-    env = gym.make("memenv/MemoryR1-v0", context_tokens=1024).unwrapped
-    env.reset(seed=0)
-    assert env._index.tokenizer is sentence_tokens

@@ -355,23 +355,6 @@ def test_top_k_many_adds_each_query_token_in_order_like_bm25s(
         assert row == [(i, float(scores[i]), len(words & set(tokenize(corpus[i])))) for i in ranked]
 
 
-def test_a_tokenizer_giving_tokenizes_tokens_changes_nothing():
-    # The hook is for cached tokenizers (MemoryR1-v0's): documents and query strings both go through it.
-    rng = np.random.default_rng(3)
-    corpus = random_corpus(rng, 200, 30)
-    seen: list[str] = []
-
-    def as_tuple(text: str) -> tuple[str, ...]:
-        seen.append(text)
-        return tuple(tokenize(text))
-
-    plain, hooked = BM25Index.from_texts(corpus), BM25Index.from_texts(corpus, tokenizer=as_tuple)
-    for query in random_queries(rng, 30, 20):
-        np.testing.assert_array_equal(hooked.scores(query), plain.scores(query))
-        assert hooked.search(query, 5) == plain.search(query, 5)
-    assert seen[: len(corpus)] == corpus and len(seen) == len(corpus) + 2 * 23
-
-
 def test_vectorize_numbers_new_words_in_order_of_first_occurrence():
     index = BM25Index.from_texts(["b a b", "c A d", "d e", ""])
     assert index._vocab == {"b": 0, "a": 1, "c": 2, "d": 3, "e": 4}

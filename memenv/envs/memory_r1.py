@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -332,7 +331,7 @@ class MemoryR1Env(MemoryEnv):
     def _new_memory(self, seed: int) -> Memory:
         # The view needs BM25 scores per sentence and word overlaps (Memory.related gives ranks
         # only), so the env keeps its own index of the bank, updated by every executed operation.
-        self._index = BM25Index(tokenizer=sentence_tokens)
+        self._index = BM25Index()
         return super()._new_memory(seed)
 
     def _indexed(self, entry: MemoryEntry, new: bool) -> None:
@@ -400,7 +399,7 @@ class MemoryR1Env(MemoryEnv):
             return []
         # A repeated sentence adds the same hits with the same overlaps and scores again, which changes no
         # entry's best (overlap, score): each distinct token sequence is searched once.
-        queries = list(dict.fromkeys(sentence_tokens(s) for line in chunk.splitlines() for s in split_sentences(line)))
+        queries = list(dict.fromkeys(tuple(tokenize(s)) for line in chunk.splitlines() for s in split_sentences(line)))
         hits = self._index.top_k_many(queries, self.similar_k)
         if not len(hits.position):
             return []
@@ -425,22 +424,6 @@ class MemoryR1Env(MemoryEnv):
         if feedback:
             user = f"{feedback}\n\n{user}"
         return [{"role": "system", "content": self.system_prompt.format()}, {"role": "user", "content": user}]
-
-
-_CACHED_CHARS = 1000
-
-
-def sentence_tokens(text: str) -> tuple[str, ...]:
-    """:func:`memenv.retrieval.tokenize`'s tokens of ``text``, cached by exact text up to
-    ``_CACHED_CHARS`` characters: the view searches with every sentence of every chunk (generated
-    streams repeat sentences), and a fact added to the bank is usually a sentence it searched with a
-    step before (about a third of the calls are repeats)."""
-    return _cached_tokens(text) if len(text) <= _CACHED_CHARS else tuple(tokenize(text))
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_tokens(text: str) -> tuple[str, ...]:
-    return tuple(tokenize(text))
 
 
 def normalize_event(event: object) -> str | None:
