@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,18 @@ CORPUS = ["the north gate code is 4821", "the weather was mild today", "gate gat
 
 def test_tokenize_is_lowercase_word_tokens():
     assert tokenize("North-Gate's CODE: 4821!") == ["north", "gate", "s", "code", "4821"]
+
+
+def test_tokenize_equals_the_regex_on_every_ascii_character_and_unicode():
+    # ASCII text takes a translate-and-split path; it must give the regex's tokens exactly, for every
+    # ASCII character (controls, whitespace, punctuation, "_", digits, both cases) in any arrangement.
+    rng = np.random.default_rng(0)
+    ascii_chars = [chr(i) for i in range(128)]
+    texts = ["".join(rng.choice(ascii_chars, size=rng.integers(0, 60))) for _ in range(3000)]
+    texts += ["", " ", "__", "a_b-c", "x\x00y\x1cz\x7f", "Tab\there\nNew\r\nline\x0bv\x0cf"]
+    texts += ["Straße ÉCOLE İstanbul ΟΔΟΣ x_y 4,821 naïve", "日本語のテキスト", "a\u2028b\xa0c"]  # not ASCII: the regex
+    for text in texts:
+        assert tokenize(text) == re.findall(r"\w+", text.lower()), repr(text)
 
 
 def test_score_matches_the_formula_by_hand():
