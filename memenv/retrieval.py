@@ -33,7 +33,6 @@ import functools
 import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -182,7 +181,9 @@ class BM25Index:
 
     def _vectorize(self, text: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:
         tokens = tokenize(text)
-        counts = Counter(tokens)
+        counts: dict[str, int] = {}  # what Counter(tokens) holds, without its Python-level overhead
+        for token in tokens:
+            counts[token] = counts.get(token, 0) + 1
         vocab = self._vocab
         ids = tuple(map(vocab.get, counts))  # C-level lookups; most words are known
         if None in ids:  # new words get the next ids, in order of first occurrence
