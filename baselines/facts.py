@@ -249,6 +249,18 @@ def read_fact(sentence: str, max_words: int = 40) -> tuple[Salience, bool, int]:
     return signals, _is_fact_counted(signals, n, speaker, max_words), n
 
 
+def read_statement(sentence: str, max_words: int = 40) -> tuple[Salience, bool, tuple[str, ...]]:
+    """``(salience(sentence), is_fact(sentence, max_words), diff_key(sentence))`` from one pass of the word
+    regex, not memoised: for a writer that memoises what it derives from them (one cache, not four)."""
+    tokens = _WORD.findall(sentence)
+    signals, n, speaker = _analyse(sentence, tokens)
+    # As in diff_words: lowercasing ASCII changes no character's class, so the diff words are the words
+    # lowercased, for ASCII in one pass over them joined (a word holds no whitespace).
+    ascii_text = sentence.isascii()
+    lowered = tuple(" ".join(tokens).lower().split()) if ascii_text else tuple(w.lower() for w in tokens)
+    return signals, _is_fact_counted(signals, n, speaker, max_words), lowered
+
+
 def _analyse(sentence: str, tokens: Sequence[str]) -> tuple[Salience, int, bool]:
     """The sentence's :func:`salience`, its number of words, and whether it opens with a speaker label
     (``tokens``: its :func:`words`)."""
@@ -493,8 +505,10 @@ class UpdateIndex:
         # An edge's width is its length, except that a 1-word statement's edges are the statement.
         self._by_first: dict[tuple[str, ...], dict[Hashable, tuple[str, ...]]] = {}
         self._by_last: dict[tuple[str, ...], dict[Hashable, tuple[str, ...]]] = {}
-        self._width: dict[int, int] = {}  # statement length -> the edge width of its lookups
-        self._widths: dict[int, tuple[int, ...]] = {}  # statement length -> the edge widths it is filed under
+        # Statement length -> the edge width of its lookups, and -> the edge widths it is filed under:
+        # functions of the length and the parameters alone, shared by every index with these parameters
+        # (a writer makes an index per chunk, which would work them out again).
+        self._width, self._widths = _width_tables(max_diff_words, min_shared)
 
     def edge_width(self, n: int) -> int:
         """How many first (and last) words a lookup of an ``n``-word statement compares."""
@@ -539,6 +553,11 @@ class UpdateIndex:
         k = self.edge_width(n)
         return n, tuple(words[:k]), tuple(words[-k:]), _words_to_share(n, self.max_diff_words, self.min_shared)
 
+    def may_find(self, probe: Probe) -> bool:
+        """False only when :meth:`candidates` finds nothing for ``probe`` (no stored statement shares
+        its first or its last edge): two lookups, for callers that mostly look up what is not there."""
+        return probe[1] in self._by_first or probe[2] in self._by_last
+
     def candidates(self, words: Sequence[str], probe: Probe | None = None) -> set[Hashable]:
         """A superset of the stored statements that ``words`` updates or repeats (see the class), found
         through ``probe`` (``self.probe(words)`` when not given).
@@ -574,6 +593,12 @@ class UpdateIndex:
                 elif old == words or _shares_ends(old, words, need, start):  # (a repeat, common: writers
                     found.add(key)  # look up what they keep)
         return found
+
+
+@functools.lru_cache(maxsize=64)
+def _width_tables(max_diff_words: int, min_shared: float) -> tuple[dict[int, int], dict[int, tuple[int, ...]]]:
+    """The (initially empty) width tables of :class:`UpdateIndex` for these parameters."""
+    return {}, {}
 
 
 def _shares_ends(old: tuple[str, ...], new: tuple[str, ...], need: int, start: int) -> bool:

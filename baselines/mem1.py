@@ -36,15 +36,13 @@ import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from baselines.facts import (
     Probe,
     UpdateIndex,
-    diff_key,
     has_labelled_example,
-    is_fact,
-    salience,
+    read_statement,
     split_units,
     update_overlap,
 )
@@ -57,70 +55,55 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     the same fact (one short span changed) and goes to the end as the most recent.
 
     Whether a unit is dropped depends on that unit and each new unit after it, pair by pair, never on
-    what was dropped before. So the new units (a chunk's worth) are indexed once in an
-    :class:`~baselines.facts.UpdateIndex`, and every unit looks up the new units that may drop it: the
-    index misses no restatement and no update (:func:`~baselines.facts.is_update_of`) in either
-    direction, so the result is the one of comparing every pair.
+    what was dropped before. So the new units (a chunk's worth) go one by one into an
+    :class:`~baselines.facts.UpdateIndex`, each first looking up the earlier new units it restates or
+    updates, and then every kept unit looks up all of them: the index misses no restatement and no
+    update (:func:`~baselines.facts.is_update_of`) looked up from either side, so the result is the one
+    of comparing every pair.
     """
-    arriving = [(unit, words) for unit in new if (words := diff_key(unit))]  # a unit without words is skipped
+    arriving = [(unit, read) for unit in new if (read := read_unit(unit)).words]  # a unit without words is skipped
     index = UpdateIndex()  # is_update_of's defaults, as _PROBES
-    for j, (_, words) in enumerate(arriving):
+    dropped = [False] * len(arriving)
+    for j, (_, read) in enumerate(arriving):
+        words = read.words
+        # Looked up before it is added, a unit never finds itself (every unit would, in both buckets).
+        for i in index.candidates(words, read.probe):
+            earlier = arriving[i][1].words
+            if earlier == words or update_overlap(earlier, words) is not None:
+                dropped[i] = True
         index.add(j, words)
-
-    def dropped(unit: str, position: int) -> bool:
-        """Whether a new unit after ``position`` (in ``arriving``; -1: a kept unit) restates or updates it."""
-        words, probe = _probe(unit)
-        for j in index.candidates(words, probe) if words else ():  # without words: equals and updates nothing
-            if j > position:
-                later = arriving[j][1]
-                if later == words or update_overlap(words, later) is not None:  # type: ignore[arg-type]
-                    return True
-        return False
-
-    merged = [unit for unit in kept if not dropped(unit, -1)]
-    merged += [unit for j, (unit, _) in enumerate(arriving) if not dropped(unit, j)]
+    merged = []
+    for unit in kept:
+        read = read_unit(unit)
+        # Most kept units share no edge with the chunk's units: index.may_find tells in two lookups.
+        if read.words and index.may_find(read.probe):
+            words = read.words
+            later = (arriving[j][1].words for j in index.candidates(words, read.probe))
+            if any(w == words or update_overlap(words, w) is not None for w in later):
+                continue
+        merged.append(unit)
+    merged += [unit for (unit, _), gone in zip(arriving, dropped, strict=True) if not gone]
     return merged
 
 
 def unit_scores(units: list[str], recency: float) -> list[float]:
     """Recency-weighted salience of each unit (``units`` oldest first)."""
-    signals = list(map(_unit_signals, units))
-    mentions = Counter(itertools.chain.from_iterable(names for _, names, _ in signals))
+    reads = list(map(read_unit, units))
+    mentions = Counter(itertools.chain.from_iterable(read.names for read in reads))
     rare = {name for name, count in mentions.items() if count == 1}  # named by one unit only
     n = len(units)
     scores = []
-    for rank, (salience_score, names, fact) in enumerate(signals, start=1):
-        score = salience_score + 0.25 * len(names & rare)
-        if fact:
+    for rank, read in enumerate(reads, start=1):
+        score = read.score + 0.25 * len(read.names & rare)
+        if read.fact:
             score += 1.0
         scores.append(score * ((1.0 - recency) + recency * rank / n))
     return scores
 
 
-# A kept unit comes back in the paragraph at every step: its analysis is memoised.
-
-
-@functools.lru_cache(maxsize=8192)
-def _unit_signals(unit: str) -> tuple[float, frozenset[str], bool]:
-    """Salience score, distinct names, and whether the unit states a fact or a labelled example."""
-    info = salience(unit)
-    return info.score, frozenset(info.entities), is_fact(unit) or has_labelled_example(unit)
-
-
-_PROBES = UpdateIndex()  # merge_units' index parameters, for _probe
-
-
-@functools.lru_cache(maxsize=8192)
-def _probe(unit: str) -> tuple[tuple[str, ...], Probe]:
-    """The unit's diff words and their :meth:`~baselines.facts.UpdateIndex.probe`: a kept unit is looked
-    up at every step while it stays, so both are kept with it."""
-    words = diff_key(unit)
-    return words, _PROBES.probe(words)
-
-
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
     """The best-scoring units whose joined text fits ``budget_tokens``, in their original order."""
-    counts = list(map(_unit_tokens, units))
+    counts = [read_unit(unit).tokens for unit in units]
     chosen: list[int] = []
     used = 0
     # Best first; among equal scores the newer unit wins (a stable sort of the newest-first indices).
@@ -132,9 +115,37 @@ def select_units(units: list[str], scores: list[float], budget_tokens: int) -> l
     return [units[i] for i in sorted(chosen)]
 
 
+class UnitReading(NamedTuple):
+    """All that the rewriter reads from one unit (see :func:`read_unit`)."""
+
+    words: tuple[str, ...]  # its diff words (baselines.facts.diff_key), what merge_units compares
+    probe: Probe  # their UpdateIndex.probe, with merge_units' index parameters
+    score: float  # its salience score
+    names: frozenset[str]  # its distinct names
+    fact: bool  # whether it states a fact or holds a labelled example
+    tokens: int  # its token count
+
+
+_PROBES = UpdateIndex()  # merge_units' index parameters, for read_unit
+
+
 @functools.lru_cache(maxsize=8192)
-def _unit_tokens(unit: str) -> int:
-    return tokenizer.count_tokens(unit)
+def read_unit(unit: str) -> UnitReading:
+    """What the rewriter reads from ``unit``, worked out once and memoised: a kept unit comes back in the
+    paragraph at every step while it stays (a plain function of the text, so the cache cannot go stale).
+
+    Equal to the separate readings (``tests/test_heuristic_speedups.py`` checks it): ``diff_key(unit)``,
+    ``salience(unit)``'s score and entities, ``is_fact(unit) or has_labelled_example(unit)``, and
+    ``count_tokens(unit)``."""
+    info, fact, words = read_statement(unit)  # salience, is_fact and diff_key from one pass
+    return UnitReading(
+        words=words,
+        probe=_PROBES.probe(words),
+        score=info.score,
+        names=frozenset(info.entities),
+        fact=fact or has_labelled_example(unit),
+        tokens=tokenizer.count_tokens(unit),
+    )
 
 
 @dataclass

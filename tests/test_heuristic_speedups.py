@@ -38,7 +38,7 @@ from baselines.facts import (
     update_overlap,
     words,
 )
-from baselines.mem1 import _unit_signals, _unit_tokens, merge_units, select_units, unit_scores
+from baselines.mem1 import merge_units, read_unit, select_units, unit_scores
 from baselines.mem_alpha import MemAlphaHeuristic, _line_tokens
 from baselines.memory_r1 import MemoryR1Manager, shown_entries
 from memenv import tokenizer
@@ -145,8 +145,13 @@ def reference_merge_units(kept: list[str], new: list[str]) -> list[str]:
     return [unit for unit, _ in out]
 
 
+def reference_unit_signals(unit: str) -> tuple[float, frozenset[str], bool]:
+    info = salience(unit)
+    return info.score, frozenset(info.entities), is_fact(unit) or has_labelled_example(unit)
+
+
 def reference_unit_scores(units: list[str], recency: float) -> list[float]:
-    signals = [_unit_signals(unit) for unit in units]
+    signals = [reference_unit_signals(unit) for unit in units]
     mentions = Counter(name for _, names, _ in signals for name in names)
     n = len(units)
     scores = []
@@ -159,7 +164,7 @@ def reference_unit_scores(units: list[str], recency: float) -> list[float]:
 
 
 def reference_select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
-    counts = [_unit_tokens(unit) for unit in units]
+    counts = [tokenizer.count_tokens(unit) for unit in units]
     chosen: set[int] = set()
     used = 0
     for i in sorted(range(len(units)), key=lambda i: (-scores[i], -i)):
@@ -808,3 +813,50 @@ def test_split_sentences_equals_stripping_each_piece_twice():
     for text in texts:
         plain = [piece.strip() for piece in _SENTENCE_END.split(text) if piece and piece.strip()]
         assert split_sentences(text) == plain, text
+
+
+def test_read_unit_equals_the_separate_readings():
+    # mem1 reads each unit once (one word pass, one cache): the same as the plain per-property readings.
+    rng = random.Random(11)
+    units = [*SENTENCES, *random_sentences(rng, 2000), "Input: great film -> 1", "Ünïcode Zoë: I'm in Köln", "!!!"]
+    probes = UpdateIndex()
+    labelled = facts_found = 0
+    for unit in units:
+        info = salience(unit)
+        words_ = tuple(diff_words(unit))
+        fact = is_fact(unit) or has_labelled_example(unit)
+        assert facts.read_statement(unit) == (info, is_fact(unit), words_), unit
+        assert read_unit.__wrapped__(unit) == (
+            words_,
+            probes.probe(words_),
+            info.score,
+            frozenset(info.entities),
+            fact,
+            tokenizer.count_tokens(unit),
+        ), unit
+        labelled += has_labelled_example(unit)
+        facts_found += fact
+    assert labelled >= 10 and facts_found >= 500
+
+
+def test_update_indexes_with_other_parameters_share_no_widths():
+    # Indexes with the same parameters share their width tables; others must not see them. Built and
+    # looked up interleaved, each still finds exactly what a plain scan keeps, and may_find is False only
+    # when it finds nothing.
+    rng = random.Random(12)
+    statements = random_statements(rng, 200, 4) + look_alike_statements(rng, 100)
+    params = [(0, 0.6), (1, 0.6), (4, 0.0), (4, 0.6), (6, 0.9), (4, 0.6)]
+    indexes = [UpdateIndex(d, s) for d, s in params]
+    stored = statements[: len(statements) // 2]  # the others are looked up without being stored
+    for i, w in enumerate(stored):
+        for index in indexes:
+            index.add(i, w)
+    nothing = 0
+    for new in statements[::2]:
+        for index, (d, s) in zip(indexes, params, strict=True):
+            expected = {i for i, old in enumerate(stored) if old and new and shares_enough_edge_words(old, new, d, s)}
+            assert index.candidates(new) == expected, (d, s, new)
+            if new and not index.may_find(index.probe(new)):
+                assert not expected
+                nothing += 1
+    assert nothing >= 10
