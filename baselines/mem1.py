@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -103,16 +104,42 @@ def unit_scores(units: list[str], recency: float) -> list[float]:
 
 def select_units(units: list[str], scores: list[float], budget_tokens: int) -> list[str]:
     """The best-scoring units whose joined text fits ``budget_tokens``, in their original order."""
-    counts = [read_unit(unit).tokens for unit in units]
     chosen: list[int] = []
     used = 0
     # Best first; among equal scores the newer unit wins (a stable sort of the newest-first indices).
     for i in sorted(range(len(units) - 1, -1, -1), key=scores.__getitem__, reverse=True):
-        cost = counts[i] + (1 if chosen else 0)  # the newline that joins it
+        joiner = 1 if chosen else 0  # the newline that joins it
+        # Once the budget is nearly spent most units cannot fit even at their fewest tokens: those are
+        # passed over without being counted (most of a chunk's units are never chosen).
+        if used + joiner + read_unit(units[i]).min_tokens > budget_tokens:
+            continue
+        cost = _unit_tokens(units[i]) + joiner
         if used + cost <= budget_tokens:
             chosen.append(i)
             used += cost
     return [units[i] for i in sorted(chosen)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _unit_tokens(unit: str) -> int:
+    return tokenizer.count_tokens(unit)
+
+
+def min_tokens(text: str) -> int:
+    """A lower bound on ``tokenizer.count_tokens(text)``, without encoding it: the ASCII letters and digits
+    that open the text or follow a space (U+0020).
+
+    Why: o200k_base's pre-tokenizer cuts text into pieces, each of at least one token, and a piece holds
+    a space only as its first character or among whitespace alone (see ``encoding()._pat_str``: words
+    may take one leading character, punctuation one leading space; the rest are numbers and whitespace
+    runs). So no piece holds two such letters or digits — the space before the second would be inside
+    it — and each lies in a piece of its own. Cutting out long whitespace runs
+    (:func:`memenv.tokenizer.encode`) only cuts pieces further.
+    """
+    return len(_OPENING_CHARACTERS.findall(text))
+
+
+_OPENING_CHARACTERS = re.compile(r"(?:^| )[A-Za-z0-9]")
 
 
 class UnitReading(NamedTuple):
@@ -123,7 +150,7 @@ class UnitReading(NamedTuple):
     score: float  # its salience score
     names: frozenset[str]  # its distinct names
     fact: bool  # whether it states a fact or holds a labelled example
-    tokens: int  # its token count
+    min_tokens: int  # a lower bound on its token count (min_tokens)
 
 
 _PROBES = UpdateIndex()  # merge_units' index parameters, for read_unit
@@ -136,7 +163,7 @@ def read_unit(unit: str) -> UnitReading:
 
     Equal to the separate readings (``tests/test_heuristic_speedups.py`` checks it): ``diff_key(unit)``,
     ``salience(unit)``'s score and entities, ``is_fact(unit) or has_labelled_example(unit)``, and
-    ``count_tokens(unit)``."""
+    ``min_tokens(unit)`` (the count itself is read only for units that may fit, see select_units)."""
     info, fact, words = read_statement(unit)  # salience, is_fact and diff_key from one pass
     return UnitReading(
         words=words,
@@ -144,7 +171,7 @@ def read_unit(unit: str) -> UnitReading:
         score=info.score,
         names=frozenset(info.entities),
         fact=fact or has_labelled_example(unit),
-        tokens=tokenizer.count_tokens(unit),
+        min_tokens=min_tokens(unit),
     )
 
 

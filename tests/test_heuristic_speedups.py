@@ -38,7 +38,7 @@ from baselines.facts import (
     update_overlap,
     words,
 )
-from baselines.mem1 import merge_units, read_unit, select_units, unit_scores
+from baselines.mem1 import merge_units, min_tokens, read_unit, select_units, unit_scores
 from baselines.mem_alpha import MemAlphaHeuristic, _line_tokens
 from baselines.memory_r1 import MemoryR1Manager, shown_entries
 from memenv import tokenizer
@@ -832,7 +832,7 @@ def test_read_unit_equals_the_separate_readings():
             info.score,
             frozenset(info.entities),
             fact,
-            tokenizer.count_tokens(unit),
+            min_tokens(unit),
         ), unit
         labelled += has_labelled_example(unit)
         facts_found += fact
@@ -860,3 +860,19 @@ def test_update_indexes_with_other_parameters_share_no_widths():
                 assert not expected
                 nothing += 1
     assert nothing >= 10
+
+
+def test_min_tokens_never_exceeds_the_token_count():
+    # select_units passes over a unit whose lower bound cannot fit: the bound must hold for any text,
+    # and be reached (it is the count for plain words), or it would skip nothing.
+    rng = random.Random(13)
+    pieces = [*EDGE_WORDS, " ", "  ", "\t", "\n", "\x1c", "\u00a0", "\u3000", "'s", "’", "-", ".", ",", "3", "12345"]
+    pieces += ["don't", "e\u0301x", "Ω", "日本語", "=>", "->", "!!!", "a" * 60, " " * 5000, "x y z"]
+    texts = [*SENTENCES, *("".join(rng.choices(pieces, k=rng.randint(0, 30))) for _ in range(3000))]
+    texts += [" ".join(rng.choices(pieces, k=rng.randint(0, 30))) for _ in range(3000)]
+    reached = 0
+    for text in texts:
+        bound, count = min_tokens(text), tokenizer.count_tokens(text)
+        assert bound <= count, text
+        reached += bound == count > 0
+    assert reached >= 100
