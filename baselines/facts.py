@@ -269,8 +269,10 @@ def _analyse(sentence: str, tokens: Sequence[str]) -> tuple[Salience, int, bool]
     if speaker is None:
         names = _name_runs(tokens, kinds)
     else:
-        body = _words(speaker.group(2))
-        names = [speaker.group(1), *_name_runs(body, _kinds(body))]
+        # The body follows the label's colon and whitespace, so no word spans the two: its words and
+        # kinds are those after the label's.
+        label = len(_WORD.findall(sentence, 0, speaker.start(2)))
+        names = [speaker.group(1), *_name_runs(tokens[label:], kinds[label:])]
     total = sum(kinds)
     # Specific words: the content words that are numbers or occur in a name. Name words open with A-Z,
     # so they are never numbers: count each one's occurrences once.

@@ -68,7 +68,8 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     for j, (_, read) in enumerate(arriving):
         words = read.words
         # Looked up before it is added, a unit never finds itself (every unit would, in both buckets).
-        for i in index.candidates(words, read.probe):
+        # Most units share no edge with the earlier ones: index.may_find tells in two lookups.
+        for i in index.candidates(words, read.probe) if index.may_find(read.probe) else ():
             earlier = arriving[i][1].words
             if earlier == words or update_overlap(earlier, words) is not None:
                 dropped[i] = True
@@ -76,7 +77,6 @@ def merge_units(kept: list[str], new: list[str]) -> list[str]:
     merged = []
     for unit in kept:
         read = read_unit(unit)
-        # Most kept units share no edge with the chunk's units: index.may_find tells in two lookups.
         if read.words and index.may_find(read.probe):
             words = read.words
             later = (arriving[j][1].words for j in index.candidates(words, read.probe))

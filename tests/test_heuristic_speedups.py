@@ -876,3 +876,21 @@ def test_min_tokens_never_exceeds_the_token_count():
         assert bound <= count, text
         reached += bound == count > 0
     assert reached >= 100
+
+
+def test_salience_of_speaker_lines_equals_the_reference():
+    # A labelled line's body words are read as the words after the label's: any spacing after the colon,
+    # tags, a two-word label, an empty body, a trailing line break.
+    rng = random.Random(14)
+    labels = ["Nadia:", "Mira Okafor:", "[D1:3] Caroline:", "  [x] Bo:", "May:", "I:", "Zoë:", "A B:"]
+    gaps = [" ", "  ", "\t", " \t ", "\u3000", " \u00a0"]
+    lines = []
+    for _ in range(2000):
+        body = " ".join(rng.choices(EDGE_WORDS, k=rng.randint(0, 10)))
+        lines.append(rng.choice(labels) + rng.choice(gaps) + body + rng.choice(["", ".", "\n", " 3:4"]))
+    spoken = 0
+    for line in lines:
+        assert salience.__wrapped__(line) == reference_salience(line), line
+        assert facts.read_statement(line)[0] == reference_salience(line), line
+        spoken += SPEAKER.match(line) is not None
+    assert spoken >= 1000
