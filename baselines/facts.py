@@ -23,7 +23,7 @@ from collections.abc import Hashable, Sequence
 from typing import NamedTuple
 
 from memenv.readers.base import ReaderContext
-from memenv.readers.evidence import labelled_examples
+from memenv.readers.evidence import _may_hold_a_label, labelled_examples
 from memenv.tasks.chunking import split_sentences
 
 
@@ -641,5 +641,9 @@ def has_labelled_example(unit: str) -> bool:
 
 def labelled_pairs(text: str) -> list[tuple[str, str]]:
     """``(sample, label)`` pairs of ``text``: :func:`memenv.readers.evidence.labelled_examples` of it as a
-    core memory. A label is a number: most sentences hold no digit, and testing for one is far cheaper."""
-    return labelled_examples(ReaderContext(text)) if _DIGIT.search(text) else []
+    core memory. A label is a number: most sentences hold no digit, and testing for one is far cheaper;
+    and it follows a marker (a label word or an arrow), which the reader's own test looks for before it
+    reads further — asked here first, it spares building a context for the many lines with a number only."""
+    if _DIGIT.search(text) is None or not _may_hold_a_label(text):
+        return []
+    return labelled_examples(ReaderContext(text))
