@@ -265,7 +265,7 @@ def _analyse(sentence: str, tokens: Sequence[str]) -> tuple[Salience, int, bool]
     """The sentence's :func:`salience`, its number of words, and whether it opens with a speaker label
     (``tokens``: its :func:`words`)."""
     kinds = _kinds(tokens)
-    speaker = SPEAKER.match(sentence) if ":" in sentence else None  # (SPEAKER needs a colon)
+    speaker = _speaker(sentence)
     if speaker is None:
         names = _name_runs(tokens, kinds)
     else:
@@ -496,8 +496,9 @@ class UpdateIndex:
     """
 
     def __init__(self, max_diff_words: int = 4, min_shared: float = 0.6) -> None:
-        if max_diff_words < 0:
-            raise ValueError(f"need max_diff_words >= 0, got {max_diff_words}")
+        if isinstance(max_diff_words, bool) or not isinstance(max_diff_words, int) or max_diff_words < 0:
+            # An int: word counts and slice widths are computed from it (and shared, see _width_tables).
+            raise ValueError(f"need an int max_diff_words >= 0, got {max_diff_words!r}")
         if not math.isfinite(min_shared):
             raise ValueError(f"need a finite min_shared, got {min_shared}")
         self.max_diff_words = max_diff_words
@@ -584,7 +585,7 @@ class UpdateIndex:
             if not bucket:
                 continue
             after, t = words[start : start + 1], need - start
-            tail = words[n - t :] if t <= n - start else None  # (t >= 1: start is at most half of need)
+            tail = words[n - t :] if t <= n - start else None  # (t >= 1: start <= ceil(need / 2), need >= 3)
             for key, old in bucket.items():
                 m = len(old)
                 if not -near < m - n < near:
@@ -597,7 +598,7 @@ class UpdateIndex:
         return found
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64, typed=True)  # typed: 0.6 and 1 are not 1.0's tables
 def _width_tables(max_diff_words: int, min_shared: float) -> tuple[dict[int, int], dict[int, tuple[int, ...]]]:
     """The (initially empty) width tables of :class:`UpdateIndex` for these parameters."""
     return {}, {}
@@ -644,6 +645,7 @@ def labelled_pairs(text: str) -> list[tuple[str, str]]:
     core memory. A label is a number: most sentences hold no digit, and testing for one is far cheaper;
     and it follows a marker (a label word or an arrow), which the reader's own test looks for before it
     reads further — asked here first, it spares building a context for the many lines with a number only."""
+    # The reader's own (private) marker test, so this precheck cannot drift from labelled_examples.
     if _DIGIT.search(text) is None or not _may_hold_a_label(text):
         return []
     return labelled_examples(ReaderContext(text))

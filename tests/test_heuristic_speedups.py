@@ -862,6 +862,25 @@ def test_update_indexes_with_other_parameters_share_no_widths():
     assert nothing >= 10
 
 
+@pytest.mark.parametrize("bad", [4.0, True, -1, "4", None])
+def test_update_index_refuses_a_max_diff_words_that_is_not_a_count(bad):
+    # Widths are sliced with it and shared by every index with equal parameters: a float accepted here
+    # would write float widths into the default index's tables.
+    with pytest.raises(ValueError, match="max_diff_words"):
+        UpdateIndex(bad)
+    with pytest.raises(ValueError, match="max_diff_words"):
+        MemAlphaHeuristic(max_diff_words=bad)
+    index = UpdateIndex()  # unaffected
+    index.add(0, ("a", "b", "c", "d", "e", "f"))
+    assert index.candidates(("a", "b", "c", "d", "e", "x")) == {0}
+
+
+def test_update_indexes_share_width_tables_only_with_equal_typed_parameters():
+    # 1 == 1.0 (and hash alike): the shared tables are keyed by type too.
+    assert UpdateIndex(4, 1)._width is UpdateIndex(4, 1)._width
+    assert UpdateIndex(4, 1)._width is not UpdateIndex(4, 1.0)._width
+
+
 def test_min_tokens_never_exceeds_the_token_count():
     # select_units passes over a unit whose lower bound cannot fit: the bound must hold for any text,
     # and be reached (it is the count for plain words), or it would skip nothing.
