@@ -173,7 +173,8 @@ def normalize_answer(text: str) -> str:
     'eiffeltower in paris'
     """
     text = text.lower()
-    # bytes.translate deletes at C speed (~6x faster than str.translate's per-character table lookups).
+    # bytes.translate deletes at C speed: ~6x faster than str.translate's per-character lookups on a short
+    # answer, ~1.2-1.5x on a long passage.
     text = (
         text.encode("ascii").translate(None, _PUNCTUATION_BYTES).decode("ascii")
         if text.isascii()

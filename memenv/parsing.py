@@ -394,7 +394,7 @@ def _plain_call(body: str, raw: str) -> ToolCall | None:
     if type(name) is not str or type(arguments) is not dict:
         return None
     name = name.strip()
-    return ToolCall(name, arguments, None, raw) if name else None  # positional: twice as fast to build
+    return ToolCall(name, arguments, None, raw) if name else None  # positional: ~1.25x faster to build
 
 
 def _parse_bare(stripped: str, budget: RepairBudget) -> list[ToolCall]:
