@@ -76,8 +76,6 @@ class _Compiled:
     indices: np.ndarray  # document positions (insertion order), ascending within a term
     data: np.ndarray  # BM25 weights, float64
     keys: list[Hashable]
-    df: np.ndarray  # documents per term (len(indptr) - 1)
-    distinct: np.ndarray  # per document, its number of distinct terms
 
     @functools.cached_property
     def bounds(self) -> list[int]:
@@ -223,7 +221,7 @@ class BM25Index:
         indptr = np.zeros(len(df) + 1, np.int64)
         np.cumsum(df, out=indptr[1:])
         indices, data = weighted.docs[order], weighted.data[order]
-        self._compiled = _Compiled(indptr, indices, data, weighted.keys, df, weighted.distinct)
+        self._compiled = _Compiled(indptr, indices, data, weighted.keys)
         return self._compiled
 
     def _flat_documents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -273,8 +271,8 @@ class BM25Index:
         terms = self._term_ids(tokens)
         if not terms or not n_docs:
             return np.zeros(n_docs)
-        # One bincount over the postings of every query token, in query order: the same additions, in
-        # the same order, as bm25s' one np.add.at per token.
+        # One bincount over the postings of every query token, in query order: for every document the
+        # same additions, in the same order, as bm25s' (one query token after another).
         docs, weights = _postings(compiled, terms)
         # astype: np.bincount of no postings (terms whose documents were all removed) is an int array.
         return np.bincount(docs, weights, minlength=n_docs).astype(np.float64, copy=False)
@@ -324,7 +322,9 @@ class BM25Index:
         if k > 0 and n_docs and queries:
             terms = [self._term_ids(tokens) for tokens in queries]
             # A batch holds a (queries x documents) score matrix and a (terms x documents) weight matrix
-            # (at most one row per token): at most _BATCH_CELLS cells of the two together, or one query.
+            # (at most one row per token): at most about _BATCH_CELLS cells of the two together, or one
+            # query whatever its length (a query of t distinct terms over n documents: ~(t + 2) x n
+            # floats; built for sentence-long queries, see the docstring).
             rows_per_batch = _BATCH_CELLS // n_docs
             start = 0
             while start < len(terms):
@@ -396,8 +396,8 @@ def _top_k_dense(
 
     The batch's distinct terms get one dense row of weights each (a weight per document, 0.0 where
     the document lacks the term), and each query's scores are the sum of its tokens' rows, added
-    token after token: for every document the same additions in the same order as bm25s' one
-    ``np.add.at`` per token, plus additions of 0.0, which change no sum. (Not ``np.add.reduce``
+    token after token: for every document the same additions in the same order as bm25s' (one query
+    token after another), plus additions of 0.0, which change no sum. (Not ``np.add.reduce``
     over the tokens: NumPy may sum a reduction pairwise, in another order.) Short queries over a bank
     share their frequent words ("the", "is", ...), whose postings cover most documents: adding a row
     per token then costs less than gathering every token's postings.
