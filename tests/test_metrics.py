@@ -565,10 +565,11 @@ def test_normalize_answer_deletes_punctuation_as_squad_does_on_random_text() -> 
         return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
     rng = random.Random(0)
-    alphabet = [*map(chr, range(128)), "é", "K", "İ", "’", "“", "\u00a0", "ẞ", "Ω"]
+    alphabet = [*map(chr, range(128)), "é", "\u212a", "İ", "’", "“", "\u00a0", "ẞ", "\u2126"]  # Kelvin, Ohm signs
     for _ in range(5000):
         text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
         if rng.random() < 0.3:
             text = text.encode("ascii", "ignore").decode()
         assert metrics.normalize_answer(text) == squad(text), repr(text)
     assert metrics.normalize_answer("The U.S., a K-9!") == "us k9"
+    assert metrics.normalize_answer("The \u212a-9!") == "k9"  # the Kelvin sign lowercases to ASCII

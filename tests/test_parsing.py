@@ -572,6 +572,9 @@ def test_plain_call_fast_path_reads_every_block_as_the_general_path_does(monkeyp
         '{"name": "a", "arguments": {}} {"name": "b", "arguments": {}}',
         '{"name": "a", "arguments": {}}, {"name": "b", "arguments": {}}',
         '{"name": "a", "arguments": {}} trailing prose',
+        '{"name": "a", "arguments": {"k": 1}, "arguments": "s"}',  # duplicate keys: the last wins
+        '{"name": "a", "name": "b", "arguments": {}}',
+        '{"name": "\\u3000a\\u2028", "arguments": {}}',  # Unicode whitespace around the name
         '[{"name": "a", "arguments": {}}]',
         "{'name': 'a', 'arguments': {'k': 'v'}}",
         '{"name": "a", "arguments": {"k": "v",}}',

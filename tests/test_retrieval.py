@@ -301,12 +301,13 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
     corpus = random_corpus(rng, 400, 35)
     live = dict(enumerate(corpus[:300]))
     index = BM25Index.from_texts(list(live.values()))
+    one_batch = retrieval._BATCH_CELLS  # read before the loop below patches it
     for round_ in range(4):
         queries = [tokenize(q) for q in random_queries(rng, 35, 30)] + [[], ["unseen"], ["w1"] * 5]
         expected = [plain_top_k(index, tokens, k) for tokens in queries]
         # One batch (weight rows added position by position), then batches of a few queries (a query
         # holds 1 + its length rows; small enough that the rows are gathered at once).
-        for cells in (retrieval._BATCH_CELLS, 20 * len(index)):
+        for cells in (one_batch, 20 * len(index)):
             monkeypatch.setattr(retrieval, "_BATCH_CELLS", cells)
             hits = index.top_k_many(queries, k)
             got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
