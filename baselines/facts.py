@@ -241,17 +241,10 @@ def salience(sentence: str) -> Salience:
     return _analyse(sentence, _words(sentence))[0]
 
 
-def read_fact(sentence: str, max_words: int = 40) -> tuple[Salience, bool, int]:
-    """``(salience(sentence), is_fact(sentence, max_words), len(words(sentence)))``, worked out together
-    and not memoised: for a writer that memoises what it derives from them (one cache, not three)."""
-    # Its words straight from the regex: the caller memoises the result, so _words' cache would not be read.
-    signals, n, speaker = _analyse(sentence, _WORD.findall(sentence))
-    return signals, _is_fact_counted(signals, n, speaker, max_words), n
-
-
 def read_statement(sentence: str, max_words: int = 40) -> tuple[Salience, bool, tuple[str, ...]]:
     """``(salience(sentence), is_fact(sentence, max_words), diff_key(sentence))`` from one pass of the word
-    regex, not memoised: for a writer that memoises what it derives from them (one cache, not four)."""
+    regex, not memoised: for a writer that memoises what it derives from them (one cache, not four).
+    ``len(diff_key(sentence)) == len(words(sentence))``."""
     tokens = _WORD.findall(sentence)
     signals, n, speaker = _analyse(sentence, tokens)
     # As in diff_words: lowercasing ASCII changes no character's class, so the diff words are the words
@@ -438,16 +431,9 @@ def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_
     # it is >= ceil(x)), and enough that each side's changed run (its length minus prefix and suffix)
     # is at most max_diff_words. So once the prefix is known, the last ``need - prefix`` words must agree;
     # one slice comparison tests that before the full diff (which the few survivors still get).
-    limit = min(n_old, n_new)  # no more words can be shared
-    share = min_shared * max(n_old, n_new)
-    if not share <= limit:  # (or NaN)
+    if not min_shared * max(n_old, n_new) <= min(n_old, n_new):  # more than can be shared (or NaN)
         return None
-    prefix = 0
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    need = _words_to_share(max(n_old, n_new), max_diff_words, min_shared)
-    tail = need - prefix
-    if tail > limit - prefix or (tail > 0 and old[n_old - tail :] != new[n_new - tail :]):
+    if not _shares_ends(old, new, _words_to_share(max(n_old, n_new), max_diff_words, min_shared), 0):
         return None
     diff = single_span_diff(old, new)
     if diff is None:
@@ -604,7 +590,7 @@ def _width_tables(max_diff_words: int, min_shared: float) -> tuple[dict[int, int
     return {}, {}
 
 
-def _shares_ends(old: tuple[str, ...], new: tuple[str, ...], need: int, start: int) -> bool:
+def _shares_ends(old: Sequence[str], new: Sequence[str], need: int, start: int) -> bool:
     """Whether ``old`` and ``new`` share ``need`` words at their two ends: their common first words (at
     least ``start`` of them, known to agree), and enough common last words that do not overlap those
     (:func:`update_overlap`'s first test)."""

@@ -60,7 +60,7 @@ from baselines.facts import (
     diff_words,
     find_time,
     labelled_pairs,
-    read_fact,
+    read_statement,
     update_overlap,
     words,
 )
@@ -75,7 +75,7 @@ from memenv.tasks.chunking import split_sentences
 @dataclass(eq=False)  # hashed by identity: the update index files facts themselves
 class _Fact:
     text: str  # the entry as stored (with its time stamp)
-    key: list[str]  # the statement's diff words (without the time stamp)
+    key: tuple[str, ...]  # the statement's diff words (without the time stamp)
     memory_id: str | None = None  # None while its insert is pending
 
 
@@ -216,12 +216,12 @@ class MemAlphaHeuristic:
             for sentence in split_sentences(line):
                 if speaker and not SPEAKER.match(sentence):
                     sentence = f"{speaker.group(1)}: {sentence}"  # keep who said it
-                entities, fact, score = _reading(sentence)
+                entities, key, score = _reading(sentence)
                 if entities:
                     names += entities
                     latest.update(zip(entities, itertools.repeat(sentence)))
-                if fact:
-                    calls.extend(self._fact(sentence))
+                if key is not None:
+                    calls.extend(self._fact(sentence, key))
                 elif score is not None:
                     gist_candidates.append((score, sentence, self._time))
 
@@ -252,8 +252,7 @@ class MemAlphaHeuristic:
         self._stored.add(text)
         return [_call("new_memory_insert", memory_type="semantic_memory", content=text)]
 
-    def _fact(self, sentence: str) -> list[dict[str, Any]]:
-        key = diff_words(sentence)
+    def _fact(self, sentence: str, key: tuple[str, ...]) -> list[dict[str, Any]]:
         joined = " ".join(key)
         if joined in self._stored:
             return []  # said before: nothing new
@@ -406,15 +405,16 @@ class MemAlphaHeuristic:
 
 
 @functools.lru_cache(maxsize=8192)
-def _reading(sentence: str) -> tuple[tuple[str, ...], bool, float | None]:
-    """What the writer reads from one sentence: its names (:func:`~baselines.facts.entities`), whether it
-    is a fact (:func:`~baselines.facts.is_fact`), and, for a sentence of four words or more that is not
-    one, its gist score (``Salience.score``; None otherwise). Streams repeat sentences, and a chunk's
-    chosen gist is read again: memoised, keyed by the text alone."""
-    signals, fact, n = read_fact(sentence)
+def _reading(sentence: str) -> tuple[tuple[str, ...], tuple[str, ...] | None, float | None]:
+    """What the writer reads from one sentence: its names (:func:`~baselines.facts.entities`); if it is a
+    fact (:func:`~baselines.facts.is_fact`), its diff words (:func:`~baselines.facts.diff_key`, None
+    otherwise); and, for a sentence of four words or more that is not one, its gist score
+    (``Salience.score``; None otherwise). Streams repeat sentences, and a chunk's chosen gist is read
+    again: memoised, keyed by the text alone."""
+    signals, fact, key = read_statement(sentence)
     if fact:
-        return signals.entities, True, None
-    return signals.entities, False, signals.score if n >= 4 else None
+        return signals.entities, key, None
+    return signals.entities, None, signals.score if len(key) >= 4 else None
 
 
 def _memory_id(fact: _Fact) -> str:
