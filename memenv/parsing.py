@@ -188,7 +188,7 @@ def _dump_object(value: dict[str, Any]) -> str:
     non-``str`` keys) goes through :func:`dump_json`.
     """
     text = _object_text(value, nested=True)
-    return dump_json(value) if text is None else text.replace("<", "\\u003c").replace("✿", "\\u273f")
+    return dump_json(value) if text is None else _escape_markers(text)
 
 
 def _object_text(value: dict[str, Any], nested: bool) -> str | None:
@@ -597,4 +597,9 @@ def dump_json(value: Any) -> str:
     no text in it can look like ``<tool_call>``, ``</think>``, ``<tool_response>`` or a ``✿`` marker.
     Policies that put chunk text into a JSON reply use it, so chunk text stays data.
     """
-    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace("✿", "\\u273f")
+    return _escape_markers(json.dumps(value, ensure_ascii=False))
+
+
+def _escape_markers(text: str) -> str:
+    """JSON text with ``<`` and ``✿`` written as escapes (see :func:`dump_json`)."""
+    return text.replace("<", "\\u003c").replace("✿", "\\u273f")
