@@ -223,3 +223,57 @@ def test_stream_counts_from_many_threads_keep_their_bound(monkeypatch):
         counts = list(pool.map(tokenizer.count_stream_tokens, streams))
     assert counts == [sum(fresh_count(c) for c in s) for s in streams]
     assert tokenizer._stream_chars == sum(len("".join(s)) for s in tokenizer._stream_counts) <= 200
+
+
+# Issue 19 (round 5): texts are counted word by word (cut before each space that follows a character other
+# than whitespace), streams from the counts of their distinct words; both must equal the plain count.
+_WORDY = [
+    *" " * 12,
+    *["a", "Zo", "the", "9", "123", "4567", ".", ",", "'s", "'S", "'ll", "?!", "-", "_", "/", "é", "中", "😀"],
+    *["\u0301", "Σ", "\n", "\r\n", "\t", "\u00a0", "\u3000", "\u2028", "\x1c", "\x0b", "\x85", "\u200b", "\ufeff"],
+]
+
+
+def test_word_by_word_counts_equal_the_plain_count():
+    import random
+
+    rng = random.Random(7)
+    texts = ["", " ", "a", " a", "a ", "a  b", "a \n b", "a\n b", "x. Y", "it 's", "1 2 3", "a\u00a0 b", "a \u00a0b"]
+    texts += ["".join(rng.choice(_WORDY) for _ in range(rng.randint(1, 30))) for _ in range(8000)]
+    for text in texts:
+        assert tokenizer._count_words(text) == fresh_count(text), repr(text)
+    # Most of them are read word by word (no space after whitespace), so the test exercises that path.
+    assert sum(" " in t and tokenizer._SPACE_AFTER_WHITESPACE.search(t) is None for t in texts) > 1500
+
+
+def test_python_whitespace_holds_every_unicode_white_space_character():
+    # The cut rule needs: what str.isspace (re's \s) calls no whitespace, tiktoken's \s (Unicode
+    # White_Space, from PropList.txt) does not either.
+    white_space = [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029]
+    white_space += [0x202F, 0x205F, 0x3000]
+    assert all(chr(c).isspace() and tokenizer._SPACE_AFTER_WHITESPACE.match(chr(c) + " ") for c in white_space)
+    for c in white_space:  # and the rule's cut would be wrong after them: such texts are counted whole
+        text = f"a{chr(c)}  b{chr(c)} c"
+        assert tokenizer._count_words(text) == fresh_count(text)
+
+
+def test_stream_totals_word_by_word_equal_the_plain_sum():
+    import random
+
+    from memenv.tasks import COMPETENCIES, generate
+
+    rng = random.Random(9)
+    streams = [
+        tuple("".join(rng.choice(_WORDY) for _ in range(rng.randint(0, 60))) for _ in range(rng.randint(1, 5)))
+        for _ in range(1500)
+    ]
+    # Each way out of the word-by-word path: a long whitespace run, a chunk that ends in a space, starts
+    # with whitespace before a space, or holds a double space; and a word longer than the cached ones.
+    long_run = "a" + "\n" * (tokenizer.MAX_WHITESPACE_RUN + 3) + "b c"
+    streams += [("a b", long_run, "c d"), ("a b ", "c"), ("\n a", "b"), ("a  b",), (" a b",), ("", "a")]
+    streams += [("x " + "y" * 3000 + " z", "y" * 3000)]
+    for suite in ("v0", "v1"):
+        for task in COMPETENCIES:
+            streams.append(generate(task, seed=3, context_tokens=4096, chunk_tokens=256, suite=suite).chunks)
+    for stream in streams:
+        assert tokenizer._stream_total(stream) == sum(fresh_count(chunk) for chunk in stream), stream
