@@ -284,11 +284,10 @@ def _stream_total(chunks: Sequence[str]) -> int:
     once (see the comment above :func:`_count_words`; a 65K-token stream holds ~700 distinct words).
 
     A chunk with a long whitespace run is counted whole. The cuts before spaces are exact when no
-    space follows whitespace: here checked on the distinct words rather than on every chunk's text
-    (a regex scan of every chunk costs as much as a fifth of the counting), through a stricter rule
-    that generated and real prose keeps: every word after a chunk's first is non-empty and does not
-    end in whitespace, nor does a first word that a space follows. Otherwise the chunks are counted
-    whole, as :func:`count_tokens_batch` does.
+    space follows whitespace: here checked on the words rather than on every chunk's text (a regex
+    scan of every chunk costs as much as a fifth of the counting), the words between a chunk's first
+    and last on the distinct ones: none may be empty or end in whitespace, nor may a first word that a
+    space follows. Otherwise the chunks are counted whole, as :func:`count_tokens_batch` does.
     """
     total = 0
     words: collections.Counter[str] = collections.Counter()
@@ -297,10 +296,13 @@ def _stream_total(chunks: Sequence[str]) -> int:
             total += len(encode(chunk))
             continue
         first, *later = chunk.split(" ")
-        if later and first[-1:].isspace():
-            return sum(count_tokens_batch(chunks))
         total += _first_word_tokens(first) if len(first) <= _CACHED_SEGMENT_CHARS else len(encode(first))
-        words.update(later)
+        if later:
+            if first[-1:].isspace():
+                return sum(count_tokens_batch(chunks))
+            last = later.pop()  # no space follows it: it may be empty or end in whitespace
+            total += _spaced_word_tokens(last) if len(last) <= _CACHED_SEGMENT_CHARS else len(encode(" " + last))
+            words.update(later)
     for word, n in words.items():
         if not word or word[-1].isspace():
             return sum(count_tokens_batch(chunks))

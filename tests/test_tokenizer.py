@@ -270,7 +270,9 @@ def test_stream_totals_word_by_word_equal_the_plain_sum():
     # Each way out of the word-by-word path: a long whitespace run, a chunk that ends in a space, starts
     # with whitespace before a space, or holds a double space; and a word longer than the cached ones.
     long_run = "a" + "\n" * (tokenizer.MAX_WHITESPACE_RUN + 3) + "b c"
-    streams += [("a b", long_run, "c d"), ("a b ", "c"), ("\n a", "b"), ("a  b",), (" a b",), ("", "a")]
+    streams += [("a b", long_run, "c d"), ("\n a", "b"), ("a  b",), (" a b",), ("", "a")]
+    # A chunk's last word may be empty or end in whitespace (no space follows it): still word by word.
+    streams += [("a b ", "c"), ("a b\n", "c d \n", " e"), ("x.\u3000", "y \u3000")]
     streams += [("x " + "y" * 3000 + " z", "y" * 3000)]
     for suite in ("v0", "v1"):
         for task in COMPETENCIES:
