@@ -279,3 +279,8 @@ def test_stream_totals_word_by_word_equal_the_plain_sum():
             streams.append(generate(task, seed=3, context_tokens=4096, chunk_tokens=256, suite=suite).chunks)
     for stream in streams:
         assert tokenizer._stream_total(stream) == sum(fresh_count(chunk) for chunk in stream), stream
+    # A generated stream is counted from its distinct words (the whole-chunk fallback is not taken).
+    tokenizer._spaced_word_tokens.cache_clear()
+    tokenizer._stream_total(streams[-1])
+    words = {word for chunk in streams[-1] for word in chunk.split(" ")[1:]}
+    assert tokenizer._spaced_word_tokens.cache_info().currsize == len(words) > 100
