@@ -169,7 +169,9 @@ def render_tool_calls(calls: Iterable[ToolCall | Mapping[str, Any]], style: str 
         name, arguments = _name_and_arguments(call, index)
         try:
             if style == "hermes":
-                body = _dump_object({"name": name, "arguments": arguments})
+                # _dump_object({"name": name, "arguments": arguments}), written around the arguments' JSON
+                # (json.dumps writes a dict field by field): the name holds no marker to escape.
+                body = f'{{"name": {encode_basestring(name)}, "arguments": {_dump_object(arguments)}}}'
                 pieces.append(f"{TOOL_CALL_OPEN}\n{body}\n{TOOL_CALL_CLOSE}")
             else:
                 pieces.append(f"{FN_NAME}: {name}\n{FN_ARGS}: {_dump_object(arguments)}")
@@ -563,9 +565,10 @@ _BAD_NAME = frozenset("\n\r✿<")  # characters a call's name may not hold
 
 
 def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple[str, dict[str, Any]]:
+    # type(...) is dict first: the usual call is a plain dict, which spares the slower Mapping (ABC) checks.
     if isinstance(call, ToolCall):
         name, arguments = call.name, call.arguments
-    elif isinstance(call, Mapping):
+    elif type(call) is dict or isinstance(call, Mapping):
         name, arguments = call.get("name"), call.get("arguments", {})
     else:
         raise ValueError(f"call {index}: expected a ToolCall or a mapping, got {type(call).__name__}")
@@ -574,7 +577,9 @@ def _name_and_arguments(call: ToolCall | Mapping[str, Any], index: int) -> tuple
             f"call {index}: name {name!r} must be a non-empty one-line string without surrounding "
             "whitespace, '✿' or '<'"
         )
-    if not isinstance(arguments, Mapping) or not all(map(isinstance, arguments, itertools.repeat(str))):
+    if not (type(arguments) is dict or isinstance(arguments, Mapping)) or not all(
+        map(isinstance, arguments, itertools.repeat(str))
+    ):
         raise ValueError(f"call {index} ({name}): arguments must be a mapping with string keys, got {arguments!r}")
     return name, dict(arguments)
 

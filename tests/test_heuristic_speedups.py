@@ -740,6 +740,34 @@ def test_render_tool_calls_writes_the_json_that_dump_json_writes():
         render_tool_calls([{"name": "x", "arguments": {"a": object()}}])
 
 
+def test_render_tool_calls_writes_each_call_as_dump_json_of_it():
+    # The plain writer: each call is dump_json({"name": ..., "arguments": ...}) between the markers (hermes),
+    # or its name and dump_json(arguments) (qwen). render_tool_calls writes the name and the arguments apart.
+    from memenv.parsing import render_tool_calls
+    from memenv.tools import ToolCall
+
+    rng = random.Random(4)
+    pieces = ["a", "Ünïcödé", "<b>", "✿", '"', "\\", "\n", "\t", "\x00", "😀", " ", "{}", "é", "/"]
+    values: list[Any] = [1, 2.5, None, True, [1, "x<"], {"k": "v✿"}, {"k": 1}, {"a": {"b": "<c"}}, {}, ""]
+    names = ["new_memory_insert", "memory_update", "x", "naïve", "a b", 'q"uote', "back\\slash", "tab\tname"]
+    for _ in range(1500):
+        calls: list[Any] = []
+        for _ in range(rng.randint(0, 4)):
+            arguments: dict[str, Any] = {
+                "".join(rng.choices(pieces, k=rng.randint(0, 2))): "".join(rng.choices(pieces, k=rng.randint(0, 6)))
+                for _ in range(rng.randint(0, 3))
+            }
+            if rng.random() < 0.3:
+                arguments[rng.choice(["memory_id", "n"])] = rng.choice(values)
+            name = rng.choice(names)
+            calls.append(ToolCall(name, arguments) if rng.random() < 0.2 else {"name": name, "arguments": arguments})
+        plain = [(c.name, c.arguments) if isinstance(c, ToolCall) else (c["name"], c["arguments"]) for c in calls]
+        hermes = [f"<tool_call>\n{dump_json({'name': n, 'arguments': a})}\n</tool_call>" for n, a in plain]
+        assert render_tool_calls(calls) == "\n".join(hermes), calls
+        qwen = [f"✿FUNCTION✿: {n}\n✿ARGS✿: {dump_json(a)}" for n, a in plain]
+        assert render_tool_calls(calls, style="qwen") == "\n".join(qwen), calls
+
+
 def test_diff_words_equals_lowercasing_each_word():
     rng = random.Random(5)
     pieces = ["Mira", "O'Neil", "x-ray", "_id", "Ünal", "İstanbul", "café", "’s", "42", "3.5", " ", ",", "-", "'", "ǅ"]
