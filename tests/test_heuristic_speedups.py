@@ -843,6 +843,25 @@ def test_split_sentences_equals_stripping_each_piece_twice():
         assert split_sentences(text) == plain, text
 
 
+def test_sentence_end_splits_as_the_written_out_pattern():
+    # _SENTENCE_END takes a separator's first whitespace character first; the plain pattern below is the
+    # separator written out (and the form before round five).
+    from memenv.tasks.chunking import _SENTENCE_END
+
+    plain = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+|\n\s*\n")
+    rng = random.Random(10)
+    pieces = ["Mira left", ".", "!", "?", " ", "  ", "\n", "\n\n", "\r\n", "\t", '"', ")", "]", "'", "x", "\u00a0"]
+    pieces += ["\u2003", "\x0b", "\x1c", "\u2028", "é", "..."]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 16))) for _ in range(20000)] + SENTENCES
+    for episode in (generate(task, seed=1, context_tokens=4000) for task in COMPETENCIES):
+        texts += episode.chunks
+    splits = 0
+    for text in texts:
+        assert _SENTENCE_END.split(text) == plain.split(text), text
+        splits += len(plain.split(text)) > 1
+    assert splits > 5000
+
+
 def test_read_unit_equals_the_separate_readings():
     # mem1 reads each unit once (one word pass, one cache): the same as the plain per-property readings.
     rng = random.Random(11)

@@ -9,9 +9,12 @@ from memenv import tokenizer
 
 # A sentence ends at ., ! or ? (optionally closed by a quote or bracket) followed by whitespace, or at
 # a blank line. Good enough for prose and transcripts; we never need linguistic precision here.
-# The leading lookbehind (the character before is one that either ending needs) is implied by the two
-# that follow; it only lets the regex skip the many positions where no sentence ends, ~40% faster.
-_SENTENCE_END = re.compile(r"(?<=[.!?\"')\]])(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+|\n\s*\n")
+# Written out, the separator is ``(?:(?<=[.!?])|(?<=[.!?]["')\]]))\s+|\n\s*\n``. Every match of either
+# opens with a whitespace character, so the pattern below takes that character first and then tells the
+# three cases apart by what precedes it (the same matches, in the same order of preference): a pattern
+# that opens with a character class lets the engine jump between whitespace characters instead of trying
+# every position, ~25% faster on a chunk than the lookbehind-first form.
+_SENTENCE_END = re.compile(r"\s(?:(?<=[.!?]\s)\s*|(?<=[.!?][\"')\]]\s)\s*|(?<=\n)\s*\n)")
 
 
 def split_sentences(text: str) -> list[str]:
