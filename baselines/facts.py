@@ -59,6 +59,9 @@ _TIME_WORDS = MONTHS | WEEKDAYS | _vocabulary("today yesterday tomorrow tonight 
 _NEVER_NAMES = _TIME_WORDS | FIRST_PERSON
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+# _WORD for ASCII text, where \w is [A-Za-z0-9_] and "’" cannot occur: the same words, ~20% faster (a class of
+# plain characters is one table lookup per character; \w asks the character's Unicode category).
+_ASCII_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_'-]*")
 _NUMBER_TOKEN = re.compile(r"^\d[\d,.:/-]*$")
 SPEAKER = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?)\s*:\s+(.*)$")
 # Full names before abbreviations, so the regex prefers "March" to "mar".
@@ -102,7 +105,7 @@ def diff_words(text: str) -> list[str]:
     if text.isascii():
         # Lowercasing ASCII text changes no character's class (A-Z -> a-z, both letters and word
         # characters), so its words are the lowercased words: one C-level pass instead of a loop.
-        return _WORD.findall(text.lower())
+        return _ASCII_WORD.findall(text.lower())
     return [w.lower() for w in _words(text)]
 
 
@@ -131,7 +134,12 @@ _CACHE_SIZE = 8192
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(text))
+    return tuple(_find_words(text))
+
+
+def _find_words(text: str) -> list[str]:
+    """``_WORD.findall(text)``."""
+    return (_ASCII_WORD if text.isascii() else _WORD).findall(text)
 
 
 def _name_runs(tokens: Sequence[str], kinds: Sequence[int]) -> list[str]:
@@ -247,7 +255,7 @@ def read_statement(sentence: str, max_words: int = 40) -> tuple[Salience, bool, 
     """``(salience(sentence), is_fact(sentence, max_words), diff_key(sentence))`` from one pass of the word
     regex, not memoised: for a writer that memoises what it derives from them (one cache, not four).
     ``len(diff_key(sentence)) == len(words(sentence))``."""
-    tokens = _WORD.findall(sentence)
+    tokens = _find_words(sentence)
     signals, n, speaker = _analyse(sentence, tokens)
     # As in diff_words: lowercasing ASCII changes no character's class, so the diff words are the words
     # lowercased, for ASCII in one pass over them joined (a word holds no whitespace).

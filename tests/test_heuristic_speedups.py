@@ -862,6 +862,21 @@ def test_sentence_end_splits_as_the_written_out_pattern():
     assert splits > 5000
 
 
+def test_word_pattern_for_ascii_text_finds_the_words_of_the_unicode_one():
+    rng = random.Random(12)
+    pieces = ["Mira", "O'Neil", "x-ray", "_id", "__", "'", "-", "’", "’s", "42", "3.5", " ", ",", "\t", "\n", "a_b"]
+    pieces += ["Ünal", "café", "٣", "ǅ", "\x7f", "\x00", "~", "@", "`"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(5000)] + SENTENCES
+    texts += ["".join(map(chr, range(128))), "".join(map(chr, range(128)))[::-1]]
+    ascii_texts = 0
+    for text in texts:
+        assert facts._find_words(text) == facts._WORD.findall(text), text
+        if text.isascii():
+            ascii_texts += 1
+            assert facts._ASCII_WORD.findall(text) == facts._WORD.findall(text), text
+    assert ascii_texts > 1000
+
+
 def test_read_unit_equals_the_separate_readings():
     # mem1 reads each unit once (one word pass, one cache): the same as the plain per-property readings.
     rng = random.Random(11)
