@@ -236,11 +236,18 @@ class MemAlphaHeuristic:
 
     def _example(self, sample: str, label: str) -> list[dict[str, Any]]:
         content = set(diff_words(sample)).difference(STOPWORDS)
-        counts = self._label_words.setdefault(label, Counter())
-        self._spread.update(content.difference(counts))  # words new to this label
+        counts = self._label_words.get(label)
+        if counts is None:  # the label's first example (a Counter is not built for nothing on every other)
+            counts = self._label_words[label] = Counter()
+            self._label_vocab[label] = set()
+        # Words new to this label: few once its examples repeat. (Not content.difference(counts): a set
+        # less a dict subclass is computed by walking the whole dict.)
+        new_words = [word for word in content if word not in counts]
+        if new_words:
+            self._spread.update(new_words)
         counts.update(content)
         self._label_sizes[label] = self._label_sizes.get(label, 0) + len(content)
-        vocab = self._label_vocab.setdefault(label, set())
+        vocab = self._label_vocab[label]
         if self._label_kept[label] >= self.max_examples_per_label or content <= vocab:
             return []
         text = f"{sample} -> label {label}"
