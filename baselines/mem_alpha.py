@@ -439,9 +439,10 @@ def _clause(sentence: str, name: str) -> str:
 @functools.lru_cache(maxsize=8192)
 def _line_tokens(line: str) -> int:
     # Core lines repeat from step to step: count each once (with the newline that joins it).
-    # count_tokens_cached gives count_tokens' count; the env counts the core line by line through the
-    # same cache (its line + newline segments), so a line counted here is not encoded there again.
-    return tokenizer.count_tokens_cached(line + "\n")
+    # count_tokens keeps a short text's count in the cache of count_tokens_cached's segments, through which
+    # the env counts the core line by line (its "line + newline" segments): a line counted here is not
+    # encoded there again. (count_tokens_cached itself would first look for places to cut the text.)
+    return tokenizer.count_tokens(line + "\n")
 
 
 policy = MemAlphaHeuristic()
