@@ -142,7 +142,7 @@ def _words(text: str) -> tuple[str, ...]:
 
 
 def _find_words(text: str) -> list[str]:
-    """``_WORD.findall(text)``."""
+    """The words of ``text``, as ``_WORD.findall(text)`` finds them (through ``_ASCII_WORD`` when it is ASCII)."""
     return (_ASCII_WORD if text.isascii() else _WORD).findall(text)
 
 
