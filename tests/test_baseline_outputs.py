@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,21 +35,65 @@ import memenv.qa
 import memenv.readers.evidence
 from baselines.systems import LEARNED, _heuristic
 from memenv.retrieval import BM25Index
-from memenv.tasks import COMPETENCIES, Episode, generate, load
+from memenv.tasks import COMPETENCIES, Episode, Question, generate, load
 
 FIXTURE = Path(__file__).parent / "fixtures" / "heuristic_outputs.json"
 SYSTEMS = ("mem-alpha", "mem1", "memory-r1", "memory-r1-add-only")
 
 
 def episodes() -> dict[str, Episode]:
-    """Generated episodes of every competency (two seeds) and a LoCoMo-format dialogue."""
+    """Generated episodes of every competency (two seeds, then other seeds at other sizes: 4K tokens in
+    128-token chunks, 24K in 2048-token chunks), a LoCoMo-format dialogue, a longer LoCoMo-like one
+    (``benchmarks/locomo_like.py``) and a stream of awkward text (:func:`awkward_episode`)."""
     out = {
         f"{task}/seed{seed}": generate(task, seed=seed, context_tokens=24_576, chunk_tokens=512)
         for task in COMPETENCIES
         for seed in (0, 1)
     }
     out["locomo_tiny"] = load("locomo", Path(__file__).parent / "fixtures" / "locomo10_tiny.json")[0]
+    for task in COMPETENCIES:
+        out[f"{task}/seed3/4k-c128"] = generate(task, seed=3, context_tokens=4096, chunk_tokens=128)
+        out[f"{task}/seed5/c2048"] = generate(task, seed=5, context_tokens=24_576, chunk_tokens=2048)
+    from benchmarks.locomo_like import conversation  # the repository's benchmarks/ (not an installed package)
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "locomo_like.json"
+        path.write_text(json.dumps([conversation(0)]))
+        out["locomo_like"] = load("locomo", path, include_adversarial=True)[0]
+    out["awkward"] = awkward_episode()
     return out
+
+
+def awkward_episode() -> Episode:
+    """Text the generators never write: accents, CJK, emoji, dates in many formats, speaker lines,
+    labelled examples with odd labels, a sentence repeated, empty-ish chunks, no punctuation, a very long
+    sentence, facts restated with a changed word."""
+    chunks = (
+        "Zoë Łukasiewicz lives in Kraków and owns a café called Ärger. 東京で田中さんは寿司を食べた。 "
+        "Jose\u0301 met José at the ﬁnal ﬂoor; room Ⅻ costs １２３ yen.",
+        "My dog 🐶 is called Pepper 🌶️. 👨‍👩‍👧‍👦 The family moved to Oslo in 2019 🏠. The password is 🦄-42-🌈.",
+        "On 2023-05-07 Mara adopted a cat named Biscuit. On 07/05/2023 Teo started as a nurse. "
+        "1:56 pm on 8 May, 2023: Oskar finished a painting. 2023/05/07 (Sun) 14:30 Lena called Rosa. "
+        "On the 7th of May '23 Priya went hiking. Last Saturday Farid went to a jazz concert.",
+        "[D1:1] Mara: My dog is called Pepper.\n[D1:2] Teo: I grew up in Oban, by the sea.\n"
+        "Speaker A: I work as a translator.\nUser: Remember that my locker code is 4471.",
+        "Input: the movie was great -> label: 1\ntext: refund not received => label_7\n"
+        "Example 3: card blocked abroad\nLabel: -1\nreview: 'meh' label: 0.5\nInput: 我的卡丢了 -> label: 5",
+        "The capital of Zarnia is Velm. " * 12,
+        "",
+        " \n\n ... — ",
+        "mara lives near the quiet north harbor and teo keeps seven blue lamps by the market signal " * 8,
+        "The capital of Zarnia is now Ostrand. Room 12 has 4 chairs. Room 12 has 7 chairs now. "
+        + "the river stone lamp was quiet and the harbor signal of the north market " * 30
+        + "ends here.",
+    )
+    questions = (
+        Question("What is the capital of Zarnia?", ("Ostrand",), "subem"),
+        Question("Where does Zoë Łukasiewicz live?", ("Kraków",), "subem"),
+        Question("What is the locker code?", ("4471",), "subem"),
+        Question("When did Mara adopt a cat?", ("7 May 2023",), "subem"),
+    )
+    return Episode("awkward", chunks, questions, "accurate_retrieval")
 
 
 def digest(value: Any) -> str:
@@ -153,6 +198,7 @@ def test_with_the_old_bm25_scoring_the_changed_runs_are_as_before(
 if __name__ == "__main__":
     if sys.argv[1:] != ["--record"]:
         raise SystemExit(f"usage: python {sys.argv[0]} --record")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/, as pytest's rootdir gives it
     previous = json.loads(FIXTURE.read_text()) if FIXTURE.exists() else {}
     data = {"note": previous.get("note", ""), **record()}
     FIXTURE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
