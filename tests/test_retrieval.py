@@ -376,3 +376,32 @@ def test_vectorize_numbers_new_words_in_order_of_first_occurrence():
     assert list(index._docs.values()) == docs  # (term ids, term frequencies, length)
     index.replace(1, "e f a f")  # known and new words mixed
     assert index._vocab["f"] == 5 and index._docs[1] == ((4, 5, 1), (1, 2, 1), 4)
+
+
+@pytest.mark.parametrize(("k1", "b"), [(0.0, 0.75), (1.2, 0.0), (2.0, 1.0), (0.9, 0.4)])
+def test_other_k1_and_b_score_exactly_as_bm25s(k1: float, b: float):
+    bm25s = pytest.importorskip("bm25s")
+    rng = np.random.default_rng(7)
+    corpus = random_corpus(rng, 120, 20)
+    reference = bm25s.BM25(method="lucene", k1=k1, b=b, dtype="float64")
+    reference.index([tokenize(c) for c in corpus], show_progress=False)
+    ours = BM25Index.from_texts(corpus, k1=k1, b=b)
+    for query in random_queries(rng, 20, 30)[:-1]:  # the last query knows no word (bm25s refuses it)
+        tokens = [t for t in tokenize(query) if t in reference.vocab_dict]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(corpus))
+        np.testing.assert_array_equal(ours.scores(query), expected)
+
+
+def test_a_vocabulary_past_two_to_the_sixteen_terms_scores_exactly_as_bm25s():
+    # _compile radix-sorts term ids as uint16 up to 2**16 terms and as int64 beyond: both must give bm25s' scores.
+    for n_words in (1 << 16, (1 << 16) + 1):
+        words = [f"t{i}" for i in range(n_words)]
+        corpus = [" ".join(words[i : i + 64]) for i in range(0, n_words, 64)] + [
+            f"t0 t65535 t{n_words - 1} t{n_words - 1}"
+        ]
+        reference, ours = bm25s_index(corpus, "float64"), BM25Index.from_texts(corpus)
+        for query in ("t0", "t65535 t0", f"t{n_words - 1} t1 t{n_words - 1}"):
+            expected = reference.get_scores(tokenize(query))
+            np.testing.assert_array_equal(ours.scores(query), expected)
+            best = [int(i) for i in np.argsort(-expected, kind="stable")[:3] if expected[i] > 0]
+            assert ours.search(query, 3) == [(i, float(expected[i])) for i in best]
