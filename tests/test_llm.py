@@ -392,6 +392,19 @@ def test_rows_sharing_a_prompt_prefix_keep_it_once_with_the_same_replies(tiny_pa
     assert half.usage["completion_tokens"] == 18 and all(isinstance(r, str) for r in replies)
 
 
+def test_seeded_rows_over_a_shared_prefix_sample_as_they_do_alone(tiny_path: Path) -> None:
+    # Eight rows sharing the long system prompt's whole blocks (kept once for decoding), two of them the same
+    # conversation: in float32 each row's draws are those of its own generate(seed=seed + i).
+    model = HFChatModel(tiny_path, device="cpu")
+    users = ["Alice moved.", "Bob " * 30, "Hi", "Hi", "Zoë lives in Kraków 東京 🐶", "x", "The code is 4471.", "ok"]
+    conversations = [[LONG_SYSTEM, {"role": "user", "content": text}] for text in users]
+    together = model.generate_batch(conversations, max_new_tokens=10, temperature=1.0, seed=21)
+    assert model.usage["prompt_tokens_shared"] > 0
+    alone = [model.generate(c, max_new_tokens=10, temperature=1.0, seed=21 + i) for i, c in enumerate(conversations)]
+    assert together == alone
+    assert together[2] != together[3]  # the same conversation, its own seed
+
+
 def test_shared_prefix_needs_equal_keys_and_values_in_every_row(tiny_path: Path) -> None:
     model = HFChatModel(tiny_path, device="cpu")
     conversations = [[LONG_SYSTEM, {"role": "user", "content": text}] for text in ("Alice moved.", "Bob stayed.")]
