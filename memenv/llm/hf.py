@@ -160,7 +160,7 @@ class HFChatModel(ChatModel):
     ``completion_tokens``), for throughput reports.
 
     :meth:`generate_batch` decodes several conversations as one batch (see :meth:`generate_ids`); with
-    greedy decoding each reply equals what :meth:`generate` gives that conversation alone.
+    greedy decoding in float32 each reply equals what :meth:`generate` gives that conversation alone.
 
     Example::
 
@@ -308,8 +308,14 @@ class HFChatModel(ChatModel):
         Decoding: greedy (``argmax``) when ``temperature == 0``; otherwise ``softmax(logits /
         temperature)`` after the top-k / top-p / min-p the model's generation config sets. With a
         ``seed``, row ``i`` samples from its own generator seeded ``seed + i`` (the global RNG is left
-        alone), so a row's reply does not depend on the other rows and the same call repeats; without
+        alone), so a row's draws do not depend on the other rows and the same call repeats; without
         one it samples from torch's global RNG.
+
+        Batched replies equal lone ones (greedy: :meth:`generate`; sampled: ``generate(seed=seed + i)``
+        for row ``i``) in float32 on a CPU, shared prefix or not, in our tests. In bfloat16 or float16 a
+        batch rounds its arithmetic differently from a lone row, so where two tokens score within that
+        rounding a row's choice or draw can go the other way: on the tiny random model (nearly flat
+        next-token scores) rows of an 8-row bfloat16 batch measured different from their lone replies.
 
         A model whose cache is not a plain per-layer key/value cache (sliding-window or linear-attention
         layers), or whose generation config asks for other logits processing (repetition penalty,
