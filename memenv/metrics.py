@@ -48,6 +48,7 @@ and takes the simple mean of the dataset means, so every dataset weighs the same
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import numbers
@@ -158,6 +159,15 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ARTICLES_AND = re.compile(r"\b(a|an|the|and)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 _PUNCTUATION_BYTES = string.punctuation.encode("ascii")
+_ARTICLE_WORDS = frozenset(("a", "an", "the"))
+# The ASCII characters that are neither a word character (``\w``: letters, digits, "_"), nor whitespace
+# (what ``str.split`` splits on), nor punctuation (deleted first): control characters such as "\x00".
+# In ASCII text without them, the words ``split`` finds are whole runs of ``\w``, so ``_ARTICLES``
+# matches exactly the words "a", "an" and "the".
+_ASCII_NON_WORD_CHARS = "".join(
+    c for c in map(chr, range(128)) if not (c.isalnum() or c == "_" or c.isspace() or c in string.punctuation)
+)
+_ASCII_NON_WORD = re.compile(f"[{re.escape(_ASCII_NON_WORD_CHARS)}]")
 
 
 def normalize_answer(text: str) -> str:
@@ -172,15 +182,27 @@ def normalize_answer(text: str) -> str:
     >>> normalize_answer("The  Eiffel-Tower, in Paris!")
     'eiffeltower in paris'
     """
+    return " ".join(_normalized_words(text, _ARTICLE_WORDS))
+
+
+def _normalized_words(text: str, drop: frozenset[str]) -> list[str]:
+    """``normalize_answer(text).split()`` without the words in ``drop``, which holds the articles.
+
+    The split words of :func:`normalize_answer` are what :func:`content_words` and the recall metrics
+    read: taken here without joining and splitting them again.
+    """
     text = text.lower()
+    if not text.isascii():
+        return [word for word in _ARTICLES.sub(" ", text.translate(_PUNCTUATION)).split() if word not in drop]
     # bytes.translate deletes at C speed: ~6x faster than str.translate's per-character lookups on a short
     # answer, ~1.2-1.5x on a long passage.
-    text = (
-        text.encode("ascii").translate(None, _PUNCTUATION_BYTES).decode("ascii")
-        if text.isascii()
-        else text.translate(_PUNCTUATION)
-    )
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    text = text.encode("ascii").translate(None, _PUNCTUATION_BYTES).decode("ascii")
+    if _ASCII_NON_WORD.search(text):
+        return [word for word in _ARTICLES.sub(" ", text).split() if word not in drop]
+    # Every split word is a run of \w here (see _ASCII_NON_WORD), so the articles _ARTICLES would delete
+    # are exactly the words "a", "an" and "the", which ``drop`` holds: ~3x faster than the substitution
+    # (the regex tries a match at every character).
+    return list(itertools.filterfalse(drop.__contains__, text.split()))
 
 
 def normalize_locomo(text: str) -> str:
@@ -1601,7 +1623,7 @@ def recall_tokens(texts: str | Iterable[str]) -> frozenset[str]:
         texts = (texts,)
     tokens: set[str] = set()
     for text in texts:
-        tokens.update(normalize_answer(text).split())
+        tokens.update(_normalized_words(text, _ARTICLE_WORDS))
     return frozenset(tokens)
 
 
@@ -1611,7 +1633,7 @@ def content_words(text: str) -> list[str]:
     >>> content_words("She went to the LGBTQ support group yesterday.")
     ['went', 'lgbtq', 'support', 'group', 'yesterday']
     """
-    return list(dict.fromkeys(t for t in normalize_answer(text).split() if t not in STOP_WORDS))
+    return list(dict.fromkeys(_normalized_words(text, STOP_WORDS)))
 
 
 def answer_recall(answers: Answers, context: frozenset[str], *, pooled: bool = False) -> float:
@@ -1634,7 +1656,7 @@ def answer_recall(answers: Answers, context: frozenset[str], *, pooled: bool = F
     0.5
     """
     aliases = _aliases(answers)
-    golds = [normalize_answer(alias).split() for alias in aliases]
+    golds = [_normalized_words(alias, _ARTICLE_WORDS) for alias in aliases]
     if pooled:
         golds = [[token for gold in golds for token in gold]]
     best = 0.0

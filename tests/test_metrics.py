@@ -573,3 +573,38 @@ def test_normalize_answer_deletes_punctuation_as_squad_does_on_random_text() -> 
         assert metrics.normalize_answer(text) == squad(text), repr(text)
     assert metrics.normalize_answer("The U.S., a K-9!") == "us k9"
     assert metrics.normalize_answer("The \u212a-9!") == "k9"  # the Kelvin sign lowercases to ASCII
+
+
+def test_normalized_words_drop_articles_as_the_regex_does_on_random_word_text() -> None:
+    # ASCII text without control characters drops the articles word by word instead of by SQuAD's
+    # regex; content_words, recall_tokens and answer_recall read the same words without joining them.
+    # Texts are built from articles glued to punctuation, digits, control characters, odd whitespace
+    # and non-ASCII word and non-word characters, so that both paths and their boundary are hit.
+    import random
+    import re
+    import string
+
+    def squad(text: str) -> str:
+        text = text.lower().translate(str.maketrans("", "", string.punctuation))
+        return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+    def plain_content_words(text: str) -> list[str]:
+        return list(dict.fromkeys(t for t in squad(text).split() if t not in metrics.STOP_WORDS))
+
+    rng = random.Random(1)
+    pieces = ["a", "an", "the", "A", "An", "THE", "then", "and", "anna", "cat", "9", "a9", "_", "'s", "-", "."]
+    glue = [" ", "  ", "\n", "\t", "\x0b", "\x1c", "\x00", "\x07", "\x7f", "", "é", "’", "\u00a0", ",", "_"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) + rng.choice(glue) for _ in range(rng.randint(0, 8)))
+        expected = squad(text)
+        assert metrics.normalize_answer(text) == expected, repr(text)
+        assert metrics.content_words(text) == plain_content_words(text), repr(text)
+        assert metrics.recall_tokens(text) == frozenset(expected.split()), repr(text)
+        gold = rng.choice(pieces) + " " + rng.choice(pieces)
+        context = frozenset(expected.split())
+        tokens = squad(gold).split()
+        plain_recall = sum(t in context for t in tokens) / len(tokens) if tokens else 0.0
+        assert metrics.answer_recall([gold], context) == plain_recall, (gold, text)
+    # The control characters are the regex's word boundaries (the slow path), whitespace is split on.
+    assert metrics.normalize_answer("the\x00cat a\x1cdog") == "\x00cat dog"
+    assert metrics.content_words("The\x07end of the\x0bstory") == ["\x07end", "story"]
