@@ -341,6 +341,11 @@ class BM25Index:
         query, position, score, matched = (np.concatenate(column) for column in zip(*parts, strict=True))
         return Hits(query, position, score, matched, weighted.keys)
 
+    def document_frequency(self, term: str) -> int:
+        """How many of the documents hold ``term`` (a token, as :func:`tokenize` gives them; 0 if none)."""
+        term_id = self._vocab.get(term)
+        return 0 if term_id is None else int(self._weigh().df[term_id])
+
     def distinct_terms(self) -> np.ndarray:
         """The number of distinct terms of each document, in insertion order."""
         return self._weigh().distinct

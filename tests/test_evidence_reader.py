@@ -460,8 +460,9 @@ def test_label_matches_equal_finditer_on_random_text():
 
 
 def test_rarity_from_document_frequencies_equals_the_idf_table():
-    # _rarity takes the idf of one word when asked; it must equal the table of every word's idf that it
-    # replaced (0.0 for a word the context does not hold), on random contexts.
+    # _rarity takes the idf of one word when asked, from the document frequencies of the context's BM25
+    # index; it must equal the table of every word's idf that it replaced (0.0 for a word the context
+    # does not hold), on random contexts.
     import math
     import random
     from collections import Counter
@@ -470,6 +471,8 @@ def test_rarity_from_document_frequencies_equals_the_idf_table():
     from memenv.readers.evidence import _stemmed, evidence_units
 
     words = ["Mira", "moved", "to", "Calder", "Heights", "bells", "rang", "running", "classes", "4821", "it’s", "a"]
+    # Not ASCII: the index's tokens of the stemmed text must still be its whitespace-split words.
+    words += ["İstanbul", "Straße", "ΟΔΟΣ", "naïve", "x_y", "Ünïcodes"]
     rng = random.Random(1)
     reader = EvidenceReader()
     for _ in range(200):

@@ -405,3 +405,24 @@ def test_a_vocabulary_past_two_to_the_sixteen_terms_scores_exactly_as_bm25s():
             np.testing.assert_array_equal(ours.scores(query), expected)
             best = [int(i) for i in np.argsort(-expected, kind="stable")[:3] if expected[i] > 0]
             assert ours.search(query, 3) == [(i, float(expected[i])) for i in best]
+
+
+def test_document_frequency_counts_the_documents_holding_a_term_through_changes():
+    rng = np.random.default_rng(3)
+    live = dict(enumerate(random_corpus(rng, 30, 12)))
+    index = BM25Index.from_texts(list(live.values()), keys=list(live))
+    for step in range(40):
+        if step % 3 == 0 and live:
+            key = int(rng.choice(list(live)))
+            index.remove(key)
+            del live[key]
+        elif step % 3 == 1 and live:
+            key = int(rng.choice(list(live)))
+            live[key] = random_corpus(rng, 1, 12)[0]
+            index.replace(key, live[key])
+        else:
+            live[100 + step] = random_corpus(rng, 1, 12)[0]
+            index.add(100 + step, live[100 + step])
+        for term in [f"w{i}" for i in range(13)] + ["unknown"]:
+            expected = sum(term in tokenize(text) for text in live.values())
+            assert index.document_frequency(term) == expected, (step, term)

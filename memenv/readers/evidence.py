@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -138,11 +136,9 @@ class EvidenceReader(Reader):
         self.k_neighbors = k_neighbors
         self.summary_tokens = summary_tokens
         self.answer_form = answer
+        # The context last indexed, its units and the BM25 index of their stemmed text (whose document
+        # frequencies _rarity reads).
         self._cache: tuple[ReaderContext, list[Evidence], BM25Index] | None = None
-        # Document frequencies of the stemmed words among the units of the cached context, and how many
-        # units there are (for _rarity).
-        self._df: Counter[str] = Counter()
-        self._df_units = 0
 
     def __repr__(self) -> str:
         return (
@@ -151,7 +147,7 @@ class EvidenceReader(Reader):
         )
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_cache": None, "_df": Counter()}  # the cache is a speed-up, not state
+        return {**self.__dict__, "_cache": None}  # the cache is a speed-up, not state
 
     def answer(self, question: Question, context: ReaderContext) -> str:
         if question.metric == "boxed_label_em":
@@ -224,17 +220,19 @@ class EvidenceReader(Reader):
         units = evidence_units(context)
         stemmed = [_stemmed(u.match) for u in units]
         index = BM25Index.from_texts(stemmed)
-        # The words of each unit once, counted at C speed; their idf is taken only for the few words a
-        # short answer asks about (_rarity), not for every word of the context.
-        self._df = Counter(itertools.chain.from_iterable(map(set, map(str.split, stemmed))))
-        self._df_units = len(units)
         self._cache = (context, units, index)
         return units, index
 
     def _rarity(self, word: str) -> float:
-        """The inverse document frequency of ``word`` among the units shown (rare words are specific)."""
-        n = self._df.get(stem(word))
-        return 0.0 if n is None else math.log((self._df_units + 1) / (n + 0.5))
+        """The inverse document frequency of ``word`` among the units shown (rare words are specific).
+
+        Read from the context's index (set by :meth:`_indexed`): its documents are the units' stemmed
+        words, whose tokens are the words themselves (stems of tokens are tokens), one document per unit.
+        """
+        assert self._cache is not None, "_rarity reads the index of the context being answered"
+        index = self._cache[2]
+        n = index.document_frequency(stem(word))
+        return 0.0 if n == 0 else math.log((len(index) + 1) / (n + 0.5))
 
     # -- classification ---------------------------------------------------------------------------
 
