@@ -6,7 +6,7 @@ import pytest
 
 from memenv import tokenizer
 from memenv.readers import EvidenceReader, Passage, Reader, ReaderContext
-from memenv.readers.evidence import evidence_spans, labelled_examples
+from memenv.readers.evidence import evidence_spans, labelled_examples, unmentioned_names
 from memenv.tasks.records import Question
 
 READER = EvidenceReader()
@@ -521,3 +521,27 @@ def test_labelled_examples_memoised_per_text_equal_the_one_pass_reference():
         found += len(pairs)
         pairs.append(("mutated", "0"))  # the caller's list: changing it changes no later answer
     assert found > 500
+
+
+def test_holds_words_finds_what_the_whole_word_regex_finds():
+    # unmentioned_names looks each name up with str.find and checks the characters around each hit; it
+    # must agree with the lookaround regex it replaced, on random text with repeats, overlaps, "_",
+    # digits, punctuation and non-ASCII word and non-word characters around the phrase.
+    import random
+    import re
+
+    from memenv.readers.evidence import _holds_words
+
+    rng = random.Random(5)
+    pieces = ["jade gate", "jade", "gate", "jade gatea", "ajade gate", " ", "_", "9", "-", ".", "é", "’", "ǆ", "\u00a0"]
+    phrases = ["jade gate", "jade", "gate g", "é jade", "jade gate jade"]
+    found = 0
+    for _ in range(4000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 8)))
+        phrase = rng.choice(phrases)
+        expected = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+        assert _holds_words(text, phrase) == expected, (text, phrase)
+        found += expected
+    assert 200 < found < 3800  # both outcomes occur often
+    assert unmentioned_names("Who guards the Jade Gate?", ctx("the jade gate_2 and jade gates")) == ["Jade Gate"]
+    assert unmentioned_names("Who guards the Jade Gate?", ctx("jade gates, x_jade gate, jade  gate.")) == []

@@ -373,7 +373,23 @@ def unmentioned_names(question: str, context: ReaderContext) -> list[str]:
     if not names:
         return []
     text = " ".join(" ".join((context.core, *(p.text for p in context.passages))).split()).lower()
-    return [name for name in names if not re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text)]
+    return [name for name in names if not _holds_words(text, name.lower())]
+
+
+def _holds_words(text: str, phrase: str) -> bool:
+    r"""Whether ``phrase`` occurs in ``text`` with no word character right before or after it: what
+    ``re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)`` finds, with ``str.find`` (each question
+    names its own phrases, so the regex would be compiled for one search; its scan is slower too).
+    ``re``'s ``\w`` is ``str.isalnum()`` or ``"_"``.
+    """
+    start = text.find(phrase)
+    while start != -1:
+        before = text[start - 1] if start else ""
+        after = text[start + len(phrase) : start + len(phrase) + 1]
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
 
 
 def evidence_spans(context: ReaderContext) -> list[str]:
