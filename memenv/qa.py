@@ -208,10 +208,8 @@ def _scored(
     """The score fields of a report row: ``category``, ``score``, ``scoring``, maybe ``extra_scores``,
     and ``judge`` (``{"verdict": bool, "reply": str | None}``) when a judge was asked about this answer."""
     recorder: _RecordingJudgeModel | _RecordingJudge | None = None
-    if isinstance(judge, metrics.JudgeModel):
-        recorder = _RecordingJudgeModel(judge)
-    elif judge is not None:
-        recorder = _RecordingJudge(judge)
+    if judge is not None:  # tested first: isinstance against the runtime-checkable protocol costs ~20 us
+        recorder = _RecordingJudgeModel(judge) if isinstance(judge, metrics.JudgeModel) else _RecordingJudge(judge)
     result = metrics.score_question(question, prediction, profile=scoring, judge=recorder)
     fields: dict[str, Any] = {"category": result.category, "score": result.score, "scoring": result.rule}
     if result.extras:
