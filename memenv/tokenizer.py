@@ -197,23 +197,34 @@ _SPACE_AFTER_WHITESPACE = re.compile(r"\s ")
 def _count_words(text: str) -> int:
     """``len(encode(text))`` for a ``text`` of at most :data:`_CACHED_SEGMENT_CHARS` characters, from
     cached counts of its words (see the comment above)."""
-    words = text.split(" ")
+    words = str.split(text, " ")  # str's own split: a subclass may override it
     if len(words) == 1 or _SPACE_AFTER_WHITESPACE.search(text) is not None:
         return len(encode(text))
     first = words.pop(0)
-    return _first_word_tokens(first) + sum(map(_spaced_word_tokens, words))
+    return _word_tokens(first, spaced=False) + sum(_word_tokens(word) for word in words)
 
 
-# Keyed on the word, all that its count depends on; words are at most _CACHED_SEGMENT_CHARS long.
+# Words up to this long have their counts cached: a word of a stream or a memory is short, and a long one
+# (a run of CJK text or base64 without spaces) is rarely seen twice and would take a large share of the cache.
+_CACHED_WORD_CHARS = 64
+
+
+def _word_tokens(word: str, spaced: bool = True) -> int:
+    """The tokens of ``" " + word`` (a word after a space), or of ``word`` alone when not ``spaced`` (a
+    text's first word); cached for words of up to :data:`_CACHED_WORD_CHARS` characters."""
+    if len(word) > _CACHED_WORD_CHARS:
+        return len(encode(" " + word if spaced else word))
+    return _spaced_word_tokens(word) if spaced else _first_word_tokens(word)
+
+
+# Keyed on the word, all that its count depends on.
 @functools.lru_cache(maxsize=16384)
 def _first_word_tokens(word: str) -> int:
-    """The tokens of a text's first word (the text before its first space)."""
     return len(encode(word))
 
 
 @functools.lru_cache(maxsize=16384)
 def _spaced_word_tokens(word: str) -> int:
-    """The tokens of ``" " + word``: a word after a space."""
     return len(encode(" " + word))
 
 
@@ -302,17 +313,16 @@ def _stream_total(chunks: Sequence[str]) -> int:
             total += len(encode(chunk))
             continue
         first, *later = chunk.split(" ")
-        total += _first_word_tokens(first) if len(first) <= _CACHED_SEGMENT_CHARS else len(encode(first))
+        total += _word_tokens(first, spaced=False)
         if later:
             if first[-1:].isspace():
                 return sum(count_tokens_batch(chunks))
-            last = later.pop()  # no space follows it: it may be empty or end in whitespace
-            total += _spaced_word_tokens(last) if len(last) <= _CACHED_SEGMENT_CHARS else len(encode(" " + last))
+            total += _word_tokens(later.pop())  # no space follows the last word: it may be empty or end in whitespace
             words.update(later)
     for word, n in words.items():
         if not word or word[-1].isspace():
             return sum(count_tokens_batch(chunks))
-        total += n * (_spaced_word_tokens(word) if len(word) <= _CACHED_SEGMENT_CHARS else len(encode(" " + word)))
+        total += n * _word_tokens(word)
     return total
 
 
