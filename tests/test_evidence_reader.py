@@ -468,7 +468,7 @@ def test_rarity_from_document_frequencies_equals_the_idf_table():
     from collections import Counter
 
     from memenv.readers.answers import stem
-    from memenv.readers.evidence import _stemmed, evidence_units
+    from memenv.readers.evidence import _rarity, _stemmed, evidence_units
 
     words = ["Mira", "moved", "to", "Calder", "Heights", "bells", "rang", "running", "classes", "4821", "it’s", "a"]
     # Not ASCII: the index's tokens of the stemmed text must still be its whitespace-split words.
@@ -478,13 +478,13 @@ def test_rarity_from_document_frequencies_equals_the_idf_table():
     for _ in range(200):
         texts = [" ".join(rng.choices(words, k=rng.randint(1, 9))) + "." for _ in range(rng.randint(1, 6))]
         context = ReaderContext(rng.choice(["", *texts]), tuple(Passage(text) for text in texts))
-        reader._indexed(context)
+        _, index = reader._indexed(context)
         units = evidence_units(context)
         stemmed = [_stemmed(unit.match) for unit in units]
         df = Counter(word for text in stemmed for word in set(text.split()))
         table = {word: math.log((len(units) + 1) / (n + 0.5)) for word, n in df.items()}
         for word in [*words, "absent", "Heights's", ""]:
-            assert reader._rarity(word) == table.get(stem(word), 0.0), (context, word)
+            assert _rarity(index, word) == table.get(stem(word), 0.0), (context, word)
 
 
 def test_labelled_examples_memoised_per_text_equal_the_one_pass_reference():

@@ -608,3 +608,12 @@ def test_normalized_words_drop_articles_as_the_regex_does_on_random_word_text() 
     # The control characters are the regex's word boundaries (the slow path), whitespace is split on.
     assert metrics.normalize_answer("the\x00cat a\x1cdog") == "\x00cat dog"
     assert metrics.content_words("The\x07end of the\x0bstory") == ["\x07end", "story"]
+
+
+def test_every_drop_set_of_normalized_words_holds_the_articles():
+    # _normalized_words' ASCII fast path drops the articles only through its drop set (the regex path
+    # deletes them regardless): every set it is given must hold them, or the two paths would disagree.
+    from memenv.metrics import _ARTICLE_WORDS, STOP_WORDS, content_words
+
+    assert {"a", "an", "the"} <= _ARTICLE_WORDS <= STOP_WORDS
+    assert content_words("The cat and a dog, an owl!") == content_words("The cat and a dog, an owl! é")[:-1]

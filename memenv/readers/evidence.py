@@ -136,8 +136,7 @@ class EvidenceReader(Reader):
         self.k_neighbors = k_neighbors
         self.summary_tokens = summary_tokens
         self.answer_form = answer
-        # The context last indexed, its units and the BM25 index of their stemmed text (whose document
-        # frequencies _rarity reads).
+        # The context last indexed, its units and the BM25 index of their stemmed text.
         self._cache: tuple[ReaderContext, list[Evidence], BM25Index] | None = None
 
     def __repr__(self) -> str:
@@ -163,7 +162,7 @@ class EvidenceReader(Reader):
         if self.answer_form == "short":
             fallback = ""  # the last hop's sentence: the answer when no unit gives a short one
             for key in self._candidates(question.question, units, index, chain):
-                short, sentence = self._short(question.question, units, key, [k for k in chain if k != key])
+                short, sentence = self._short(question.question, units, index, key, [k for k in chain if k != key])
                 if short:
                     return tokenizer.truncate(short, self.span_tokens)[0]
                 if key == chain[-1]:
@@ -182,9 +181,10 @@ class EvidenceReader(Reader):
         for key, _ in index.search(_stemmed(query), ALTERNATIVES, exclude=chain):
             yield int(key)
 
-    def _short(self, question: str, units: list[Evidence], key: int, others: list[int]) -> tuple[str, str]:
-        """The short answer that unit ``key`` gives (with the words of the ``others`` hops excluded), and the
-        sentence it was cut from."""
+    @staticmethod
+    def _short(question: str, units: list[Evidence], index: BM25Index, key: int, others: list[int]) -> tuple[str, str]:
+        """The short answer that unit ``key`` gives (with the words of the ``others`` hops excluded, rare
+        words of the units' ``index`` preferred), and the sentence it was cut from."""
         unit = units[key]
         earlier = [word for i in others for word in tokenize(units[i].match)]
         sentence = unit.best_sentence(question)
@@ -192,7 +192,8 @@ class EvidenceReader(Reader):
             # A question in a dialogue is answered by the turn that follows it.
             unit = units[unit.reply]
             sentence = unit.best_sentence(question)
-        return short_answer(question, sentence, unit.said, exclude=earlier, rarity=self._rarity), sentence
+        rarity = functools.partial(_rarity, index)
+        return short_answer(question, sentence, unit.said, exclude=earlier, rarity=rarity), sentence
 
     # -- QA ---------------------------------------------------------------------------------------
 
@@ -222,17 +223,6 @@ class EvidenceReader(Reader):
         index = BM25Index.from_texts(stemmed)
         self._cache = (context, units, index)
         return units, index
-
-    def _rarity(self, word: str) -> float:
-        """The inverse document frequency of ``word`` among the units shown (rare words are specific).
-
-        Read from the context's index (set by :meth:`_indexed`): its documents are the units' stemmed
-        words, whose tokens are the words themselves (stems of tokens are tokens), one document per unit.
-        """
-        assert self._cache is not None, "_rarity reads the index of the context being answered"
-        index = self._cache[2]
-        n = index.document_frequency(stem(word))
-        return 0.0 if n == 0 else math.log((len(index) + 1) / (n + 0.5))
 
     # -- classification ---------------------------------------------------------------------------
 
@@ -401,6 +391,16 @@ def evidence_spans(context: ReaderContext) -> list[str]:
 def _stemmed(text: str) -> str:
     # Memoised: every question re-indexes the units of its passages, and the passages recur.
     return " ".join(stem(word) for word in tokenize(text))
+
+
+def _rarity(index: BM25Index, word: str) -> float:
+    """The inverse document frequency of ``word`` among the units of ``index`` (rare words are specific).
+
+    ``index`` is a context's index (:meth:`EvidenceReader._indexed`): its documents are the units' stemmed
+    words, whose tokens are the words themselves (stems of tokens are tokens), one document per unit.
+    """
+    n = index.document_frequency(stem(word))
+    return 0.0 if n == 0 else math.log((len(index) + 1) / (n + 0.5))
 
 
 def labelled_examples(context: ReaderContext) -> list[tuple[str, str]]:
