@@ -194,6 +194,11 @@ def _segment_tokens(segment: str) -> int:
 _SPACE_AFTER_WHITESPACE = re.compile(r"\s ")
 
 
+# Words up to this long have their counts cached: a word of a stream or a memory is short, and a long one
+# (a run of CJK text or base64 without spaces) is rarely seen twice and would take a large share of the cache.
+_CACHED_WORD_CHARS = 64
+
+
 def _count_words(text: str) -> int:
     """``len(encode(text))`` for a ``text`` of at most :data:`_CACHED_SEGMENT_CHARS` characters, from
     cached counts of its words (see the comment above)."""
@@ -201,12 +206,9 @@ def _count_words(text: str) -> int:
     if len(words) == 1 or _SPACE_AFTER_WHITESPACE.search(text) is not None:
         return len(encode(text))
     first = words.pop(0)
-    return _word_tokens(first, spaced=False) + sum(_word_tokens(word) for word in words)
-
-
-# Words up to this long have their counts cached: a word of a stream or a memory is short, and a long one
-# (a run of CJK text or base64 without spaces) is rarely seen twice and would take a large share of the cache.
-_CACHED_WORD_CHARS = 64
+    if len(first) > _CACHED_WORD_CHARS or max(map(len, words)) > _CACHED_WORD_CHARS:
+        return len(encode(text))  # a long run without spaces: counted with its text, not kept
+    return _first_word_tokens(first) + sum(map(_spaced_word_tokens, words))
 
 
 def _word_tokens(word: str, spaced: bool = True) -> int:

@@ -239,6 +239,7 @@ def test_word_by_word_counts_equal_the_plain_count():
 
     rng = random.Random(7)
     texts = ["", " ", "a", " a", "a ", "a  b", "a \n b", "a\n b", "x. Y", "it 's", "1 2 3", "a\u00a0 b", "a \u00a0b"]
+    texts += ["x " + "yz" * 40 + " w", "東京" * 40 + " a b", "a " + "東京" * 33]  # words past the cached length
     texts += ["".join(rng.choice(_WORDY) for _ in range(rng.randint(1, 30))) for _ in range(8000)]
     for text in texts:
         assert tokenizer._count_words(text) == fresh_count(text), repr(text)
