@@ -213,8 +213,8 @@ def measure_store_all(context_tokens: int) -> dict[str, Any]:
     }
 
 
-def measure_systems(names: list[str], context_tokens: int) -> dict[str, Any]:
-    """Each heuristic writer on one generated episode per competency: CPU seconds and an output hash."""
+def measure_systems(name: str, context_tokens: int) -> dict[str, Any]:
+    """One heuristic writer on one generated episode per competency: CPU seconds and an output hash."""
     import hashlib
 
     import gymnasium as gym
@@ -224,26 +224,23 @@ def measure_systems(names: list[str], context_tokens: int) -> dict[str, Any]:
     from memenv.tasks import COMPETENCIES, generate
 
     episodes = [generate(task, seed=0, context_tokens=context_tokens, chunk_tokens=512) for task in COMPETENCIES]
-    out: dict[str, Any] = {}
-    for name in names:
-        seconds, policy_seconds, digests = 0.0, 0.0, []
-        for episode in episodes:
-            start = time.process_time()
-            policy = _heuristic(name)
-            env = gym.make(LEARNED[name.removesuffix("-add-only")])
-            obs, info = env.reset(seed=0, options={"episode": episode})
-            replies, done = [], False
-            while not done:
-                tick = time.process_time()
-                replies.append(policy(obs, info))
-                policy_seconds += time.process_time() - tick
-                obs, _, done, _, info = env.step(replies[-1])
-            env.close()
-            seconds += time.process_time() - start
-            trace = json.dumps([replies, info["memory"]], sort_keys=True, ensure_ascii=False)
-            digests.append(hashlib.sha256(trace.encode()).hexdigest())
-        out[name] = {"seconds": seconds, "policy_seconds": policy_seconds, "digests": digests}
-    return out
+    seconds, policy_seconds, digests = 0.0, 0.0, []
+    for episode in episodes:
+        start = time.process_time()
+        policy = _heuristic(name)
+        env = gym.make(LEARNED[name.removesuffix("-add-only")])
+        obs, info = env.reset(seed=0, options={"episode": episode})
+        replies, done = [], False
+        while not done:
+            tick = time.process_time()
+            replies.append(policy(obs, info))
+            policy_seconds += time.process_time() - tick
+            obs, _, done, _, info = env.step(replies[-1])
+        env.close()
+        seconds += time.process_time() - start
+        trace = json.dumps([replies, info["memory"]], sort_keys=True, ensure_ascii=False)
+        digests.append(hashlib.sha256(trace.encode()).hexdigest())
+    return {name: {"seconds": seconds, "policy_seconds": policy_seconds, "digests": digests}}
 
 
 CHILD_MEASURES: dict[str, Callable[..., dict[str, Any]]] = {
@@ -559,7 +556,7 @@ def systems_rows(
     ``memenv eval`` in a fresh process."""
     rows, details = [], {}
     for name in names:
-        ours, theirs = side_by_side("systems", ([name], tokens), reference, repeat, key=lambda r: r[name]["seconds"])
+        ours, theirs = side_by_side("systems", (name, tokens), reference, repeat, key=lambda r: r[name]["seconds"])
         details[name] = {"ours": ours, "reference": theirs}
         mine = ours[0][name]["seconds"]
         mine_policy = min(run[name]["policy_seconds"] for run in ours)
