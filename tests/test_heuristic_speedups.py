@@ -304,16 +304,23 @@ def test_find_time_equals_the_reference_on_every_line():
     assert dated >= 4  # the edge cases above do carry dates, so the fast path is really exercised
 
 
+def filled_index(
+    index: UpdateIndex, statements: list[list[str]], rng: random.Random, removals: int
+) -> tuple[UpdateIndex, set[int]]:
+    """``index`` holding every statement (keyed by position) but ``removals`` random ones, added then discarded."""
+    for i, w in enumerate(statements):
+        index.add(i, w)
+    removed = set(rng.sample(range(len(statements)), removals))
+    for i in removed:
+        index.discard(i, statements[i])
+    return index, removed
+
+
 @pytest.mark.parametrize("max_diff_words", [0, 1, 2, 4, 6])
 def test_update_index_never_misses_an_update_or_a_repeat(max_diff_words: int):
     rng = random.Random(max_diff_words)
     statements = random_statements(rng, 400, max_diff_words)
-    index = UpdateIndex(max_diff_words)
-    for i, w in enumerate(statements):
-        index.add(i, w)
-    removed = set(rng.sample(range(len(statements)), 40))
-    for i in removed:
-        index.discard(i, statements[i])
+    index, removed = filled_index(UpdateIndex(max_diff_words), statements, rng, 40)
     updates = 0
     for new in statements:
         expected = {i for i, old in enumerate(statements) if i not in removed and new and old == new}
@@ -646,12 +653,7 @@ def test_update_index_returns_exactly_the_statements_sharing_enough_edge_words(m
     rng = random.Random(40 + max_diff_words)
     statements = random_statements(rng, 200, max_diff_words) + look_alike_statements(rng, 200)
     statements += [["w1"], ["w1", "w2"], ["w1"], ["w1", "w2"]]  # repeats shorter than any update
-    index = UpdateIndex(max_diff_words, min_shared)
-    for i, w in enumerate(statements):
-        index.add(i, w)
-    removed = set(rng.sample(range(len(statements)), 30))
-    for i in removed:
-        index.discard(i, statements[i])
+    index, removed = filled_index(UpdateIndex(max_diff_words, min_shared), statements, rng, 30)
     dropped = 0
     for new in statements:
         if not new:
