@@ -292,6 +292,16 @@ def plain_top_k(index: BM25Index, tokens: list[str], k: int) -> list[tuple[int, 
     return [(i, float(scores[i]), len(words & {vocab[t] for t in index._docs[docs[i]][0]})) for i in ranked]
 
 
+def hits_by_query(hits: retrieval.Hits, n_queries: int) -> list[list[tuple[int, float, int]]]:
+    """Each query's (position, score, matched) hits, in the order top_k_many gives them."""
+    got: list[list[tuple[int, float, int]]] = [[] for _ in range(n_queries)]
+    for row, position, score, matched in zip(
+        hits.query.tolist(), hits.position.tolist(), hits.score.tolist(), hits.matched.tolist(), strict=True
+    ):
+        got[row].append((position, score, matched))
+    return got
+
+
 @pytest.mark.parametrize("k", [1, 4, 10, 30])
 def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, monkeypatch: pytest.MonkeyPatch):
     # Random corpora with exact duplicates (ties), queries with repeated, unknown and shared terms, and
@@ -310,12 +320,7 @@ def test_top_k_many_equals_the_plain_per_query_top_k_through_changes(k: int, mon
         for cells in (one_batch, 20 * len(index)):
             monkeypatch.setattr(retrieval, "_BATCH_CELLS", cells)
             hits = index.top_k_many(queries, k)
-            got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
-            for row, position, score, matched in zip(
-                hits.query.tolist(), hits.position.tolist(), hits.score.tolist(), hits.matched.tolist(), strict=True
-            ):
-                got[row].append((position, score, matched))
-            assert got == expected
+            assert hits_by_query(hits, len(queries)) == expected
             assert hits.keys == list(live) == index.keys()
         assert index.search_many(queries, k) == [index.search_tokens(tokens, k) for tokens in queries]
         assert index.distinct_terms().tolist() == [len(set(tokenize(text))) for text in live.values()]
@@ -356,12 +361,7 @@ def test_top_k_many_adds_each_query_token_in_order_like_bm25s(
     ] + [["unseen"]]
     reference, index = bm25s_index(corpus, "float64"), BM25Index.from_texts(corpus)
     monkeypatch.setattr(retrieval, "_GATHER_CELLS", gather_cells)
-    hits = index.top_k_many(queries, k)
-    got: list[list[tuple[int, float, int]]] = [[] for _ in queries]
-    for row, position, score, matched in zip(
-        hits.query.tolist(), hits.position.tolist(), hits.score.tolist(), hits.matched.tolist(), strict=True
-    ):
-        got[row].append((position, score, matched))
+    got = hits_by_query(index.top_k_many(queries, k), len(queries))
     for tokens, row in zip(queries, got, strict=True):
         scores = reference.get_scores(tokens) if tokens else np.zeros(len(corpus))
         ranked = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda i: (-scores[i], i))[:k]
