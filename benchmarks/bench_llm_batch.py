@@ -14,7 +14,8 @@ Three measurements, each against its sequential peer in the same run:
   ``--context-tokens`` long, so they end at different steps) written by an LLM writer
   (:class:`baselines.llm_policy.LLMPolicy`) and read by the offline evidence reader:
   ``EnvPolicy.run`` per episode vs ``EnvPolicy.run_many`` (``--num-envs`` episodes in lock-step,
-  one batched model call per step).
+  one batched model call per step). The model times its prompt pass (``usage["prompt_seconds"]``): a
+  lock-step run takes at least that long however cheap decoding gets, hence the ratio's ceiling.
 - ``endpoint``: the same rollouts against a scripted OpenAI-compatible server on 127.0.0.1 (in its own
   process) that takes ``--server-latency`` seconds per request, a stand-in for a served model that
   batches concurrent requests: ``concurrency=1`` and ``run`` per episode vs
@@ -94,6 +95,7 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
     out: dict[str, Any] = {
         "seconds": {"sequential": [], "batched": []},
         "cpu_seconds": {"sequential": [], "batched": []},
+        "prompt_seconds": {"sequential": [], "batched": []},
         "tokens": {},
         "result": {},
     }
@@ -102,12 +104,14 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
         for name, work in order if repeat % 2 == 0 else order[::-1]:
             if model is not None:  # every run starts cold: no blocks of these very prompts from the run before
                 model.clear_prefix_cache()
-            before = model.usage["completion_tokens"] if model is not None else 0
+            before = dict(model.usage) if model is not None else {}
             start, cpu = time.perf_counter(), time.process_time()
             result = work()
             out["seconds"][name].append(round(time.perf_counter() - start, 3))
             out["cpu_seconds"][name].append(round(time.process_time() - cpu, 3))
-            tokens = (model.usage["completion_tokens"] - before) if model is not None else 0
+            tokens = (model.usage["completion_tokens"] - before["completion_tokens"]) if model is not None else 0
+            if model is not None:
+                out["prompt_seconds"][name].append(round(model.usage["prompt_seconds"] - before["prompt_seconds"], 3))
             if out["tokens"].setdefault(name, tokens) != tokens:
                 raise SystemExit(f"{name}: {tokens} completion tokens this run, {out['tokens'][name]} before")
             out["result"].setdefault(name, result)
@@ -245,7 +249,17 @@ def bench_rollout(
         if prompt
         else 0.0,
     }
-    return rows_of("rollout", ("sequential (run)", "lock-step (run_many)"), timing, **info)
+    rows = rows_of("rollout", ("sequential (run)", "lock-step (run_many)"), timing, **info)
+    # The prompt pass (HFChatModel.usage["prompt_seconds"]) is the same arithmetic batched or not, and on a CPU
+    # about as fast: a lock-step run takes at least its own prompt pass, however cheap decoding gets.
+    for r, name in zip(rows, ("sequential", "batched"), strict=True):
+        r["prompt_pass_seconds"] = median(timing["prompt_seconds"][name])
+        r["decode_seconds"] = round(r["seconds"] - r["prompt_pass_seconds"], 3)
+    sequential, batched = rows
+    if batched["decode_seconds"] > 0:
+        batched["decode_ratio"] = round(sequential["decode_seconds"] / batched["decode_seconds"], 2)
+    batched["ratio_ceiling"] = round(sequential["seconds"] / batched["prompt_pass_seconds"], 2)
+    return rows
 
 
 class _Server(BaseHTTPRequestHandler):
@@ -413,15 +427,22 @@ def main() -> None:
     if "endpoint" in args.parts:
         rows += bench_endpoint(episodes, args.num_envs, args.server_latency, args.repeats)
 
-    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6} {:>7} {:>6} {:>7}"
-    header = ("seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio", "decode", "cpu", "cpu dec")
+    line = "{:<24} {:<22} {:>8} {:>7} {:>9} {:>6} {:>9} {:>6} {:>7} {:>7} {:>6} {:>7}"
+    header = ("seconds", "tokens", "tokens/s", "req/s", "in flight", "ratio", "decode", "ceiling", "cpu", "cpu dec")
     print(line.format("part", "mode", *header))
     for r in rows:
         cells = (r["seconds"], r["completion_tokens"] or "", r["tokens_per_s"] or "")
-        more = (r.get("requests_per_s", ""), r.get("peak_in_flight", ""), r.get("ratio", ""), r.get("decode_ratio", ""))
+        more = (
+            r.get("requests_per_s", ""),
+            r.get("peak_in_flight", ""),
+            r.get("ratio", ""),
+            r.get("decode_ratio", ""),
+            r.get("ratio_ceiling", ""),
+        )
         cpu = (r.get("cpu_ratio", ""), r.get("decode_cpu_ratio", ""))
         print(line.format(r["part"], r["mode"], *cells, *more, *cpu))
     print("ratio: sequential / batched median seconds (= the tokens/s ratio); decode: the same without the prompt pass")
+    print("ceiling: sequential seconds / the batched run's own prompt pass: its ratio if decoding cost nothing")
     print("cpu, cpu dec: the same two ratios in process CPU seconds (not counting waits for a busy core)")
     report = {
         "benchmark": "bench_llm_batch",

@@ -409,6 +409,9 @@ def bench_llm_batch(quick: bool, repeat: int) -> list[dict[str, Any]]:
             note = f"{batched['peak_in_flight']} requests in flight (concurrency {batched['concurrency']})"
         else:
             note = f"{batched['tokens_per_s']:.0f} vs {sequential['tokens_per_s']:.0f} tokens/s (wall)"
+            if "ratio_ceiling" in batched:
+                prompt_pass = batched["prompt_pass_seconds"]
+                note += f"; at most {batched['ratio_ceiling']:.2f}x if decoding were free (prompt {prompt_pass:.1f} s)"
         rows.append(
             row(
                 "llm_batch",

@@ -247,6 +247,22 @@ def test_batch_prefill_and_transformers_fallback_agree_with_the_loop(tiny: HFCha
         tiny._loop_ok = None
 
 
+def test_usage_times_the_prompt_pass_within_the_whole_call(tiny: HFChatModel) -> None:
+    def spent(max_new_tokens: int) -> tuple[float, float]:
+        before = dict(tiny.usage)
+        tiny.generate_batch(BATCH, max_new_tokens=max_new_tokens)
+        return tuple(tiny.usage[key] - before[key] for key in ("prompt_seconds", "generate_seconds"))  # type: ignore[return-value]
+
+    prompt, whole = spent(24)
+    assert 0 < prompt < whole
+    try:
+        tiny._loop_ok = False  # transformers' generate: one pass over prompt and reply, not split
+        prompt, whole = spent(4)
+        assert prompt == 0 < whole
+    finally:
+        tiny._loop_ok = None
+
+
 def test_seeded_sampling_repeats_per_row(tiny: HFChatModel) -> None:
     first = tiny.generate_batch(BATCH, max_new_tokens=8, temperature=1.0, seed=11)
     assert tiny.generate_batch(BATCH, max_new_tokens=8, temperature=1.0, seed=11) == first

@@ -11,6 +11,7 @@ import importlib.util
 import inspect
 import json
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -157,7 +158,11 @@ class HFChatModel(ChatModel):
     :attr:`usage` counts what was generated (``batches``, ``rows``, ``prompt_tokens``,
     ``prompt_tokens_cached`` (of which taken from the prefix cache), ``prompt_tokens_shared`` (of
     which decoded without a copy of their own: a prefix shared by the rows of a batch is kept once),
-    ``completion_tokens``), for throughput reports.
+    ``completion_tokens``) and how long it took (``generate_seconds``: wall seconds in
+    :meth:`generate_ids`; ``prompt_seconds``: of which in the prompt pass, before the first new token —
+    counted by the batched loop of :meth:`generate_ids`, not by the ``transformers`` fallback), for
+    throughput reports: the prompt pass costs the same batched or not on a CPU, so ``generate_seconds /
+    prompt_seconds`` of one-at-a-time calls bounds what batching them can gain.
 
     :meth:`generate_batch` decodes several conversations as one batch (see :meth:`generate_ids`); with
     greedy decoding in float32 each reply equals what :meth:`generate` gives that conversation alone.
@@ -208,6 +213,8 @@ class HFChatModel(ChatModel):
             "prompt_tokens_cached": 0,
             "prompt_tokens_shared": 0,
             "completion_tokens": 0,
+            "generate_seconds": 0.0,
+            "prompt_seconds": 0.0,
         }
         if isinstance(prefix_cache_tokens, bool) or not isinstance(prefix_cache_tokens, int) or prefix_cache_tokens < 0:
             raise ValueError(f"prefix_cache_tokens must be an int >= 0, got {prefix_cache_tokens!r}")
@@ -342,6 +349,7 @@ class HFChatModel(ChatModel):
                 raise ValueError(f"prompt {i} is empty: a prompt needs at least one token")
         if not rows:
             return []
+        start = time.perf_counter()
         with torch.inference_mode():
             completions = self._decode(rows, budgets, temperature, seed) if self._plain_decoding() else None
             if completions is None:
@@ -350,6 +358,7 @@ class HFChatModel(ChatModel):
         self.usage["rows"] += len(rows)
         self.usage["prompt_tokens"] += sum(len(r) for r in rows)
         self.usage["completion_tokens"] += sum(len(c) for c in completions)
+        self.usage["generate_seconds"] += time.perf_counter() - start
         return completions
 
     def stop_ids(self) -> list[int]:
@@ -383,9 +392,11 @@ class HFChatModel(ChatModel):
         import torch
 
         device = self.model.device
+        start = time.perf_counter()
         started = self._prefill(rows, room=max(budgets))
         if started is None:
             return None
+        self.usage["prompt_seconds"] += time.perf_counter() - start
         logits, cache, mask, width, prefix = started
         positions = torch.tensor([len(r) for r in rows], device=device)
         stops = set(self.stop_ids())
