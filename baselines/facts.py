@@ -394,7 +394,7 @@ def _may_hold_date(line: str) -> bool:
     return slash_date or _MONTH_THEN_NUMBER.search(lowered) is not None
 
 
-def single_span_diff(old: list[str], new: list[str]) -> tuple[int, int, int] | None:
+def single_span_diff(old: Sequence[str], new: Sequence[str]) -> tuple[int, int, int] | None:
     """``(shared, old_span, new_span)`` when ``old`` and ``new`` differ in exactly one place.
 
     The common prefix and suffix are trimmed off; what is left on each side is the differing run. If
@@ -416,7 +416,7 @@ def single_span_diff(old: list[str], new: list[str]) -> tuple[int, int, int] | N
     return prefix + suffix, len(old_run), len(new_run)
 
 
-def is_update_of(old: list[str], new: list[str], max_diff_words: int = 4, min_shared: float = 0.6) -> bool:
+def is_update_of(old: Sequence[str], new: Sequence[str], max_diff_words: int = 4, min_shared: float = 0.6) -> bool:
     """Whether ``new`` restates ``old`` with one short span changed (a changed fact, not a new one).
 
     They must differ in exactly one place (:func:`single_span_diff`), by a run of 1 to
@@ -432,7 +432,9 @@ def is_update_of(old: list[str], new: list[str], max_diff_words: int = 4, min_sh
     return update_overlap(old, new, max_diff_words, min_shared) is not None
 
 
-def update_overlap(old: list[str], new: list[str], max_diff_words: int = 4, min_shared: float = 0.6) -> int | None:
+def update_overlap(
+    old: Sequence[str], new: Sequence[str], max_diff_words: int = 4, min_shared: float = 0.6
+) -> int | None:
     """The words ``old`` and ``new`` share when ``new`` is an update of ``old`` (:func:`is_update_of`), else None."""
     n_old, n_new = len(old), len(new)
     # Quick rejections, implied by the tests below: changed runs of 1 to max_diff_words words on each

@@ -287,7 +287,7 @@ class MemAlphaHeuristic:
         self._facts[fact.memory_id] = fact
         return [_call("memory_update", memory_type="semantic_memory", new_content=text, memory_id=fact.memory_id)]
 
-    def _update_target(self, key: list[str]) -> _Fact | None:
+    def _update_target(self, key: tuple[str, ...]) -> _Fact | None:
         """The stored fact or pending insert that this statement changes, if any: of those it updates
         (:func:`is_update_of`), the one sharing the most words (ties: the first by memory id, then the
         first pending). They are found through :class:`~baselines.facts.UpdateIndex` (which misses none)."""
