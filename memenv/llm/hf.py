@@ -396,6 +396,8 @@ class HFChatModel(ChatModel):
         started = self._prefill(rows, room=max(budgets))
         if started is None:
             return None
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # the kernels run asynchronously: time their end, not their launch
         self.usage["prompt_seconds"] += time.perf_counter() - start
         logits, cache, mask, width, prefix = started
         positions = torch.tensor([len(r) for r in rows], device=device)
