@@ -164,12 +164,26 @@ def test_settings_difference_names_each_option() -> None:
     assert settings_difference({"tasks": ("a",)}, {"tasks": ["a"]}) == []  # compared as JSON reads them
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigint_exits_cleanly_and_keeps_finished_runs(tmp_path: Path, workers: str) -> None:
     out = tmp_path / "out"
     env = dict(os.environ, MEMENV_TEST_BLOCK_AT=SUITE[3].id, PYTHONPATH=os.pathsep.join([str(FIXTURES), str(ROOT)]))
     argv = [sys.executable, "-m", "baselines.leaderboard", *ARGS, "--out", str(out), "--workers", workers]
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The child takes Ctrl-C as a terminal would give it, even when this test runs with SIGINT ignored (a
+    # background job of a shell without job control, e.g. `make test &`), which a child would inherit.
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
     try:
         # rag-top-k's 4 runs and the logged system's first 3 finish; its 4th sleeps until the signal.
         deadline = time.monotonic() + 120
