@@ -192,17 +192,18 @@ def _normalized_words(text: str, drop: frozenset[str]) -> list[str]:
     read: taken here without joining and splitting them again.
     """
     text = text.lower()
-    if not text.isascii():
-        return [word for word in _ARTICLES.sub(" ", text.translate(_PUNCTUATION)).split() if word not in drop]
-    # bytes.translate deletes at C speed: ~6x faster than str.translate's per-character lookups on a short
-    # answer, ~1.2-1.5x on a long passage.
-    text = text.encode("ascii").translate(None, _PUNCTUATION_BYTES).decode("ascii")
-    if _ASCII_NON_WORD.search(text):
-        return [word for word in _ARTICLES.sub(" ", text).split() if word not in drop]
-    # Every split word is a run of \w here (see _ASCII_NON_WORD), so the articles _ARTICLES would delete
-    # are exactly the words "a", "an" and "the", which ``drop`` holds: ~3x faster than the substitution
-    # (the regex tries a match at every character).
-    return list(itertools.filterfalse(drop.__contains__, text.split()))
+    if text.isascii():
+        # bytes.translate deletes at C speed: ~6x faster than str.translate's per-character lookups on a
+        # short answer, ~1.2-1.5x on a long passage.
+        text = text.encode("ascii").translate(None, _PUNCTUATION_BYTES).decode("ascii")
+        if not _ASCII_NON_WORD.search(text):
+            # Every split word is a run of \w here (see _ASCII_NON_WORD), so the articles _ARTICLES would
+            # delete are exactly the words "a", "an" and "the", which ``drop`` holds: ~3x faster than the
+            # substitution (the regex tries a match at every character).
+            return list(itertools.filterfalse(drop.__contains__, text.split()))
+    else:
+        text = text.translate(_PUNCTUATION)
+    return [word for word in _ARTICLES.sub(" ", text).split() if word not in drop]
 
 
 def normalize_locomo(text: str) -> str:
