@@ -109,8 +109,9 @@ def compare(model: HFChatModel | None, sequential: Any, batched: Any, repeats: i
             result = work()
             out["seconds"][name].append(round(time.perf_counter() - start, 3))
             out["cpu_seconds"][name].append(round(time.process_time() - cpu, 3))
-            tokens = (model.usage["completion_tokens"] - before["completion_tokens"]) if model is not None else 0
+            tokens = 0
             if model is not None:
+                tokens = model.usage["completion_tokens"] - before["completion_tokens"]
                 out["prompt_seconds"][name].append(round(model.usage["prompt_seconds"] - before["prompt_seconds"], 3))
             if out["tokens"].setdefault(name, tokens) != tokens:
                 raise SystemExit(f"{name}: {tokens} completion tokens this run, {out['tokens'][name]} before")
